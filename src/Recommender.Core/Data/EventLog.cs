@@ -1,0 +1,129 @@
+namespace Recommender.Data;
+
+/// <summary>
+/// Listening events grouped by dense user index (CSR): user u owns positions
+/// UserOffsets[u]..UserOffsets[u+1] of <see cref="Items"/>, <see cref="Days"/> and
+/// <see cref="Seqs"/>, in the order of the user's history (track_seq).
+/// </summary>
+public sealed class EventLog
+{
+    public EventLog(IdMap users, int numItems, int[] userOffsets, int[] items, int[] days, int[] seqs)
+    {
+        if (userOffsets.Length != users.Count + 1 || items.Length != days.Length || items.Length != seqs.Length || userOffsets[^1] != items.Length)
+        {
+            throw new ArgumentException("inconsistent event arrays");
+        }
+
+        Users = users;
+        NumItems = numItems;
+        UserOffsets = userOffsets;
+        Items = items;
+        Days = days;
+        Seqs = seqs;
+    }
+
+    public IdMap Users { get; }
+    public int NumItems { get; }
+    public int NumUsers => Users.Count;
+    public int NumEvents => Items.Length;
+    public int[] UserOffsets { get; }
+    public int[] Items { get; }
+
+    /// <summary>Days since 1970-01-01.</summary>
+    public int[] Days { get; }
+    public int[] Seqs { get; }
+
+    public ReadOnlySpan<int> ItemsOf(int user) => Items.AsSpan(UserOffsets[user], UserOffsets[user + 1] - UserOffsets[user]);
+
+    public ReadOnlySpan<int> DaysOf(int user) => Days.AsSpan(UserOffsets[user], UserOffsets[user + 1] - UserOffsets[user]);
+
+    public int CountOf(int user) => UserOffsets[user + 1] - UserOffsets[user];
+
+    public (int Min, int Max) DayRange()
+    {
+        int min = int.MaxValue, max = int.MinValue;
+        foreach (var d in Days)
+        {
+            min = Math.Min(min, d);
+            max = Math.Max(max, d);
+        }
+
+        return Items.Length == 0 ? (0, -1) : (min, max);
+    }
+
+    /// <summary>
+    /// The events whose day lies in [fromDay, toDay), keeping the same user and item index
+    /// spaces so that models fitted on a slice line up with the full log.
+    /// </summary>
+    public EventLog Slice(int fromDay, int toDay)
+    {
+        var offsets = new int[NumUsers + 1];
+        for (var u = 0; u < NumUsers; u++)
+        {
+            var count = 0;
+            foreach (var d in DaysOf(u))
+            {
+                count += d >= fromDay && d < toDay ? 1 : 0;
+            }
+
+            offsets[u + 1] = offsets[u] + count;
+        }
+
+        var items = new int[offsets[^1]];
+        var days = new int[items.Length];
+        var seqs = new int[items.Length];
+        Parallel.For(0, NumUsers, u =>
+        {
+            var at = offsets[u];
+            for (var e = UserOffsets[u]; e < UserOffsets[u + 1]; e++)
+            {
+                if (Days[e] >= fromDay && Days[e] < toDay)
+                {
+                    items[at] = Items[e];
+                    days[at] = Days[e];
+                    seqs[at++] = Seqs[e];
+                }
+            }
+        });
+        return new EventLog(Users, NumItems, offsets, items, days, seqs);
+    }
+
+    /// <summary>Distinct listeners per item (the log holds each (user, item) pair once).</summary>
+    public int[] ItemUserCounts()
+    {
+        var counts = new int[NumItems];
+        foreach (var i in Items)
+        {
+            counts[i]++;
+        }
+
+        return counts;
+    }
+
+    /// <summary>Builds the item-major transpose: item i owns users at ItemOffsets[i].. .</summary>
+    public (int[] Offsets, int[] Users) ByItem()
+    {
+        var offsets = new int[NumItems + 1];
+        foreach (var i in Items)
+        {
+            offsets[i + 1]++;
+        }
+
+        for (var i = 0; i < NumItems; i++)
+        {
+            offsets[i + 1] += offsets[i];
+        }
+
+        var next = offsets[..^1].ToArray();
+        var users = new int[Items.Length];
+        for (var u = 0; u < NumUsers; u++)
+        {
+            for (var e = UserOffsets[u]; e < UserOffsets[u + 1]; e++)
+            {
+                users[next[Items[e]]++] = u;
+            }
+        }
+
+        return (offsets, users);
+    }
+}

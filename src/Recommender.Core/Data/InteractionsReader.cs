@@ -1,0 +1,326 @@
+using Microsoft.Extensions.Logging;
+
+namespace Recommender.Data;
+
+public sealed record InteractionsQuality
+{
+    public long Rows { get; init; }
+    public long UnknownTrackEvents { get; init; }
+    public long DuplicateEvents { get; init; }
+    public long DuplicateEventsDropped { get; init; }
+    public long Users { get; init; }
+    public int FirstDay { get; init; }
+    public int LastDay { get; init; }
+    public int DistinctDays { get; init; }
+}
+
+/// <summary>Streams interactions.parquet row group by row group into an <see cref="EventLog"/>.</summary>
+public static partial class InteractionsReader
+{
+    /// <param name="dropDuplicates">When false (the default), a repeated (user_id, track_id) pair is an error.</param>
+    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false)
+    {
+        var path = Path.Combine(dataDir, FileNames.Interactions);
+        int[] users, itemsRaw, days, seqs;
+        long rows, unknown = 0;
+        using (var input = ParquetInput.Open(path))
+        {
+            input.RequireInteger(Columns.UserId);
+            input.RequireInteger(Columns.TrackId);
+            input.RequireInteger(Columns.TrackSeq);
+            input.RequireDate(Columns.StartedAt);
+            rows = input.NumRows;
+            if (rows > Array.MaxLength)
+            {
+                throw new DataException(path, null, $"{rows} rows exceed what one process holds ({Array.MaxLength})");
+            }
+
+            users = new int[rows];
+            itemsRaw = new int[rows];
+            days = new int[rows];
+            seqs = new int[rows];
+            var starts = new long[input.RowGroupRows.Length + 1];
+            for (var g = 0; g < input.RowGroupRows.Length; g++)
+            {
+                starts[g + 1] = starts[g] + input.RowGroupRows[g];
+            }
+
+            var done = 0;
+            var groups = input.RowGroupRows.Length;
+            Parallel.For(0, groups, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                () => (Input: ParquetInput.Open(path), Buffer: Array.Empty<long>(), Unknown: 0L),
+                (g, _, local) =>
+                {
+                    var n = (int)local.Input.RowGroupRows[g];
+                    if (local.Buffer.Length < n)
+                    {
+                        local.Buffer = new long[n];
+                    }
+
+                    var at = (int)starts[g];
+                    var buffer = local.Buffer.AsSpan(0, n);
+                    ReadInts(local.Input, g, Columns.UserId, buffer, users.AsSpan(at, n), path);
+                    ReadInts(local.Input, g, Columns.TrackSeq, buffer, seqs.AsSpan(at, n), path);
+                    Check(local.Input.ReadDays(g, Columns.StartedAt, buffer), path, Columns.StartedAt, g);
+                    for (var i = 0; i < n; i++)
+                    {
+                        days[at + i] = (int)buffer[i];
+                    }
+
+                    Check(local.Input.ReadIntegers(g, Columns.TrackId, buffer), path, Columns.TrackId, g);
+                    for (var i = 0; i < n; i++)
+                    {
+                        var index = items.IndexOf(buffer[i]);
+                        local.Unknown += index < 0 ? 1 : 0;
+                        itemsRaw[at + i] = index;
+                    }
+
+                    var finished = Interlocked.Increment(ref done);
+                    if (finished % Math.Max(1, groups / 10) == 0)
+                    {
+                        LogProgress(logger, finished, groups);
+                    }
+
+                    return local;
+                },
+                local =>
+                {
+                    Interlocked.Add(ref unknown, local.Unknown);
+                    local.Input.Dispose();
+                });
+        }
+
+        var userMap = DenseUsers(users);
+        LogMapped(logger, rows, userMap.Count, unknown);
+
+        // Counting sort by user; events of unknown tracks are dropped here.
+        var offsets = new int[userMap.Count + 1];
+        for (long e = 0; e < rows; e++)
+        {
+            if (itemsRaw[e] >= 0)
+            {
+                offsets[users[e] + 1]++;
+            }
+        }
+
+        for (var u = 0; u < userMap.Count; u++)
+        {
+            offsets[u + 1] += offsets[u];
+        }
+
+        var kept = offsets[^1];
+        var outItems = new int[kept];
+        var outDays = new int[kept];
+        var outSeqs = new int[kept];
+        var next = offsets[..^1].ToArray();
+        for (long e = 0; e < rows; e++)
+        {
+            if (itemsRaw[e] < 0)
+            {
+                continue;
+            }
+
+            var p = next[users[e]]++;
+            outItems[p] = itemsRaw[e];
+            outDays[p] = days[e];
+            outSeqs[p] = seqs[e];
+        }
+
+        users = itemsRaw = days = seqs = [];
+        var duplicates = SortAndCountDuplicates(offsets, outItems, outDays, outSeqs);
+        if (duplicates > 0 && !dropDuplicates)
+        {
+            throw new DataException(path, $"{Columns.UserId}, {Columns.TrackId}", $"{duplicates} duplicate events: a (user, track) pair must occur once");
+        }
+
+        var log = new EventLog(userMap, items.Count, offsets, outItems, outDays, outSeqs);
+        if (duplicates > 0)
+        {
+            log = DropDuplicates(log);
+        }
+
+        var (first, last) = log.DayRange();
+        var distinct = new HashSet<int>();
+        foreach (var d in log.Days)
+        {
+            distinct.Add(d);
+        }
+
+        return (log, new InteractionsQuality
+        {
+            Rows = rows,
+            UnknownTrackEvents = unknown,
+            DuplicateEvents = duplicates,
+            DuplicateEventsDropped = log.NumEvents < kept ? kept - log.NumEvents : 0,
+            Users = userMap.Count,
+            FirstDay = first,
+            LastDay = last,
+            DistinctDays = distinct.Count,
+        });
+    }
+
+    private static void ReadInts(ParquetInput input, int g, string column, Span<long> buffer, Span<int> dest, string path)
+    {
+        Check(input.ReadIntegers(g, column, buffer), path, column, g);
+        for (var i = 0; i < dest.Length; i++)
+        {
+            var v = buffer[i];
+            if (v is < int.MinValue or > int.MaxValue)
+            {
+                throw new DataException(path, column, $"value {v} in row group {g} does not fit in 32 bits");
+            }
+
+            dest[i] = (int)v;
+        }
+    }
+
+    private static void Check(long nulls, string path, string column, int g)
+    {
+        if (nulls > 0)
+        {
+            throw new DataException(path, column, $"{nulls} nulls in row group {g}");
+        }
+    }
+
+    /// <summary>Replaces raw user ids by dense indexes in place and returns the map.</summary>
+    private static IdMap DenseUsers(int[] users)
+    {
+        int min = int.MaxValue, max = int.MinValue;
+        foreach (var u in users)
+        {
+            min = Math.Min(min, u);
+            max = Math.Max(max, u);
+        }
+
+        if (users.Length == 0)
+        {
+            return IdMap.FromSorted([]);
+        }
+
+        // User ids are small (max 1.37M with gaps), so a direct remap table is cheapest.
+        var span = (long)max - min + 1;
+        if (span <= 1 << 28)
+        {
+            var remap = new int[span];
+            foreach (var u in users)
+            {
+                remap[u - min] = 1;
+            }
+
+            var raw = new List<long>();
+            for (var i = 0; i < remap.Length; i++)
+            {
+                if (remap[i] != 0)
+                {
+                    remap[i] = raw.Count;
+                    raw.Add(i + (long)min);
+                }
+            }
+
+            Parallel.For(0, (users.Length + 65535) / 65536, chunk =>
+            {
+                var end = Math.Min(users.Length, (chunk + 1) * 65536);
+                for (var e = chunk * 65536; e < end; e++)
+                {
+                    users[e] = remap[users[e] - min];
+                }
+            });
+            return IdMap.FromSorted([.. raw]);
+        }
+
+        var map = IdMap.FromIds(users.Select(u => (long)u));
+        for (var e = 0; e < users.Length; e++)
+        {
+            users[e] = map.IndexOf(users[e]);
+        }
+
+        return map;
+    }
+
+    /// <summary>Orders each user's events by track_seq and counts repeated items.</summary>
+    private static long SortAndCountDuplicates(int[] offsets, int[] items, int[] days, int[] seqs)
+    {
+        long duplicates = 0;
+        Parallel.For(0, offsets.Length - 1, () => (Scratch: new int[64], Packed: new long[64], Dups: 0L), (u, _, local) =>
+        {
+            var start = offsets[u];
+            var n = offsets[u + 1] - start;
+            var sorted = true;
+            for (var i = 1; i < n && sorted; i++)
+            {
+                sorted = seqs[start + i] >= seqs[start + i - 1];
+            }
+
+            if (!sorted)
+            {
+                if (local.Packed.Length < n)
+                {
+                    local.Packed = new long[n * 2];
+                }
+
+                var packed = local.Packed.AsSpan(0, n);
+                for (var i = 0; i < n; i++)
+                {
+                    packed[i] = ((long)days[start + i] << 32) | (uint)items[start + i];
+                }
+
+                var keys = seqs.AsSpan(start, n);
+                keys.Sort(packed);
+                for (var i = 0; i < n; i++)
+                {
+                    days[start + i] = (int)(packed[i] >> 32);
+                    items[start + i] = (int)packed[i];
+                }
+            }
+
+            if (local.Scratch.Length < n)
+            {
+                local.Scratch = new int[n * 2];
+            }
+
+            var scratch = local.Scratch.AsSpan(0, n);
+            items.AsSpan(start, n).CopyTo(scratch);
+            scratch.Sort();
+            for (var i = 1; i < n; i++)
+            {
+                local.Dups += scratch[i] == scratch[i - 1] ? 1 : 0;
+            }
+
+            return local;
+        }, local => Interlocked.Add(ref duplicates, local.Dups));
+        return duplicates;
+    }
+
+    /// <summary>Keeps the first listen of every (user, item) pair.</summary>
+    private static EventLog DropDuplicates(EventLog log)
+    {
+        var offsets = new int[log.NumUsers + 1];
+        var items = new List<int>(log.NumEvents);
+        var days = new List<int>(log.NumEvents);
+        var seqs = new List<int>(log.NumEvents);
+        var seen = new HashSet<int>();
+        for (var u = 0; u < log.NumUsers; u++)
+        {
+            seen.Clear();
+            for (var e = log.UserOffsets[u]; e < log.UserOffsets[u + 1]; e++)
+            {
+                if (seen.Add(log.Items[e]))
+                {
+                    items.Add(log.Items[e]);
+                    days.Add(log.Days[e]);
+                    seqs.Add(log.Seqs[e]);
+                }
+            }
+
+            offsets[u + 1] = items.Count;
+        }
+
+        return new EventLog(log.Users, log.NumItems, offsets, [.. items], [.. days], [.. seqs]);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "interactions: read {Done}/{Total} row groups")]
+    private static partial void LogProgress(ILogger logger, int done, int total);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "interactions: {Rows} rows, {Users} users, {Unknown} events of unknown tracks dropped")]
+    private static partial void LogMapped(ILogger logger, long rows, int users, long unknown);
+}

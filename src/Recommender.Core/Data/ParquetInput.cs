@@ -1,0 +1,352 @@
+using ParquetSharp;
+
+namespace Recommender.Data;
+
+/// <summary>
+/// Opens a parquet file of the raw export and reads its columns by name, accepting every
+/// physical type the export may use. Errors name the file and the column.
+/// </summary>
+public sealed class ParquetInput : IDisposable
+{
+    private readonly ParquetFileReader _reader;
+    private readonly Dictionary<string, int> _columns = new(StringComparer.Ordinal);
+
+    private ParquetInput(string path, ParquetFileReader reader)
+    {
+        Path = path;
+        _reader = reader;
+        var schema = reader.FileMetaData.Schema;
+        for (var i = 0; i < schema.NumColumns; i++)
+        {
+            // A list column's leaf is "albums.list.element"; the top-level name is what callers ask for.
+            var top = schema.Column(i).Path.ToDotVector()[0];
+            _columns.TryAdd(top, i);
+        }
+
+        RowGroupRows = new long[reader.FileMetaData.NumRowGroups];
+        for (var g = 0; g < RowGroupRows.Length; g++)
+        {
+            using var rg = reader.RowGroup(g);
+            RowGroupRows[g] = rg.MetaData.NumRows;
+        }
+    }
+
+    public string Path { get; }
+    public long[] RowGroupRows { get; }
+    public long NumRows => _reader.FileMetaData.NumRows;
+
+    public static ParquetInput Open(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new DataException(path, null, $"file not found at '{path}'");
+        }
+
+        try
+        {
+            return new ParquetInput(path, new ParquetFileReader(path));
+        }
+        catch (ParquetException e)
+        {
+            throw new DataException(path, null, $"not a readable parquet file ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
+    /// <summary>Index of a required column; a missing one is reported with the columns that exist.</summary>
+    public int Require(string column)
+    {
+        if (_columns.TryGetValue(column, out var index))
+        {
+            return index;
+        }
+
+        throw new DataException(Path, column, $"column is missing (found: {string.Join(", ", _columns.Keys)})");
+    }
+
+    public ColumnDescriptor Descriptor(int column) => _reader.FileMetaData.Schema.Column(column);
+
+    /// <summary>Checks that a column holds integers (int8..int64 physical types) before any row is read.</summary>
+    public void RequireInteger(string name)
+    {
+        var d = Descriptor(Require(name));
+        if (d.PhysicalType is not (PhysicalType.Int32 or PhysicalType.Int64) || d.MaxRepetitionLevel != 0)
+        {
+            throw new DataException(Path, name, $"expected an integer column, found {d.PhysicalType} {d.LogicalType}");
+        }
+    }
+
+    /// <summary>Checks that a column is a date or a timestamp in any unit.</summary>
+    public void RequireDate(string name)
+    {
+        var d = Descriptor(Require(name));
+        var ok = d.LogicalType switch
+        {
+            DateLogicalType => d.PhysicalType == PhysicalType.Int32,
+            TimestampLogicalType => d.PhysicalType == PhysicalType.Int64,
+            _ => false,
+        };
+        if (!ok)
+        {
+            throw new DataException(Path, name, $"expected date32 or timestamp[ns|us|ms], found {d.PhysicalType} {d.LogicalType}");
+        }
+    }
+
+    public void RequireString(string name)
+    {
+        var d = Descriptor(Require(name));
+        if (d.PhysicalType != PhysicalType.ByteArray || d.LogicalType is not (StringLogicalType or NoneLogicalType) || d.MaxRepetitionLevel != 0)
+        {
+            throw new DataException(Path, name, $"expected a string column, found {d.PhysicalType} {d.LogicalType}");
+        }
+    }
+
+    public void RequireIntegerList(string name)
+    {
+        var d = Descriptor(Require(name));
+        if (d.PhysicalType is not (PhysicalType.Int32 or PhysicalType.Int64) || d.MaxRepetitionLevel != 1)
+        {
+            throw new DataException(Path, name, $"expected list<int64>, found {d.PhysicalType} {d.LogicalType} with nesting {d.MaxRepetitionLevel}");
+        }
+    }
+
+    /// <summary>
+    /// Reads an integer column of one row group into <paramref name="dest"/>; nulls are counted and
+    /// left as <paramref name="nullValue"/>.
+    /// </summary>
+    public long ReadIntegers(int rowGroup, string name, Span<long> dest, long nullValue = long.MinValue)
+    {
+        var column = Require(name);
+        var rows = (int)RowGroupRows[rowGroup];
+        using var rg = _reader.RowGroup(rowGroup);
+        using var reader = rg.Column(column);
+        var maxDef = reader.ColumnDescriptor.MaxDefinitionLevel;
+        var defs = new short[rows];
+        var nulls = 0L;
+        try
+        {
+            switch (reader)
+            {
+                case ColumnReader<int> r32:
+                {
+                    var buffer = new int[rows];
+                    var read = 0;
+                    while (read < rows)
+                    {
+                        var levels = (int)r32.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(read), out var values);
+                        if (levels == 0)
+                        {
+                            break;
+                        }
+
+                        read += levels;
+                        _ = values;
+                    }
+
+                    nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
+                    break;
+                }
+
+                case ColumnReader<long> r64:
+                {
+                    var buffer = new long[rows];
+                    var read = 0;
+                    while (read < rows)
+                    {
+                        var levels = (int)r64.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(read), out _);
+                        if (levels == 0)
+                        {
+                            break;
+                        }
+
+                        read += levels;
+                    }
+
+                    nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
+                    break;
+                }
+
+                default:
+                    throw new DataException(Path, name, $"expected an integer column, found {reader.ColumnDescriptor.PhysicalType}");
+            }
+        }
+        catch (ParquetException e)
+        {
+            throw new DataException(Path, name, $"corrupt data in row group {rowGroup} ({e.Message.Split('\n')[0]})", e);
+        }
+
+        return nulls;
+    }
+
+    /// <summary>Reads a date or timestamp column as days since 1970-01-01 (the export keeps dates only).</summary>
+    public long ReadDays(int rowGroup, string name, Span<long> dest, long nullValue = long.MinValue)
+    {
+        var d = Descriptor(Require(name));
+        long ticksPerDay = d.LogicalType switch
+        {
+            DateLogicalType => 1,
+            TimestampLogicalType { TimeUnit: TimeUnit.Millis } => 86_400_000L,
+            TimestampLogicalType { TimeUnit: TimeUnit.Micros } => 86_400_000_000L,
+            TimestampLogicalType { TimeUnit: TimeUnit.Nanos } => 86_400_000_000_000L,
+            _ => throw new DataException(Path, name, $"expected date32 or timestamp, found {d.LogicalType}"),
+        };
+        var nulls = ReadIntegers(rowGroup, name, dest, nullValue);
+        if (ticksPerDay != 1)
+        {
+            var rows = (int)RowGroupRows[rowGroup];
+            for (var i = 0; i < rows; i++)
+            {
+                if (dest[i] != nullValue)
+                {
+                    dest[i] = Math.DivRem(dest[i], ticksPerDay, out var rem) - (rem < 0 ? 1 : 0);
+                }
+            }
+        }
+
+        return nulls;
+    }
+
+    public string?[] ReadStrings(int rowGroup, string name)
+    {
+        var column = Require(name);
+        try
+        {
+            using var rg = _reader.RowGroup(rowGroup);
+            using var reader = rg.Column(column).LogicalReader<string?>();
+            return reader.ReadAll((int)RowGroupRows[rowGroup]);
+        }
+        catch (ParquetException e)
+        {
+            throw new DataException(Path, name, $"corrupt data in row group {rowGroup} ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads a list&lt;int&gt; column of one row group as CSR: <paramref name="offsets"/> gets rows+1
+    /// entries relative to the start of this row group; null lists read as empty and are counted.
+    /// </summary>
+    public (long NullLists, long NullElements) ReadIntegerLists(int rowGroup, string name, List<int> offsets, List<long> values)
+    {
+        var column = Require(name);
+        var rows = (int)RowGroupRows[rowGroup];
+        using var rg = _reader.RowGroup(rowGroup);
+        using var reader = rg.Column(column);
+        var maxDef = reader.ColumnDescriptor.MaxDefinitionLevel;
+        // pyarrow: optional list (def 1 = empty list present), repeated group (def 2), optional element (def 3).
+        var emptyListDef = maxDef - (reader.ColumnDescriptor.SchemaNode.Repetition == Repetition.Optional ? 2 : 1);
+        const int Batch = 65536;
+        var defs = new short[Batch];
+        var reps = new short[Batch];
+        var buffer = new long[Batch];
+        var buffer32 = new int[Batch];
+        long nullLists = 0, nullElements = 0;
+        var start = values.Count;
+        var row = -1;
+        try
+        {
+            while (true)
+            {
+                int levels;
+                long valueCount;
+                if (reader is ColumnReader<long> r64)
+                {
+                    levels = (int)r64.ReadBatch(Batch, defs, reps, buffer, out valueCount);
+                }
+                else if (reader is ColumnReader<int> r32)
+                {
+                    levels = (int)r32.ReadBatch(Batch, defs, reps, buffer32, out valueCount);
+                    for (var i = 0; i < valueCount; i++)
+                    {
+                        buffer[i] = buffer32[i];
+                    }
+                }
+                else
+                {
+                    throw new DataException(Path, name, $"expected list<int64>, found {reader.ColumnDescriptor.PhysicalType}");
+                }
+
+                if (levels == 0)
+                {
+                    break;
+                }
+
+                var v = 0;
+                for (var i = 0; i < levels; i++)
+                {
+                    if (reps[i] == 0)
+                    {
+                        row++;
+                        offsets.Add(values.Count - start);
+                        if (defs[i] < emptyListDef)
+                        {
+                            nullLists++;
+                        }
+                    }
+
+                    if (defs[i] == maxDef)
+                    {
+                        values.Add(buffer[v++]);
+                    }
+                    else if (defs[i] > emptyListDef)
+                    {
+                        nullElements++;
+                    }
+                }
+            }
+        }
+        catch (ParquetException e)
+        {
+            throw new DataException(Path, name, $"corrupt data in row group {rowGroup} ({e.Message.Split('\n')[0]})", e);
+        }
+
+        if (row + 1 != rows)
+        {
+            throw new DataException(Path, name, $"row group {rowGroup} has {rows} rows but the list column holds {row + 1}");
+        }
+
+        offsets.Add(values.Count - start);
+        return (nullLists, nullElements);
+    }
+
+    private static long Spread(ReadOnlySpan<short> defs, short maxDef, int[] packed, Span<long> dest, long nullValue)
+    {
+        // Non-null values arrive packed; place them at their rows.
+        var nulls = 0L;
+        var v = 0;
+        for (var i = 0; i < dest.Length; i++)
+        {
+            if (maxDef == 0 || defs[i] == maxDef)
+            {
+                dest[i] = packed[v++];
+            }
+            else
+            {
+                dest[i] = nullValue;
+                nulls++;
+            }
+        }
+
+        return nulls;
+    }
+
+    private static long Spread(ReadOnlySpan<short> defs, short maxDef, long[] packed, Span<long> dest, long nullValue)
+    {
+        var nulls = 0L;
+        var v = 0;
+        for (var i = 0; i < dest.Length; i++)
+        {
+            if (maxDef == 0 || defs[i] == maxDef)
+            {
+                dest[i] = packed[v++];
+            }
+            else
+            {
+                dest[i] = nullValue;
+                nulls++;
+            }
+        }
+
+        return nulls;
+    }
+
+    public void Dispose() => _reader.Dispose();
+}

@@ -1,0 +1,221 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Recommender.Data;
+
+namespace Recommender.Pipeline;
+
+/// <summary>The raw export read into memory: the catalog and the event log share the dense item index.</summary>
+public sealed record PreparedData(TrackCatalog Catalog, EventLog Events, QualityReport Quality);
+
+/// <summary>Everything the data-quality check found, for machines (JSON) and people (Markdown).</summary>
+public sealed record QualityReport(CatalogQuality Catalog, InteractionsQuality Interactions, long TracksNeverPlayed)
+{
+    public string ToMarkdown()
+    {
+        var c = Catalog;
+        var i = Interactions;
+        var lines = new List<string>
+        {
+            "# Data quality",
+            "",
+            "| check | value |",
+            "|---|---|",
+            $"| tracks.parquet rows | {c.TrackRows:N0} |",
+            $"| catalog_names.parquet rows | {c.CatalogRows:N0} ({string.Join(", ", c.CatalogRowsByType.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value:N0}"))}) |",
+            $"| interactions.parquet rows | {i.Rows:N0} |",
+            $"| users | {i.Users:N0} |",
+            $"| null list cells in tracks | {c.NullListCells:N0} |",
+            $"| null list elements in tracks | {c.NullListElements:N0} |",
+            $"| null names in catalog | {c.NullNames:N0} |",
+            $"| duplicate (id, type) keys in catalog | {c.DuplicateCatalogKeys:N0} |",
+            $"| ids shared across catalog types | {c.IdsSharedAcrossTypes:N0} |",
+            $"| tracks without a name | {c.TracksWithoutName:N0} |",
+            $"| tracks with no album | {c.EmptyAlbums:N0} |",
+            $"| tracks with no artist | {c.EmptyArtists:N0} |",
+            $"| tracks with no genre | {c.EmptyGenres:N0} |",
+            $"| genre ids without a name (named other_genre_{{id}}) | {c.GenresWithoutName.Length:N0} |",
+            $"| tracks carrying an unnamed genre | {c.TracksWithUnnamedGenre:N0} |",
+            $"| duplicate events (user, track) | {i.DuplicateEvents:N0} |",
+            $"| events of tracks not in tracks.parquet (dropped) | {i.UnknownTrackEvents:N0} |",
+            $"| tracks nobody played | {TracksNeverPlayed:N0} |",
+            $"| first day | {DateOnly.FromDayNumber(EpochDayNumber + i.FirstDay):yyyy-MM-dd} |",
+            $"| last day | {DateOnly.FromDayNumber(EpochDayNumber + i.LastDay):yyyy-MM-dd} |",
+            $"| distinct days | {i.DistinctDays:N0} |",
+        };
+        return string.Join('\n', lines) + '\n';
+    }
+
+    internal static readonly int EpochDayNumber = new DateOnly(1970, 1, 1).DayNumber;
+}
+
+/// <summary>Stage 1–2 of the seed: quality checks, EDA, items.parquet and events.parquet.</summary>
+public static partial class DataPreparation
+{
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Reads and checks the three input files; throws <see cref="DataException"/> on bad input.</summary>
+    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false)
+    {
+        LogStage(logger, "reading tracks.parquet and catalog_names.parquet");
+        var catalog = TrackCatalog.Read(dataDir);
+        LogStage(logger, $"catalog: {catalog.Items.Count:N0} tracks; reading interactions.parquet");
+        var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates);
+        var counts = events.ItemUserCounts();
+        var neverPlayed = counts.LongCount(c => c == 0);
+        return new PreparedData(catalog, events, new QualityReport(catalog.Quality, quality, neverPlayed));
+    }
+
+    /// <summary>Writes the reports and the two tables; each file appears whole or not at all.</summary>
+    public static void Write(PreparedData data, string outDir, ILogger logger, DateOnly? edaWindowStart = null)
+    {
+        Directory.CreateDirectory(outDir);
+        AtomicFile.WriteAllText(Path.Combine(outDir, FileNames.QualityJson), JsonSerializer.Serialize(data.Quality, Json));
+        AtomicFile.WriteAllText(Path.Combine(outDir, FileNames.QualityMarkdown), data.Quality.ToMarkdown());
+        LogStage(logger, "EDA");
+        var eda = Eda.Compute(data, edaWindowStart);
+        eda.Write(outDir);
+        LogStage(logger, "items.parquet");
+        var counts = data.Events.ItemUserCounts();
+        WriteItems(data.Catalog, counts, Path.Combine(outDir, FileNames.Items));
+        LogStage(logger, "events.parquet");
+        WriteEvents(data.Events, data.Catalog.Items, NormalizedUsers(counts), Path.Combine(outDir, FileNames.Events));
+        data.Events.Users.Save(Path.Combine(outDir, FileNames.UserIds));
+        data.Catalog.Items.Save(Path.Combine(outDir, FileNames.ItemIds));
+    }
+
+    /// <summary>num_users / max(num_users): 1 for the most played track.</summary>
+    public static double[] NormalizedUsers(int[] counts)
+    {
+        var max = Math.Max(1, counts.Length == 0 ? 1 : counts.Max());
+        return counts.Select(c => (double)c / max).ToArray();
+    }
+
+    public static string[] DistinctNames(TrackCatalog catalog, string type, ReadOnlySpan<long> ids)
+    {
+        var names = new List<string>(ids.Length);
+        foreach (var id in ids)
+        {
+            var name = catalog.NameOf(type, id);
+            if (!names.Contains(name))
+            {
+                names.Add(name);
+            }
+        }
+
+        return [.. names];
+    }
+
+    private static void WriteItems(TrackCatalog catalog, int[] counts, string path)
+    {
+        var norm = NormalizedUsers(counts);
+        using var output = new ParquetOutput(path,
+        [
+            new(Columns.ItemId, ColumnKind.Int64),
+            new(Columns.Albums, ColumnKind.StringList),
+            new(Columns.Artists, ColumnKind.StringList),
+            new(Columns.Genres, ColumnKind.StringList),
+            new(Columns.Name, ColumnKind.String),
+            new(Columns.NumUsers, ColumnKind.Int32),
+            new(Columns.NumUsersNorm, ColumnKind.Double),
+        ]);
+        const int Chunk = 200_000;
+        var n = catalog.Items.Count;
+        for (var start = 0; start < n; start += Chunk)
+        {
+            var m = Math.Min(Chunk, n - start);
+            var albums = new string[m][];
+            var artists = new string[m][];
+            var genres = new string[m][];
+            var names = new string[m];
+            for (var r = 0; r < m; r++)
+            {
+                var i = start + r;
+                albums[r] = DistinctNames(catalog, CatalogTypes.Album, catalog.Albums.Of(i));
+                artists[r] = DistinctNames(catalog, CatalogTypes.Artist, catalog.Artists.Of(i));
+                genres[r] = DistinctNames(catalog, CatalogTypes.Genre, catalog.Genres.Of(i));
+                names[r] = catalog.TrackName(i);
+            }
+
+            output.BeginRowGroup();
+            output.WriteInt64(catalog.Items.RawIds.Slice(start, m));
+            output.WriteStringLists(albums);
+            output.WriteStringLists(artists);
+            output.WriteStringLists(genres);
+            output.WriteStrings(names);
+            output.WriteInt32(counts.AsSpan(start, m));
+            output.WriteDouble(norm.AsSpan(start, m));
+        }
+
+        output.Commit();
+    }
+
+    private static void WriteEvents(EventLog events, IdMap items, double[] norm, string path)
+    {
+        using var output = new ParquetOutput(path,
+        [
+            new(Columns.UserId, ColumnKind.Int32),
+            new(Columns.ItemId, ColumnKind.Int64),
+            new(Columns.TrackSeq, ColumnKind.Int16),
+            new(Columns.StartedAt, ColumnKind.TimestampMicros),
+            new(Columns.NumUsersNorm, ColumnKind.Double),
+            new(Columns.Listened, ColumnKind.Bool),
+        ]);
+        const int TargetRows = 2_000_000;
+        var u = 0;
+        var userIds = new int[TargetRows + 20_000];
+        var itemIds = new long[userIds.Length];
+        var micros = new long[userIds.Length];
+        var norms = new double[userIds.Length];
+        var listened = new bool[userIds.Length];
+        listened.AsSpan().Fill(true);
+        while (u < events.NumUsers)
+        {
+            // Whole users per row group, about two million rows each.
+            var from = events.UserOffsets[u];
+            var end = u;
+            while (end < events.NumUsers && events.UserOffsets[end + 1] - from <= TargetRows)
+            {
+                end++;
+            }
+
+            end = Math.Max(end, u + 1);
+            var to = events.UserOffsets[end];
+            var rows = to - from;
+            if (rows > userIds.Length)
+            {
+                userIds = new int[rows];
+                itemIds = new long[rows];
+                micros = new long[rows];
+                norms = new double[rows];
+                listened = new bool[rows];
+                listened.AsSpan().Fill(true);
+            }
+
+            Parallel.For(u, end, user =>
+            {
+                var raw = (int)events.Users.RawId(user);
+                for (var e = events.UserOffsets[user]; e < events.UserOffsets[user + 1]; e++)
+                {
+                    var r = e - from;
+                    userIds[r] = raw;
+                    itemIds[r] = items.RawId(events.Items[e]);
+                    micros[r] = events.Days[e] * 86_400_000_000L;
+                    norms[r] = norm[events.Items[e]];
+                }
+            });
+            output.BeginRowGroup();
+            output.WriteInt32(userIds.AsSpan(0, rows));
+            output.WriteInt64(itemIds.AsSpan(0, rows));
+            output.WriteInt32(events.Seqs.AsSpan(from, rows));
+            output.WriteInt64(micros.AsSpan(0, rows));
+            output.WriteDouble(norms.AsSpan(0, rows));
+            output.WriteBool(listened.AsSpan(0, rows));
+            u = end;
+        }
+
+        output.Commit();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "prepare: {Stage}")]
+    public static partial void LogStage(ILogger logger, string stage);
+}

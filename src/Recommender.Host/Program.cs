@@ -1,0 +1,3 @@
+using Recommender.Host.Cli;
+
+return await RecommenderCli.RunAsync(args, Console.Out, Console.Error);
