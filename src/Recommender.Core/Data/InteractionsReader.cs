@@ -47,47 +47,55 @@ public static partial class InteractionsReader
 
             var done = 0;
             var groups = input.RowGroupRows.Length;
-            Parallel.For(0, groups, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                () => (Input: ParquetInput.Open(path), Buffer: Array.Empty<long>(), Unknown: 0L),
-                (g, _, local) =>
-                {
-                    var n = (int)local.Input.RowGroupRows[g];
-                    if (local.Buffer.Length < n)
+            try
+            {
+                Parallel.For(0, groups, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                    () => (Input: ParquetInput.Open(path), Buffer: Array.Empty<long>(), Unknown: 0L),
+                    (g, _, local) =>
                     {
-                        local.Buffer = new long[n];
-                    }
+                        var n = (int)local.Input.RowGroupRows[g];
+                        if (local.Buffer.Length < n)
+                        {
+                            local.Buffer = new long[n];
+                        }
 
-                    var at = (int)starts[g];
-                    var buffer = local.Buffer.AsSpan(0, n);
-                    ReadInts(local.Input, g, Columns.UserId, buffer, users.AsSpan(at, n), path);
-                    ReadInts(local.Input, g, Columns.TrackSeq, buffer, seqs.AsSpan(at, n), path);
-                    Check(local.Input.ReadDays(g, Columns.StartedAt, buffer), path, Columns.StartedAt, g);
-                    for (var i = 0; i < n; i++)
+                        var at = (int)starts[g];
+                        var buffer = local.Buffer.AsSpan(0, n);
+                        ReadInts(local.Input, g, Columns.UserId, buffer, users.AsSpan(at, n), path);
+                        ReadInts(local.Input, g, Columns.TrackSeq, buffer, seqs.AsSpan(at, n), path);
+                        Check(local.Input.ReadDays(g, Columns.StartedAt, buffer), path, Columns.StartedAt, g);
+                        for (var i = 0; i < n; i++)
+                        {
+                            days[at + i] = (int)buffer[i];
+                        }
+
+                        Check(local.Input.ReadIntegers(g, Columns.TrackId, buffer), path, Columns.TrackId, g);
+                        for (var i = 0; i < n; i++)
+                        {
+                            var index = items.IndexOf(buffer[i]);
+                            local.Unknown += index < 0 ? 1 : 0;
+                            itemsRaw[at + i] = index;
+                        }
+
+                        var finished = Interlocked.Increment(ref done);
+                        if (finished % Math.Max(1, groups / 10) == 0)
+                        {
+                            LogProgress(logger, finished, groups);
+                        }
+
+                        return local;
+                    },
+                    local =>
                     {
-                        days[at + i] = (int)buffer[i];
-                    }
-
-                    Check(local.Input.ReadIntegers(g, Columns.TrackId, buffer), path, Columns.TrackId, g);
-                    for (var i = 0; i < n; i++)
-                    {
-                        var index = items.IndexOf(buffer[i]);
-                        local.Unknown += index < 0 ? 1 : 0;
-                        itemsRaw[at + i] = index;
-                    }
-
-                    var finished = Interlocked.Increment(ref done);
-                    if (finished % Math.Max(1, groups / 10) == 0)
-                    {
-                        LogProgress(logger, finished, groups);
-                    }
-
-                    return local;
-                },
-                local =>
-                {
-                    Interlocked.Add(ref unknown, local.Unknown);
-                    local.Input.Dispose();
-                });
+                        Interlocked.Add(ref unknown, local.Unknown);
+                        local.Input.Dispose();
+                    });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.OfType<DataException>().FirstOrDefault() is { } dataError)
+            {
+                // Report the bad input itself, not the parallel loop around it.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(dataError);
+            }
         }
 
         var userMap = DenseUsers(users);
@@ -140,10 +148,10 @@ public static partial class InteractionsReader
         }
 
         var (first, last) = log.DayRange();
-        var distinct = new HashSet<int>();
+        var seenDay = new bool[Math.Max(0, last - first + 1)];
         foreach (var d in log.Days)
         {
-            distinct.Add(d);
+            seenDay[d - first] = true;
         }
 
         return (log, new InteractionsQuality
@@ -155,7 +163,7 @@ public static partial class InteractionsReader
             Users = userMap.Count,
             FirstDay = first,
             LastDay = last,
-            DistinctDays = distinct.Count,
+            DistinctDays = seenDay.Count(x => x),
         });
     }
 

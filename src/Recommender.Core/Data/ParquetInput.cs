@@ -31,6 +31,12 @@ public sealed class ParquetInput : IDisposable
         }
     }
 
+    // Reused across row groups: a fresh buffer per column and row group would be hundreds of
+    // megabytes of large-object garbage per pass over a 222M-row file.
+    private short[] _defs = [];
+    private int[] _ints = [];
+    private long[] _longs = [];
+
     public string Path { get; }
     public long[] RowGroupRows { get; }
     public long NumRows => _reader.FileMetaData.NumRows;
@@ -120,7 +126,7 @@ public sealed class ParquetInput : IDisposable
         using var rg = _reader.RowGroup(rowGroup);
         using var reader = rg.Column(column);
         var maxDef = reader.ColumnDescriptor.MaxDefinitionLevel;
-        var defs = new short[rows];
+        var defs = Scratch(ref _defs, rows);
         var nulls = 0L;
         try
         {
@@ -128,18 +134,18 @@ public sealed class ParquetInput : IDisposable
             {
                 case ColumnReader<int> r32:
                 {
-                    var buffer = new int[rows];
-                    var read = 0;
+                    var buffer = Scratch(ref _ints, rows);
+                    int read = 0, packed = 0;
                     while (read < rows)
                     {
-                        var levels = (int)r32.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(read), out var values);
+                        var levels = (int)r32.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(packed), out var values);
                         if (levels == 0)
                         {
                             break;
                         }
 
                         read += levels;
-                        _ = values;
+                        packed += (int)values;
                     }
 
                     nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
@@ -148,17 +154,18 @@ public sealed class ParquetInput : IDisposable
 
                 case ColumnReader<long> r64:
                 {
-                    var buffer = new long[rows];
-                    var read = 0;
+                    var buffer = Scratch(ref _longs, rows);
+                    int read = 0, packed = 0;
                     while (read < rows)
                     {
-                        var levels = (int)r64.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(read), out _);
+                        var levels = (int)r64.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(packed), out var values);
                         if (levels == 0)
                         {
                             break;
                         }
 
                         read += levels;
+                        packed += (int)values;
                     }
 
                     nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
@@ -346,6 +353,16 @@ public sealed class ParquetInput : IDisposable
         }
 
         return nulls;
+    }
+
+    private static T[] Scratch<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new T[length];
+        }
+
+        return buffer;
     }
 
     public void Dispose() => _reader.Dispose();

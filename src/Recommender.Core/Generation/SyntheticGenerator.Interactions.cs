@@ -38,7 +38,7 @@ public sealed partial class SyntheticGenerator
             total += budget[u];
         }
 
-        var scale = _options.MeanEventsPerUser * n / total * 0.93; // the minimum of 11 below adds ~7%
+        var scale = _options.MeanEventsPerUser * n / total; // at full size the sampler falls ~7% short of budgets, the minimum of 11 adds ~7%
         var cap = Math.Min(16_637, _options.Tracks / 2);
         var counts = new int[n];
         for (var u = 0; u < n; u++)
@@ -197,7 +197,7 @@ public sealed partial class SyntheticGenerator
             }
 
             var target = Math.Max(counts[u], tracks.Count);
-            var attempts = (target * 4) + 40;
+            var attempts = (target * 8) + 60;
             while (tracks.Count < target && attempts > 0)
             {
                 var day = rng.Next(start, Days);

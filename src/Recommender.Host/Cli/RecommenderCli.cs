@@ -32,6 +32,10 @@ public static partial class RecommenderCli
             new("eda-window-start", "start (yyyy-MM-dd) of the EDA's recent window; default three months before the last day"),
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
         ]), Prepare),
+        new(new VerbSpec("demo", "the main job on an embedded default: generate a small dataset and prepare it",
+        [
+            new("out", "working directory", "out/demo"),
+        ]), Demo),
     ];
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -135,6 +139,14 @@ public static partial class RecommenderCli
         LogDone(logger, "prepare", watch.Elapsed.TotalSeconds, PeakMemoryMb());
         ctx.Out.WriteLine($"prepared {data.Events.NumEvents:N0} events of {data.Events.NumUsers:N0} users into {outDir}");
         return Task.FromResult(ExitOk);
+    }
+
+    private static async Task<int> Demo(ParsedOptions o, CliContext ctx)
+    {
+        var root = o.Required("out");
+        var data = Path.Combine(root, "data");
+        var exit = await RunAsync(["generate", "--out", data], ctx.Out, ctx.Error);
+        return exit != ExitOk ? exit : await RunAsync(["prepare", "--data", data, "--out", Path.Combine(root, "prepared")], ctx.Out, ctx.Error);
     }
 
     public static long PeakMemoryMb()

@@ -1,0 +1,29 @@
+namespace Recommender.Tests.Support;
+
+internal static class TestPaths
+{
+    /// <summary>The repository root (the folder holding Recommender.sln).</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Recommender.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            return dir?.FullName ?? throw new InvalidOperationException("Recommender.sln not found above the test directory");
+        }
+    }
+
+    /// <summary>shared/data/ml-100k beside the repository (read-only).</summary>
+    public static string MovieLens => Path.Combine(RepoRoot, "..", "shared", "data", "ml-100k");
+
+    public static string NewTempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "rec-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
