@@ -212,6 +212,38 @@ public sealed class ParquetInput : IDisposable
         return nulls;
     }
 
+    /// <summary>Reads a float (or double, narrowed) column of one row group.</summary>
+    public void ReadFloats(int rowGroup, string name, Span<float> dest)
+    {
+        var column = Require(name);
+        var rows = (int)RowGroupRows[rowGroup];
+        try
+        {
+            using var rg = _reader.RowGroup(rowGroup);
+            using var reader = rg.Column(column);
+            switch (reader.ColumnDescriptor.PhysicalType)
+            {
+                case PhysicalType.Float:
+                    reader.LogicalReader<float>().ReadBatch(dest[..rows]);
+                    break;
+                case PhysicalType.Double:
+                    var values = reader.LogicalReader<double>().ReadAll(rows);
+                    for (var i = 0; i < rows; i++)
+                    {
+                        dest[i] = (float)values[i];
+                    }
+
+                    break;
+                default:
+                    throw new DataException(Path, name, $"expected a float column, found {reader.ColumnDescriptor.PhysicalType}");
+            }
+        }
+        catch (ParquetException e)
+        {
+            throw new DataException(Path, name, $"corrupt data in row group {rowGroup} ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
     public string?[] ReadStrings(int rowGroup, string name)
     {
         var column = Require(name);

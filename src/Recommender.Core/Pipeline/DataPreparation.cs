@@ -153,7 +153,7 @@ public static partial class DataPreparation
     {
         using var output = new ParquetOutput(path,
         [
-            new(Columns.UserId, ColumnKind.Int32),
+            new(Columns.UserId, ColumnKind.Int64),
             new(Columns.ItemId, ColumnKind.Int64),
             new(Columns.TrackSeq, ColumnKind.Int16),
             new(Columns.StartedAt, ColumnKind.TimestampMicros),
@@ -162,7 +162,7 @@ public static partial class DataPreparation
         ]);
         const int TargetRows = 2_000_000;
         var u = 0;
-        var userIds = new int[TargetRows + 20_000];
+        var userIds = new long[TargetRows + 20_000];
         var itemIds = new long[userIds.Length];
         var micros = new long[userIds.Length];
         var norms = new double[userIds.Length];
@@ -183,7 +183,7 @@ public static partial class DataPreparation
             var rows = to - from;
             if (rows > userIds.Length)
             {
-                userIds = new int[rows];
+                userIds = new long[rows];
                 itemIds = new long[rows];
                 micros = new long[rows];
                 norms = new double[rows];
@@ -193,7 +193,7 @@ public static partial class DataPreparation
 
             Parallel.For(u, end, user =>
             {
-                var raw = (int)events.Users.RawId(user);
+                var raw = events.Users.RawId(user);
                 for (var e = events.UserOffsets[user]; e < events.UserOffsets[user + 1]; e++)
                 {
                     var r = e - from;
@@ -204,7 +204,7 @@ public static partial class DataPreparation
                 }
             });
             output.BeginRowGroup();
-            output.WriteInt32(userIds.AsSpan(0, rows));
+            output.WriteInt64(userIds.AsSpan(0, rows));
             output.WriteInt64(itemIds.AsSpan(0, rows));
             output.WriteInt32(events.Seqs.AsSpan(from, rows));
             output.WriteInt64(micros.AsSpan(0, rows));

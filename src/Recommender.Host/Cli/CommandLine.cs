@@ -88,6 +88,17 @@ public sealed class ParsedOptions
         return value;
     }
 
+    public float Float(string name, float min)
+    {
+        var text = Required(name);
+        if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || !float.IsFinite(value))
+        {
+            throw new UsageException($"{Verb.Name}: option '--{name}' must be a number of at least {min} (got '{text}')");
+        }
+
+        return value;
+    }
+
     public DateOnly? Date(string name)
     {
         var text = String(name);

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
 using Recommender.Generation;
+using Recommender.Models;
+using Recommender.Ranking;
 using Recommender.Pipeline;
 
 namespace Recommender.Host.Cli;
@@ -32,6 +34,24 @@ public static partial class RecommenderCli
             new("eda-window-start", "start (yyyy-MM-dd) of the EDA's recent window; default three months before the last day"),
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
         ]), Prepare),
+        new(new VerbSpec("train", "prepare, fit popular/ALS/similar/ranker, write a snapshot, evaluate on the test period",
+        [
+            new("data", "directory with the three input parquet files", "data/synthetic"),
+            new("out", "snapshot root (snapshots/ID and the current link)", "out/artifacts"),
+            new("split-date", "fit before this day, evaluate from it on (yyyy-MM-dd); default 2022-12-16 or the day leaving ~10% of events"),
+            new("all-events", "fit on every event and skip evaluation (the nightly retrain)", IsFlag: true),
+            new("factors", "ALS factors", "64"),
+            new("iterations", "ALS iterations", "15"),
+            new("regularization", "ALS L2 penalty", "0.1"),
+            new("alpha", "ALS confidence weight", "10"),
+            new("seed", "random seed of every stage", "42"),
+            new("max-ranker-users", "users sampled to train the ranker", "20000"),
+            new("popular-days", "length of the top-popular window ending at the fit cutoff", "106"),
+            new("ranker-trees", "boosting rounds of the ranker", "100"),
+            new("ranker-leaves", "leaves per tree of the ranker", "7"),
+            new("ranker-min-leaf", "minimum rows per leaf of the ranker", "100"),
+            new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
+        ]), Train),
         new(new VerbSpec("demo", "the main job on an embedded default: generate a small dataset and prepare it",
         [
             new("out", "working directory", "out/demo"),
@@ -139,6 +159,66 @@ public static partial class RecommenderCli
         LogDone(logger, "prepare", watch.Elapsed.TotalSeconds, PeakMemoryMb());
         ctx.Out.WriteLine($"prepared {data.Events.NumEvents:N0} events of {data.Events.NumUsers:N0} users into {outDir}");
         return Task.FromResult(ExitOk);
+    }
+
+    private static Task<int> Train(ParsedOptions o, CliContext ctx)
+    {
+        var seed = (ulong)o.Long("seed", 0);
+        var options = new TrainOptions
+        {
+            DataDir = o.Required("data"),
+            OutRoot = o.Required("out"),
+            SplitDate = o.Date("split-date"),
+            AllEvents = o.Flag("all-events"),
+            DropDuplicates = o.Flag("drop-duplicates"),
+            MaxRankerUsers = o.Int("max-ranker-users", 1),
+            PopularWindowDays = o.Int("popular-days", 1),
+            Als = new AlsParameters
+            {
+                Factors = o.Int("factors", 1, 1024),
+                Iterations = o.Int("iterations", 1, 1000),
+                Regularization = o.Float("regularization", 0),
+                Alpha = o.Float("alpha", 0),
+                Seed = seed,
+            },
+            Ranker = new RankerParameters
+            {
+                Seed = (int)(seed % int.MaxValue),
+                Trees = o.Int("ranker-trees", 1, 10_000),
+                Leaves = o.Int("ranker-leaves", 2, 4096),
+                MinExamplesPerLeaf = o.Int("ranker-min-leaf", 1),
+            },
+        };
+        var logger = ctx.Logger("train");
+        var watch = Stopwatch.StartNew();
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var result = new TrainPipeline(options, logger).Run(cancel.Token);
+            LogDone(logger, "train", watch.Elapsed.TotalSeconds, PeakMemoryMb());
+            ctx.Out.WriteLine($"snapshot {result.SnapshotId} at {result.SnapshotDir}");
+            if (result.Evaluation is { } e)
+            {
+                ctx.Out.Write(e.ToMarkdown());
+            }
+
+            return Task.FromResult(ExitOk);
+        }
+        catch (OperationCanceledException)
+        {
+            ctx.Error.WriteLine("train cancelled; the current snapshot is unchanged");
+            return Task.FromResult(ExitFailure);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
 
     private static async Task<int> Demo(ParsedOptions o, CliContext ctx)

@@ -91,13 +91,13 @@ public class PrepareTests
         using var file = new ParquetFileReader(Path.Combine(_out, FileNames.Events));
         using var rg = file.RowGroup(0);
         var rows = (int)rg.MetaData.NumRows;
-        var users = rg.Column(0).LogicalReader<int>().ReadAll(rows);
+        var users = rg.Column(0).LogicalReader<long>().ReadAll(rows);
         var items = rg.Column(1).LogicalReader<long>().ReadAll(rows);
         var seqs = rg.Column(2).LogicalReader<short>().ReadAll(rows);
         var started = rg.Column(3).LogicalReader<DateTime>().ReadAll(rows);
         var norm = rg.Column(4).LogicalReader<double>().ReadAll(rows);
         var listened = rg.Column(5).LogicalReader<bool>().ReadAll(rows);
-        Assert.That(users, Is.EqualTo(new[] { 3, 5, 7, 7, 7 }));
+        Assert.That(users, Is.EqualTo(new long[] { 3, 5, 7, 7, 7 }));
         Assert.That(items, Is.EqualTo(new long[] { 200, 100, 100, 200, 300 }));
         Assert.That(seqs, Is.EqualTo(new short[] { 1, 1, 1, 2, 3 }));
         Assert.That(started[4], Is.EqualTo(new DateTime(2022, 2, 1)));

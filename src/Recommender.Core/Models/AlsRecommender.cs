@@ -1,0 +1,53 @@
+using Recommender.Data;
+using Recommender.Numerics;
+
+namespace Recommender.Models;
+
+/// <summary>Personal recommendations from ALS factors: the user's vector against every item (or the IVF lists).</summary>
+public sealed class AlsRecommender : IRecommenderModel
+{
+    /// <summary>Catalogs at most this large are scanned exactly.</summary>
+    public const int ExactLimit = 50_000;
+
+    private readonly int _probes;
+
+    public AlsRecommender(AlsModel model, int lists = 0, int probes = 24)
+    {
+        Model = model;
+        _probes = probes;
+        lists = lists > 0 ? lists : model.Items <= ExactLimit ? 1 : (int)Math.Sqrt(model.Items);
+        Index = IvfIndex.Build(model.ItemFactors, model.Factors, lists, model.Parameters.Seed);
+    }
+
+    public string Name => "als";
+    public AlsModel Model { get; }
+    public IvfIndex Index { get; }
+
+    public static AlsRecommender Fit(EventLog train, AlsParameters parameters, Action<AlsIteration>? onIteration = null, CancellationToken cancellation = default) =>
+        new(AlsModel.Fit(InteractionMatrix.FromEvents(train), parameters, onIteration, cancellation));
+
+    public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination) =>
+        user < 0 || user >= Model.Users ? 0 : RecommendFor(Model.UserVector(user), history, k, destination);
+
+    /// <summary>Top-k for any user vector, for example one folded in online.</summary>
+    public int RecommendFor(ReadOnlySpan<float> userVector, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
+    {
+        var top = new TopK(k);
+        var mask = ExclusionMask.Rent(Model.Items, history);
+        try
+        {
+            Span<float> listScores = Index.Lists <= 4096 ? stackalloc float[Index.Lists] : new float[Index.Lists];
+            Index.Search(userVector, _probes, top, mask, listScores);
+        }
+        finally
+        {
+            ExclusionMask.Return(mask, history);
+        }
+
+        return top.Drain(destination);
+    }
+
+    public void Save(string dir, ArtifactIds ids) => Model.Save(Path.Combine(dir, FileNames.AlsModel));
+
+    public static AlsRecommender Load(string dir) => new(AlsModel.Load(Path.Combine(dir, FileNames.AlsModel)));
+}

@@ -1,0 +1,97 @@
+using Recommender.Data;
+using Recommender.Numerics;
+
+namespace Recommender.Models;
+
+/// <summary>
+/// Items similar to the user's latest listens: ALS cosine neighbours plus sequential
+/// (played-next-to) neighbours of the last few tracks, newer listens weighing more.
+/// </summary>
+public sealed class SimilarToRecentModel : IRecommenderModel
+{
+    [ThreadStatic]
+    private static float[]? t_scores;
+
+    public SimilarToRecentModel(NeighborTable similar, NeighborTable sequential, int recent = 5, float sequentialWeight = 1f)
+    {
+        Similar = similar;
+        SequentialNeighbors = sequential;
+        Recent = recent;
+        SequentialWeight = sequentialWeight;
+    }
+
+    public string Name => "similar";
+    public NeighborTable Similar { get; }
+    public NeighborTable SequentialNeighbors { get; }
+    public int Recent { get; }
+    public float SequentialWeight { get; }
+
+    public static SimilarToRecentModel Fit(EventLog train, AlsModel als, int neighbors = 20) =>
+        new(NeighborTable.FromFactors(als, neighbors), NeighborTable.Sequential(train, neighbors));
+
+    public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
+    {
+        var n = Similar.NumItems;
+        var scores = t_scores is { } s && s.Length >= n ? s : t_scores = new float[n];
+        Span<int> touched = stackalloc int[Recent * 2 * 64];
+        var touchedCount = 0;
+        var recent = history[Math.Max(0, history.Length - Recent)..];
+        for (var r = 0; r < recent.Length; r++)
+        {
+            var item = recent[r];
+            if ((uint)item >= (uint)n)
+            {
+                continue;
+            }
+
+            var weight = 1f / (recent.Length - r); // the latest listen weighs 1, the one before 1/2, ...
+            touchedCount = Accumulate(Similar, item, weight, scores, touched, touchedCount);
+            touchedCount = Accumulate(SequentialNeighbors, item, weight * SequentialWeight, scores, touched, touchedCount, normalize: true);
+        }
+
+        var top = new TopK(k);
+        var mask = ExclusionMask.Rent(n, history);
+        for (var t = 0; t < touchedCount; t++)
+        {
+            var j = touched[t];
+            if (!mask[j])
+            {
+                top.Add(j, scores[j]);
+            }
+
+            scores[j] = 0;
+        }
+
+        ExclusionMask.Return(mask, history);
+        return top.Drain(destination);
+    }
+
+    private static int Accumulate(NeighborTable table, int item, float weight, float[] scores, Span<int> touched, int count, bool normalize = false)
+    {
+        var neighbors = table.NeighborsOf(item);
+        var values = table.ScoresOf(item);
+        var scale = normalize && values.Length > 0 && values[0] > 0 ? 1f / values[0] : 1f;
+        for (var p = 0; p < neighbors.Length && count < touched.Length; p++)
+        {
+            var j = neighbors[p];
+            if (scores[j] == 0)
+            {
+                touched[count++] = j;
+            }
+
+            // Keep touched entries non-zero so they are not listed twice.
+            scores[j] += MathF.Max(1e-6f, weight * values[p] * scale);
+        }
+
+        return count;
+    }
+
+    public void Save(string dir, ArtifactIds ids)
+    {
+        Similar.Save(Path.Combine(dir, FileNames.Similar), ids.Items);
+        SequentialNeighbors.Save(Path.Combine(dir, FileNames.Sequential), ids.Items);
+    }
+
+    public static SimilarToRecentModel Load(string dir, ArtifactIds ids) =>
+        new(NeighborTable.Load(Path.Combine(dir, FileNames.Similar), ids.Items), NeighborTable.Load(Path.Combine(dir, FileNames.Sequential), ids.Items));
+}

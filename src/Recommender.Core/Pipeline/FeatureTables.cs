@@ -1,0 +1,95 @@
+using Recommender.Data;
+using Recommender.Models;
+using Recommender.Ranking;
+
+namespace Recommender.Pipeline;
+
+/// <summary>The seed's item and user feature tables, written from the ranker's feature context.</summary>
+public static class FeatureTables
+{
+    public static void Write(string dir, EventLog train, FeatureContext features, ArtifactIds ids)
+    {
+        using (var items = new ParquetOutput(Path.Combine(dir, FileNames.ItemFeatures),
+        [
+            new(Columns.ItemId, ColumnKind.Int64),
+            new(Columns.NumAlbums, ColumnKind.Int32),
+            new(Columns.GenreScoreMean, ColumnKind.Float),
+            new(Columns.NumUsers, ColumnKind.Int32),
+            new("popularity_window", ColumnKind.Float),
+            new("popularity_trend", ColumnKind.Float),
+        ]))
+        {
+            items.BeginRowGroup();
+            items.WriteInt64(ids.Items.RawIds);
+            items.WriteInt32(features.NumAlbums);
+            items.WriteFloat(features.GenreScoreMean);
+            items.WriteInt32(features.Listeners);
+            items.WriteFloat(features.PopularityWindow);
+            items.WriteFloat(features.Trend);
+            items.Commit();
+        }
+
+        using var users = new ParquetOutput(Path.Combine(dir, FileNames.UserFeatures),
+        [
+            new(Columns.UserId, ColumnKind.Int64),
+            new(Columns.ListeningMonth, ColumnKind.Int32),
+            new(Columns.TracksListened, ColumnKind.Int32),
+            new(Columns.TracksPerMonth, ColumnKind.Float),
+        ]);
+        var n = train.NumUsers;
+        var tracks = new int[n];
+        var perMonth = new float[n];
+        for (var u = 0; u < n; u++)
+        {
+            tracks[u] = train.CountOf(u);
+            perMonth[u] = tracks[u] / (float)Math.Max(1, features.ActiveMonths[u]);
+        }
+
+        users.BeginRowGroup();
+        users.WriteInt64(ids.Users.RawIds);
+        users.WriteInt32(features.ActiveMonths);
+        users.WriteInt32(tracks);
+        users.WriteFloat(perMonth);
+        users.Commit();
+    }
+}
+
+/// <summary>
+/// Every user's listened items (dense indexes) as raw CSR arrays: the serving layer loads it in
+/// one read to exclude what a user has heard.
+/// </summary>
+public static class UserHistory
+{
+    public const string FileName = "user_history.bin";
+    private const int Magic = 0x54534948; // "HIST"
+
+    public static void Save(string path, EventLog events) =>
+        AtomicFile.Write(path, temp =>
+        {
+            using var stream = File.Create(temp);
+            using var w = new BinaryWriter(stream);
+            w.Write(Magic);
+            w.Write(events.NumUsers);
+            w.Write(events.NumEvents);
+            w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(events.UserOffsets.AsSpan()));
+            w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(events.Items.AsSpan()));
+        });
+
+    public static (int[] Offsets, int[] Items) Load(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var r = new BinaryReader(stream);
+        if (r.ReadInt32() != Magic)
+        {
+            throw new DataException(path, null, "not a user history file");
+        }
+
+        var users = r.ReadInt32();
+        var events = r.ReadInt32();
+        var offsets = new int[users + 1];
+        var items = new int[events];
+        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(offsets.AsSpan()));
+        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(items.AsSpan()));
+        return (offsets, items);
+    }
+}

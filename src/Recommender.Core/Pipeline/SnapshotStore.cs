@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Recommender.Pipeline;
+
+/// <summary>
+/// Versioned snapshots under ROOT/snapshots/ID, with ROOT/current a symbolic link to the newest
+/// complete one. A snapshot is written in a hidden temporary folder and renamed when whole; the
+/// link is replaced by renaming a new link over it, so readers see the old or the new snapshot.
+/// </summary>
+public sealed class SnapshotStore(string root)
+{
+    public const string CurrentLink = "current";
+
+    public string Root { get; } = Path.GetFullPath(root);
+    public string SnapshotsDir => Path.Combine(Root, "snapshots");
+
+    /// <summary>A new empty folder for a snapshot under construction, and its future id.</summary>
+    public (string Id, string TempDir) Begin()
+    {
+        var id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture);
+        var temp = Path.Combine(SnapshotsDir, $".tmp-{id}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        return (id, temp);
+    }
+
+    /// <summary>Publishes a finished snapshot and points current at it.</summary>
+    public string Commit(string id, string tempDir)
+    {
+        var final = Path.Combine(SnapshotsDir, id);
+        if (Directory.Exists(final))
+        {
+            final = Path.Combine(SnapshotsDir, $"{id}-{Guid.NewGuid().ToString("N")[..6]}");
+        }
+
+        Directory.Move(tempDir, final);
+        var link = Path.Combine(Root, CurrentLink);
+        var tempLink = Path.Combine(Root, $".{CurrentLink}-{Guid.NewGuid():N}");
+        File.CreateSymbolicLink(tempLink, Path.Combine("snapshots", Path.GetFileName(final)));
+        // rename(2) replaces the old link atomically (File.Move would follow the link to a directory).
+        if (NativeMethods.Rename(tempLink, link) != 0)
+        {
+            File.Delete(tempLink);
+            throw new IOException($"could not point {link} at {final} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        }
+        return final;
+    }
+
+    public static void Abort(string tempDir)
+    {
+        if (Directory.Exists(tempDir))
+        {
+            Directory.Delete(tempDir, recursive: true);
+        }
+    }
+
+    /// <summary>The folder current points to, or null when no snapshot was published yet.</summary>
+    public string? Current()
+    {
+        var link = Path.Combine(Root, CurrentLink);
+        if (!File.Exists(link) && !Directory.Exists(link))
+        {
+            return null;
+        }
+
+        var target = new DirectoryInfo(link).ResolveLinkTarget(returnFinalTarget: true);
+        return target?.FullName ?? Path.GetFullPath(link);
+    }
+}
+
+internal static partial class NativeMethods
+{
+    [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Rename(string from, string to);
+}

@@ -1,0 +1,127 @@
+using Recommender.Models;
+using Recommender.Ranking;
+
+namespace Recommender.Pipeline;
+
+public sealed record TrainOptions
+{
+    public required string DataDir { get; init; }
+
+    /// <summary>Snapshot root: snapshots/ID and the current link live here.</summary>
+    public required string OutRoot { get; init; }
+
+    /// <summary>Fit before this day, evaluate from it on. Null: the seed's 2022-12-16 when the data spans it, else the day leaving ~10% of events after.</summary>
+    public DateOnly? SplitDate { get; init; }
+
+    /// <summary>Fit on everything and skip evaluation (what the nightly retrain serves).</summary>
+    public bool AllEvents { get; init; }
+
+    public AlsParameters Als { get; init; } = new();
+    public RankerParameters Ranker { get; init; } = new();
+
+    /// <summary>Length of the top-popular window ending at the fit cutoff (seed: 2022-09-01..2022-12-15).</summary>
+    public int PopularWindowDays { get; init; } = 106;
+
+    public int PersonalK { get; init; } = 100;
+    public int RecommendationsK { get; init; } = 50;
+    public int SimilarK { get; init; } = 20;
+
+    /// <summary>At most this many users (sampled with the ALS seed) train the ranker.</summary>
+    public int MaxRankerUsers { get; init; } = 20_000;
+
+    /// <summary>Users sampled to measure the IVF index's recall against exact search.</summary>
+    public int RecallSampleUsers { get; init; } = 500;
+
+    public bool DropDuplicates { get; init; }
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDir))
+        {
+            yield return "data directory is required";
+        }
+
+        if (AllEvents && SplitDate is not null)
+        {
+            yield return "--split-date and --all-events exclude each other";
+        }
+
+        if (Als.Factors is < 1 or > 1024)
+        {
+            yield return $"ALS factors must be in [1, 1024] (got {Als.Factors})";
+        }
+
+        if (Als.Iterations < 1)
+        {
+            yield return $"ALS iterations must be at least 1 (got {Als.Iterations})";
+        }
+
+        if (PopularWindowDays < 1)
+        {
+            yield return $"popular window must be at least one day (got {PopularWindowDays})";
+        }
+
+        if (PersonalK < 10 || RecommendationsK < 10)
+        {
+            yield return "list lengths must be at least 10 (metrics use k = 5 and 10)";
+        }
+    }
+}
+
+/// <summary>The dates a run uses, as days since 1970-01-01.</summary>
+public sealed record SplitPlan(int FirstDay, int LastDay, int? SplitDay, int LabelFromDay, int FitEndDay)
+{
+    public static readonly DateOnly SeedSplit = new(2022, 12, 16);
+    public static readonly DateOnly SeedLabelStart = new(2022, 12, 1);
+
+    /// <summary>
+    /// Split: the given date, else the seed's 2022-12-16 when the data spans it, else the day that
+    /// leaves about 10% of the events after it. Label window for the ranker: the seed's
+    /// 2022-12-01 with the seed split, else the days holding the last ~8% of the fit events.
+    /// </summary>
+    public static SplitPlan Choose(Data.EventLog events, DateOnly? splitDate, bool allEvents)
+    {
+        var (first, last) = events.DayRange();
+        int? split = null;
+        if (!allEvents)
+        {
+            var seed = EdaReport.DayOf(SeedSplit);
+            split = splitDate is { } s ? EdaReport.DayOf(s) : seed > first && seed <= last ? seed : QuantileDay(events, first, last + 1, 0.90);
+            if (split <= first || split > last)
+            {
+                throw new ArgumentException($"--split-date {EdaReport.DateOf(split.Value):yyyy-MM-dd} leaves no events on one side (data spans {EdaReport.DateOf(first):yyyy-MM-dd}..{EdaReport.DateOf(last):yyyy-MM-dd})");
+            }
+        }
+
+        var fitEnd = split ?? last + 1;
+        var labelFrom = split == EdaReport.DayOf(SeedSplit) ? EdaReport.DayOf(SeedLabelStart) : QuantileDay(events, first, fitEnd, 0.92);
+        labelFrom = Math.Clamp(labelFrom, first + 1, fitEnd - 1);
+        return new SplitPlan(first, last, split, labelFrom, fitEnd);
+    }
+
+    /// <summary>The first day d such that the events in [first, d) are at least <paramref name="q"/> of those in [first, end).</summary>
+    private static int QuantileDay(Data.EventLog events, int first, int end, double q)
+    {
+        var perDay = new long[Math.Max(1, end - first)];
+        foreach (var d in events.Days)
+        {
+            if (d >= first && d < end)
+            {
+                perDay[d - first]++;
+            }
+        }
+
+        var total = perDay.Sum();
+        long running = 0;
+        for (var i = 0; i < perDay.Length; i++)
+        {
+            running += perDay[i];
+            if (running >= q * total)
+            {
+                return first + i + 1;
+            }
+        }
+
+        return end;
+    }
+}

@@ -1,0 +1,245 @@
+using System.Numerics.Tensors;
+using Recommender.Data;
+using Recommender.Models;
+using Recommender.Numerics;
+
+namespace Recommender.Ranking;
+
+/// <summary>One candidate of one user, with what the generators said about it.</summary>
+public struct Candidate
+{
+    public int Item;
+    public float AlsScore;
+    public int AlsRank;
+    public float SimilarScore;
+    public int SimilarRank;
+    public int PopularRank;
+}
+
+/// <summary>
+/// Item, user and user–item features for the ranker, computed from the events before a cutoff
+/// and the catalog. Built once per fit; read-only afterwards, so scoring runs in parallel.
+/// </summary>
+public sealed class FeatureContext
+{
+    public const int FeatureCount = 16;
+
+    public static readonly string[] FeatureNames =
+    [
+        "als_score", "als_rank", "similar_score", "similar_rank", "popular_rank", "max_cosine_recent", "popularity_window",
+        "popularity_trend", "user_genre_share", "user_artist_share", "user_log_tracks", "num_albums", "genre_score_mean",
+        "user_tracks_per_month", "item_log_listeners", "popularity_recent",
+    ];
+
+    private readonly int[] _genreOffsets;
+    private readonly int[] _genres;
+    private readonly int[] _artistOffsets;
+    private readonly int[] _artists;
+    private readonly int _genreCount;
+    private readonly int _artistCount;
+    private readonly float[] _normalizedFactors;
+    private readonly int _factors;
+
+    [ThreadStatic]
+    private static int[]? t_genreCounts;
+
+    [ThreadStatic]
+    private static int[]? t_artistCounts;
+
+    public FeatureContext(EventLog events, TrackCatalog catalog, int cutoffDay, AlsModel als, int popularWindowDays)
+    {
+        var n = events.NumItems;
+        Listeners = new int[n];
+        WindowListeners = new int[n];
+        var recent = new int[n];
+        var previous = new int[n];
+        const int TrendDays = 14;
+        var activeMonths = new int[events.NumUsers];
+        for (var u = 0; u < events.NumUsers; u++)
+        {
+            var lastMonth = int.MinValue;
+            for (var e = events.UserOffsets[u]; e < events.UserOffsets[u + 1]; e++)
+            {
+                var d = events.Days[e];
+                if (d >= cutoffDay)
+                {
+                    continue;
+                }
+
+                var i = events.Items[e];
+                Listeners[i]++;
+                WindowListeners[i] += d >= cutoffDay - popularWindowDays ? 1 : 0;
+                recent[i] += d >= cutoffDay - TrendDays ? 1 : 0;
+                previous[i] += d >= cutoffDay - (2 * TrendDays) && d < cutoffDay - TrendDays ? 1 : 0;
+                var month = EdaMonth(d);
+                if (month != lastMonth)
+                {
+                    activeMonths[u]++;
+                    lastMonth = month;
+                }
+            }
+        }
+
+        var maxWindow = Math.Max(1, WindowListeners.Max());
+        PopularityWindow = WindowListeners.Select(c => c / (float)maxWindow).ToArray();
+        Trend = Enumerable.Range(0, n).Select(i => (recent[i] + 1f) / (previous[i] + 1f)).ToArray();
+        var maxRecent = Math.Max(1, recent.Max());
+        PopularityRecent = recent.Select(c => c / (float)maxRecent).ToArray();
+        ActiveMonths = activeMonths;
+
+        // Dense genre and artist indexes for per-user shares.
+        var genreIds = IdMap.FromIds(catalog.Genres.Values);
+        var artistIds = IdMap.FromIds(catalog.Artists.Values);
+        _genreCount = genreIds.Count;
+        _artistCount = artistIds.Count;
+        (_genreOffsets, _genres) = Densify(catalog.Genres, genreIds);
+        (_artistOffsets, _artists) = Densify(catalog.Artists, artistIds);
+
+        // Genre score: the genre's share of all listens; an item's mean over its genres.
+        var genreListens = new double[_genreCount];
+        var total = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            foreach (var g in GenresOf(i))
+            {
+                genreListens[g] += Listeners[i];
+            }
+
+            total += Listeners[i];
+        }
+
+        GenreScoreMean = new float[n];
+        NumAlbums = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            var genres = GenresOf(i);
+            var sum = 0.0;
+            foreach (var g in genres)
+            {
+                sum += genreListens[g] / Math.Max(1, total);
+            }
+
+            GenreScoreMean[i] = genres.Length == 0 ? 0 : (float)(sum / genres.Length);
+            NumAlbums[i] = catalog.Albums.CountOf(i);
+        }
+
+        Als = als;
+        _factors = als.Factors;
+        _normalizedFactors = DenseKernels.NormalizeRows(als.ItemFactors, als.Factors);
+    }
+
+    public AlsModel Als { get; }
+    public int[] Listeners { get; }
+    public int[] WindowListeners { get; }
+    public float[] PopularityWindow { get; }
+    public float[] Trend { get; }
+
+    /// <summary>Listeners in the last two weeks before the cutoff, relative to the most listened item.</summary>
+    public float[] PopularityRecent { get; }
+    public float[] GenreScoreMean { get; }
+    public int[] NumAlbums { get; }
+
+    /// <summary>Distinct months in which each user listened before the cutoff.</summary>
+    public int[] ActiveMonths { get; }
+
+    public ReadOnlySpan<int> GenresOf(int item) => _genres.AsSpan(_genreOffsets[item], _genreOffsets[item + 1] - _genreOffsets[item]);
+
+    public ReadOnlySpan<int> ArtistsOf(int item) => _artists.AsSpan(_artistOffsets[item], _artistOffsets[item + 1] - _artistOffsets[item]);
+
+    /// <summary>Writes FeatureCount features per candidate into <paramref name="features"/> (row-major).</summary>
+    public void Compute(int user, ReadOnlySpan<float> userVector, ReadOnlySpan<int> history, ReadOnlySpan<Candidate> candidates, Span<float> features)
+    {
+        var genreCounts = t_genreCounts is { } g && g.Length >= _genreCount ? g : t_genreCounts = new int[_genreCount];
+        var artistCounts = t_artistCounts is { } a && a.Length >= _artistCount ? a : t_artistCounts = new int[_artistCount];
+        foreach (var item in history)
+        {
+            foreach (var genre in GenresOf(item))
+            {
+                genreCounts[genre]++;
+            }
+
+            foreach (var artist in ArtistsOf(item))
+            {
+                artistCounts[artist]++;
+            }
+        }
+
+        var f = _factors;
+        var recent = history[Math.Max(0, history.Length - 5)..];
+        var historyLength = Math.Max(1, history.Length);
+        var months = user >= 0 && user < ActiveMonths.Length ? Math.Max(1, ActiveMonths[user]) : 1;
+        for (var c = 0; c < candidates.Length; c++)
+        {
+            var cand = candidates[c];
+            var i = cand.Item;
+            var row = features.Slice(c * FeatureCount, FeatureCount);
+            var maxCos = -1f;
+            var itemVector = _normalizedFactors.AsSpan(i * f, f);
+            foreach (var h in recent)
+            {
+                maxCos = MathF.Max(maxCos, TensorPrimitives.Dot(itemVector, _normalizedFactors.AsSpan(h * f, f)));
+            }
+
+            var genreShare = 0f;
+            foreach (var genre in GenresOf(i))
+            {
+                genreShare = MathF.Max(genreShare, genreCounts[genre] / (float)historyLength);
+            }
+
+            var artistShare = 0f;
+            foreach (var artist in ArtistsOf(i))
+            {
+                artistShare = MathF.Max(artistShare, artistCounts[artist] / (float)historyLength);
+            }
+
+            row[0] = userVector.Length == f ? TensorPrimitives.Dot(userVector, Als.ItemVector(i)) : 0;
+            row[1] = cand.AlsRank;
+            row[2] = cand.SimilarScore;
+            row[3] = cand.SimilarRank;
+            row[4] = cand.PopularRank;
+            row[5] = recent.Length == 0 ? 0 : maxCos;
+            row[6] = PopularityWindow[i];
+            row[7] = Trend[i];
+            row[8] = genreShare;
+            row[9] = artistShare;
+            row[10] = MathF.Log(1 + history.Length);
+            row[11] = NumAlbums[i];
+            row[12] = GenreScoreMean[i];
+            row[13] = history.Length / (float)months;
+            row[14] = MathF.Log(1 + Listeners[i]);
+            row[15] = PopularityRecent[i];
+        }
+
+        foreach (var item in history)
+        {
+            foreach (var genre in GenresOf(item))
+            {
+                genreCounts[genre] = 0;
+            }
+
+            foreach (var artist in ArtistsOf(item))
+            {
+                artistCounts[artist] = 0;
+            }
+        }
+    }
+
+    private static int EdaMonth(int day)
+    {
+        var date = DateOnly.FromDayNumber(Epoch + day);
+        return (date.Year * 12) + date.Month;
+    }
+
+    private static readonly int Epoch = new DateOnly(1970, 1, 1).DayNumber;
+
+    private static (int[] Offsets, int[] Values) Densify(IdLists lists, IdMap map)
+    {
+        var values = new int[lists.Values.Length];
+        for (var p = 0; p < values.Length; p++)
+        {
+            values[p] = map.IndexOf(lists.Values[p]);
+        }
+
+        return (lists.Offsets, values);
+    }
+}

@@ -1,0 +1,114 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace Recommender.Ranking;
+
+public sealed record RankerParameters
+{
+    public int Trees { get; init; } = 100;
+    /// <summary>Small trees: the label window gives few users on small data, and big trees overfit them.</summary>
+    public int Leaves { get; init; } = 7;
+    public double LearningRate { get; init; } = 0.1;
+    public int MinExamplesPerLeaf { get; init; } = 100;
+    public int Seed { get; init; } = 42;
+
+    /// <summary>LightGBM with one thread is bit-for-bit repeatable; more threads are faster.</summary>
+    public int Threads { get; init; } = 1;
+}
+
+/// <summary>LambdaRank gradient-boosted trees (LightGBM through ML.NET) over the candidate features.</summary>
+public sealed class GradientBoostedRanker
+{
+    private readonly MLContext _ml;
+    private readonly ITransformer _model;
+    private readonly DataViewSchema _schema;
+
+    private GradientBoostedRanker(MLContext ml, ITransformer model, DataViewSchema schema)
+    {
+        _ml = ml;
+        _model = model;
+        _schema = schema;
+    }
+
+    private sealed class Row
+    {
+        public float Label { get; set; }
+
+        public uint GroupId { get; set; }
+
+        [VectorType(FeatureContext.FeatureCount)]
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class FeatureRow
+    {
+        [VectorType(FeatureContext.FeatureCount)]
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class ScoreRow
+    {
+        public float Score { get; set; }
+    }
+
+    /// <param name="features">rows × FeatureCount, grouped: rows of one user are contiguous.</param>
+    /// <param name="groups">group (user) id of each row.</param>
+    public static GradientBoostedRanker Fit(float[] features, float[] labels, uint[] groups, RankerParameters p)
+    {
+        var ml = new MLContext(p.Seed);
+        var rows = new Row[labels.Length];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            rows[r] = new Row { Label = labels[r], GroupId = groups[r], Features = features.AsSpan(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount).ToArray() };
+        }
+
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var keyed = ml.Transforms.Conversion.MapValueToKey("GroupKey", nameof(Row.GroupId)).Fit(data).Transform(data);
+        var trainer = ml.Ranking.Trainers.LightGbm(new LightGbmRankingTrainer.Options
+        {
+            LabelColumnName = nameof(Row.Label),
+            FeatureColumnName = nameof(Row.Features),
+            RowGroupColumnName = "GroupKey",
+            NumberOfIterations = p.Trees,
+            NumberOfLeaves = p.Leaves,
+            LearningRate = p.LearningRate,
+            MinimumExampleCountPerLeaf = p.MinExamplesPerLeaf,
+            NumberOfThreads = p.Threads,
+            Seed = p.Seed,
+            Verbose = false,
+            Silent = true,
+        });
+        var model = trainer.Fit(keyed);
+        var schema = ml.Data.LoadFromEnumerable(Array.Empty<FeatureRow>()).Schema;
+        return new GradientBoostedRanker(ml, model, schema);
+    }
+
+    /// <summary>Scores rows × FeatureCount features; higher is better.</summary>
+    public float[] Score(float[] features, int rows)
+    {
+        var input = new FeatureRow[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            input[r] = new FeatureRow { Features = features.AsSpan(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount).ToArray() };
+        }
+
+        var scored = _model.Transform(_ml.Data.LoadFromEnumerable(input));
+        return scored.GetColumn<float>("Score").ToArray();
+    }
+
+    public void Save(string path) =>
+        Data.AtomicFile.Write(path, temp =>
+        {
+            using var stream = File.Create(temp);
+            _ml.Model.Save(_model, _schema, stream);
+        });
+
+    public static GradientBoostedRanker Load(string path, int seed = 42)
+    {
+        var ml = new MLContext(seed);
+        using var stream = File.OpenRead(path);
+        var model = ml.Model.Load(stream, out var schema);
+        return new GradientBoostedRanker(ml, model, schema);
+    }
+}

@@ -1,0 +1,148 @@
+using Recommender.Data;
+using Recommender.Models;
+using Recommender.Numerics;
+
+namespace Recommender.Ranking;
+
+/// <summary>
+/// The two-stage recommender: candidates from ALS, similar-to-recent and popular, ordered by
+/// the gradient-boosted ranker over <see cref="FeatureContext"/> features.
+/// </summary>
+public sealed class RankedRecommender : IRecommenderModel
+{
+    public const int AlsCandidates = 50;
+    public const int SimilarCandidates = 30;
+    public const int PopularCandidates = 20;
+    public const int MaxCandidates = AlsCandidates + SimilarCandidates + PopularCandidates;
+    public const string RankerFile = "ranker.zip";
+
+    public RankedRecommender(AlsRecommender als, SimilarToRecentModel similar, PopularModel popular, FeatureContext features, GradientBoostedRanker ranker)
+    {
+        Als = als;
+        Similar = similar;
+        Popular = popular;
+        Features = features;
+        Ranker = ranker;
+    }
+
+    public string Name => "ranked";
+    public AlsRecommender Als { get; }
+    public SimilarToRecentModel Similar { get; }
+    public PopularModel Popular { get; }
+    public FeatureContext Features { get; }
+    public GradientBoostedRanker Ranker { get; }
+
+    /// <summary>The union of the three generators' lists, with each one's score and rank (rank = list length + 1 when absent).</summary>
+    public static int Candidates(AlsRecommender als, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
+    {
+        Span<ScoredItem> buffer = stackalloc ScoredItem[AlsCandidates];
+        var count = 0;
+        var alsCount = als.Recommend(user, history, AlsCandidates, buffer);
+        for (var r = 0; r < alsCount; r++)
+        {
+            destination[count++] = new Candidate { Item = buffer[r].Item, AlsScore = buffer[r].Score, AlsRank = r + 1, SimilarRank = SimilarCandidates + 1, PopularRank = PopularCandidates + 1 };
+        }
+
+        var simCount = similar.Recommend(user, history, SimilarCandidates, buffer);
+        for (var r = 0; r < simCount; r++)
+        {
+            var at = IndexOf(destination[..count], buffer[r].Item);
+            if (at < 0)
+            {
+                at = count++;
+                destination[at] = new Candidate { Item = buffer[r].Item, AlsRank = AlsCandidates + 1, PopularRank = PopularCandidates + 1 };
+            }
+
+            destination[at].SimilarScore = buffer[r].Score;
+            destination[at].SimilarRank = r + 1;
+        }
+
+        var popCount = popular.Recommend(user, history, PopularCandidates, buffer);
+        for (var r = 0; r < popCount; r++)
+        {
+            var at = IndexOf(destination[..count], buffer[r].Item);
+            if (at < 0)
+            {
+                at = count++;
+                destination[at] = new Candidate { Item = buffer[r].Item, AlsRank = AlsCandidates + 1, SimilarRank = SimilarCandidates + 1 };
+            }
+
+            destination[at].PopularRank = r + 1;
+        }
+
+        return count;
+    }
+
+    private static int IndexOf(ReadOnlySpan<Candidate> candidates, int item)
+    {
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            if (candidates[i].Item == item)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
+    {
+        var results = RecommendBatch([user], [history.ToArray()], k);
+        results[0].AsSpan().CopyTo(destination);
+        return results[0].Length;
+    }
+
+    /// <summary>Ranks many users at once: one ranker call per batch keeps ML.NET's per-call cost small.</summary>
+    public ScoredItem[][] RecommendBatch(int[] users, int[][] histories, int k)
+    {
+        var candidates = new Candidate[users.Length][];
+        Parallel.For(0, users.Length, b =>
+        {
+            var buffer = new Candidate[MaxCandidates];
+            var n = Candidates(Als, Similar, Popular, users[b], histories[b], buffer);
+            candidates[b] = buffer[..n];
+        });
+        var offsets = new int[users.Length + 1];
+        for (var b = 0; b < users.Length; b++)
+        {
+            offsets[b + 1] = offsets[b] + candidates[b].Length;
+        }
+
+        var features = new float[offsets[^1] * FeatureContext.FeatureCount];
+        Parallel.For(0, users.Length, b =>
+        {
+            var u = users[b];
+            var vector = u >= 0 && u < Als.Model.Users ? Als.Model.UserVector(u) : [];
+            Features.Compute(u, vector, histories[b], candidates[b], features.AsSpan(offsets[b] * FeatureContext.FeatureCount, candidates[b].Length * FeatureContext.FeatureCount));
+        });
+        var scores = offsets[^1] == 0 ? [] : Ranker.Score(features, offsets[^1]);
+        var results = new ScoredItem[users.Length][];
+        Parallel.For(0, users.Length, b =>
+        {
+            var top = new TopK(k);
+            for (var c = 0; c < candidates[b].Length; c++)
+            {
+                top.Add(candidates[b][c].Item, scores[offsets[b] + c]);
+            }
+
+            results[b] = top.ToArray();
+        });
+        return results;
+    }
+
+    public void Save(string dir, ArtifactIds ids)
+    {
+        Als.Save(dir, ids);
+        Similar.Save(dir, ids);
+        Popular.Save(dir, ids);
+        Ranker.Save(Path.Combine(dir, RankerFile));
+    }
+
+    /// <summary>Loads the learned state; the features are recomputed from the same data by the caller.</summary>
+    public static RankedRecommender Load(string dir, ArtifactIds ids, Func<AlsModel, FeatureContext> features)
+    {
+        var als = AlsRecommender.Load(dir);
+        return new RankedRecommender(als, SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids), features(als.Model), GradientBoostedRanker.Load(Path.Combine(dir, RankerFile)));
+    }
+}
