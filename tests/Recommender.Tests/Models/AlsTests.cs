@@ -1,0 +1,139 @@
+using MathNet.Numerics.LinearAlgebra;
+using Recommender.Models;
+using Recommender.Numerics;
+
+namespace Recommender.Tests.Models;
+
+public class AlsTests
+{
+    // 5 users × 6 items, hand-made: two taste groups with one bridge user.
+    private static readonly int[][] Rows = [[0, 1, 2], [0, 1], [3, 4, 5], [4, 5], [2, 3]];
+
+    private static InteractionMatrix Matrix()
+    {
+        var pointers = new int[Rows.Length + 1];
+        for (var u = 0; u < Rows.Length; u++)
+        {
+            pointers[u + 1] = pointers[u] + Rows[u].Length;
+        }
+
+        var cols = Rows.SelectMany(r => r).ToArray();
+        return InteractionMatrix.FromCsr(Rows.Length, 6, pointers, cols, Enumerable.Repeat(1f, cols.Length).ToArray());
+    }
+
+    [Test]
+    public void MathNetStorage_HoldsTheEventsAndItsTranspose()
+    {
+        var m = Matrix();
+        var dense = Matrix<float>.Build.Sparse(m.UserItems);
+        var transposed = Matrix<float>.Build.Sparse(m.ItemUsers);
+        for (var u = 0; u < Rows.Length; u++)
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                var expected = Rows[u].Contains(i) ? 1f : 0f;
+                Assert.That(dense[u, i], Is.EqualTo(expected));
+                Assert.That(transposed[i, u], Is.EqualTo(expected));
+            }
+        }
+    }
+
+    /// <summary>The slow, obvious solve: x = (YᵀY + λI + Σ(c−1)yyᵀ)⁻¹ Σ c y with dense MathNet algebra.</summary>
+    private static double[] ExactRow(int[] items, float[] y, int f, float lambda, float alpha)
+    {
+        var yMatrix = Matrix<double>.Build.Dense(y.Length / f, f, (r, c) => y[(r * f) + c]);
+        var a = yMatrix.TransposeThisAndMultiply(yMatrix) + (lambda * Matrix<double>.Build.DenseIdentity(f));
+        var b = Vector<double>.Build.Dense(f);
+        foreach (var i in items)
+        {
+            var yi = yMatrix.Row(i);
+            a += alpha * yi.OuterProduct(yi);
+            b += (1 + alpha) * yi;
+        }
+
+        return a.Solve(b).ToArray();
+    }
+
+    [Test]
+    public void ConjugateGradientRow_ConvergesToTheExactSolve()
+    {
+        const int F = 4;
+        var rng = new Rng(1);
+        var y = Enumerable.Range(0, 6 * F).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var gram = DenseKernels.Gram(y, F, 0.5f);
+        foreach (var items in Rows)
+        {
+            var x = new float[F];
+            AlsModel.SolveRow(x, items, Enumerable.Repeat(1f, items.Length).ToArray(), y, gram, 3f, 50, new float[3 * F]);
+            var exact = ExactRow(items, y, F, 0.5f, 3f);
+            Assert.That(x.Select(v => (double)v), Is.EqualTo(exact).Within(1e-3), string.Join(",", items));
+        }
+    }
+
+    [Test]
+    public void Gram_MatchesTheScalarDefinitionOverManySizes()
+    {
+        var rng = new Rng(2);
+        foreach (var (n, f) in new[] { (1, 1), (3, 5), (17, 8), (40_000, 3), (100, 33) })
+        {
+            var y = Enumerable.Range(0, n * f).Select(_ => (float)rng.NextGaussian()).ToArray();
+            var gram = DenseKernels.Gram(y, f, 0.25f);
+            for (var a = 0; a < f; a++)
+            {
+                for (var b = 0; b < f; b++)
+                {
+                    double expected = a == b ? 0.25 : 0;
+                    for (var r = 0; r < n; r++)
+                    {
+                        expected += (double)y[(r * f) + a] * y[(r * f) + b];
+                    }
+
+                    Assert.That(gram[(a * f) + b], Is.EqualTo(expected).Within(1e-3 * Math.Max(1, Math.Abs(expected))), $"n={n} f={f}");
+                }
+            }
+        }
+    }
+
+    [Test]
+    public void Fit_LossFallsAndTheGroupsSeparate()
+    {
+        var losses = new List<double>();
+        var model = AlsModel.Fit(Matrix(), new AlsParameters { Factors = 4, Iterations = 8, Regularization = 0.1f, Alpha = 5, CgSteps = 4 }, it => losses.Add(it.Loss));
+        for (var i = 1; i < losses.Count; i++)
+        {
+            Assert.That(losses[i], Is.LessThanOrEqualTo(losses[i - 1] * 1.0001), $"iteration {i + 1}");
+        }
+
+        // User 1 listened to 0 and 1: item 2 (same group) must outrank items 4 and 5 (other group).
+        Assert.That(model.Score(1, 2), Is.GreaterThan(model.Score(1, 4)));
+        Assert.That(model.Score(3, 3), Is.GreaterThan(model.Score(3, 0)));
+    }
+
+    [Test]
+    public void Fit_SameSeedSameFactors_SaveLoadRoundTrips()
+    {
+        var p = new AlsParameters { Factors = 8, Iterations = 3, Seed = 9 };
+        var a = AlsModel.Fit(Matrix(), p);
+        var b = AlsModel.Fit(Matrix(), p);
+        Assert.That(b.UserFactors, Is.EqualTo(a.UserFactors));
+        Assert.That(b.ItemFactors, Is.EqualTo(a.ItemFactors));
+        var c = AlsModel.Fit(Matrix(), p with { Seed = 10 });
+        Assert.That(c.ItemFactors, Is.Not.EqualTo(a.ItemFactors));
+
+        var path = Path.Combine(Support.TestPaths.NewTempDir(), "als.bin");
+        a.Save(path);
+        var loaded = AlsModel.Load(path);
+        Assert.That(loaded.UserFactors, Is.EqualTo(a.UserFactors));
+        Assert.That(loaded.ItemFactors, Is.EqualTo(a.ItemFactors));
+        Assert.That(loaded.Parameters, Is.EqualTo(a.Parameters with { ComputeLoss = true }));
+    }
+
+    [Test]
+    public void FoldIn_IsTheExactUserSolveForTheGivenItems()
+    {
+        var model = AlsModel.Fit(Matrix(), new AlsParameters { Factors = 4, Iterations = 5, Regularization = 0.2f, Alpha = 2 });
+        var folded = model.FoldIn([0, 1]);
+        var exact = ExactRow([0, 1], model.ItemFactors, 4, 0.2f, 2f);
+        Assert.That(folded.Select(v => (double)v), Is.EqualTo(exact).Within(1e-4));
+    }
+}

@@ -1,0 +1,178 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Recommender.Data;
+using Recommender.Generation;
+using Recommender.Models;
+using Recommender.Numerics;
+using Recommender.Pipeline;
+using Recommender.Ranking;
+using Recommender.Tests.Support;
+
+namespace Recommender.Tests.Models;
+
+/// <summary>Fits a model on the shared small dataset; a second call with the same seed must give the same model.</summary>
+public abstract class ModelFixture
+{
+    public abstract string Name { get; }
+
+    public abstract IRecommenderModel Fit(SuiteData data);
+
+    public abstract IRecommenderModel Load(string dir, SuiteData data);
+
+    public override string ToString() => Name;
+}
+
+public sealed record SuiteData(EventLog Train, TrackCatalog Catalog, ArtifactIds Ids, int Cutoff);
+
+/// <summary>The one suite every candidate generator (and the ranked recommender) passes.</summary>
+[TestFixtureSource(nameof(Models))]
+public class CandidateGeneratorSuite(ModelFixture fixture)
+{
+    private static readonly AlsParameters Als = new() { Factors = 16, Iterations = 5, Seed = 5 };
+
+    public static IEnumerable<ModelFixture> Models() => [new PopularFixture(), new AlsFixture(), new SimilarFixture(), new RankedFixture()];
+
+    private static readonly Lazy<SuiteData> Shared = new(() =>
+    {
+        var dir = TestPaths.NewTempDir();
+        new SyntheticGenerator(new GeneratorOptions { Users = 800, Tracks = 600, Seed = 11 }, NullLogger.Instance).Generate(dir);
+        var data = DataPreparation.Load(dir, NullLogger.Instance);
+        var cutoff = EdaReport.DayOf(new DateOnly(2022, 12, 1));
+        return new SuiteData(data.Events.Slice(int.MinValue, cutoff), data.Catalog, new ArtifactIds(data.Events.Users, data.Catalog.Items), cutoff);
+    });
+
+    private SuiteData Data => Shared.Value;
+    private IRecommenderModel _model = null!;
+
+    [OneTimeSetUp]
+    public void FitOnce() => _model = fixture.Fit(Data);
+
+    private IEnumerable<int> SomeUsers() => Enumerable.Range(0, Data.Train.NumUsers).Where(u => Data.Train.CountOf(u) > 0).Take(60);
+
+    private ScoredItem[] Recommend(IRecommenderModel model, int user, int k = 10)
+    {
+        var buffer = new ScoredItem[k];
+        var n = model.Recommend(user, Data.Train.ItemsOf(user), k, buffer);
+        return buffer[..n];
+    }
+
+    [Test]
+    public void Output_HasAtMostKDistinctValidItemsBestFirst()
+    {
+        var nonEmpty = 0;
+        foreach (var u in SomeUsers())
+        {
+            var list = Recommend(_model, u);
+            nonEmpty += list.Length > 0 ? 1 : 0;
+            Assert.That(list.Length, Is.LessThanOrEqualTo(10));
+            Assert.That(list.Select(s => s.Item).Distinct().Count(), Is.EqualTo(list.Length));
+            Assert.That(list.Select(s => s.Item), Is.All.InRange(0, Data.Train.NumItems - 1));
+            Assert.That(list.Select(s => s.Score), Is.Ordered.Descending);
+        }
+
+        Assert.That(nonEmpty, Is.GreaterThan(50), "most users get recommendations");
+    }
+
+    [Test]
+    public void Output_NeverHoldsAListenedTrack()
+    {
+        foreach (var u in SomeUsers())
+        {
+            var heard = Data.Train.ItemsOf(u).ToArray();
+            Assert.That(Recommend(_model, u, 50).Select(s => s.Item).Intersect(heard), Is.Empty, $"user {u}");
+        }
+    }
+
+    [Test]
+    public void SaveThenLoad_GivesIdenticalOutput()
+    {
+        var dir = TestPaths.NewTempDir();
+        _model.Save(dir, Data.Ids);
+        var loaded = fixture.Load(dir, Data);
+        foreach (var u in SomeUsers())
+        {
+            Assert.That(Recommend(loaded, u), Is.EqualTo(Recommend(_model, u)), $"user {u}");
+        }
+    }
+
+    [Test]
+    public void SecondFitWithTheSameSeed_GivesTheSameResult()
+    {
+        var again = fixture.Fit(Data);
+        foreach (var u in SomeUsers())
+        {
+            Assert.That(Recommend(again, u), Is.EqualTo(Recommend(_model, u)), $"user {u}");
+        }
+    }
+
+    private sealed class PopularFixture : ModelFixture
+    {
+        public override string Name => "popular";
+
+        public override IRecommenderModel Fit(SuiteData d) => PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff);
+
+        public override IRecommenderModel Load(string dir, SuiteData d) => PopularModel.Load(dir, d.Ids);
+    }
+
+    private sealed class AlsFixture : ModelFixture
+    {
+        public override string Name => "als";
+
+        public override IRecommenderModel Fit(SuiteData d) => AlsRecommender.Fit(d.Train, Als);
+
+        public override IRecommenderModel Load(string dir, SuiteData d) => AlsRecommender.Load(dir);
+    }
+
+    private sealed class SimilarFixture : ModelFixture
+    {
+        public override string Name => "similar";
+
+        public override IRecommenderModel Fit(SuiteData d) => SimilarToRecentModel.Fit(d.Train, AlsRecommender.Fit(d.Train, Als).Model);
+
+        public override IRecommenderModel Load(string dir, SuiteData d) => SimilarToRecentModel.Load(dir, d.Ids);
+    }
+
+    private sealed class RankedFixture : ModelFixture
+    {
+        public override string Name => "ranked";
+
+        public override IRecommenderModel Fit(SuiteData d)
+        {
+            // Generators before 2022-11-01, labels from then to the cutoff.
+            var labelFrom = EdaReport.DayOf(new DateOnly(2022, 11, 1));
+            var history = d.Train.Slice(int.MinValue, labelFrom);
+            var labels = d.Train.Slice(labelFrom, d.Cutoff);
+            var alsA = AlsRecommender.Fit(history, Als);
+            var simA = SimilarToRecentModel.Fit(history, alsA.Model);
+            var popA = PopularModel.Fit(history, labelFrom - 106, labelFrom);
+            var featA = new FeatureContext(history, d.Catalog, labelFrom, alsA.Model, 106);
+            var rows = new List<(float[] X, float[] Y, uint G)>();
+            for (var u = 0; u < history.NumUsers; u++)
+            {
+                if (labels.CountOf(u) == 0)
+                {
+                    continue;
+                }
+
+                var candidates = new Candidate[RankedRecommender.MaxCandidates];
+                var n = RankedRecommender.Candidates(alsA, simA, popA, u, history.ItemsOf(u), candidates);
+                var truth = labels.ItemsOf(u).ToArray();
+                var y = candidates[..n].Select(c => truth.Contains(c.Item) ? 1f : 0f).ToArray();
+                var x = new float[n * FeatureContext.FeatureCount];
+                featA.Compute(u, alsA.Model.UserVector(u), history.ItemsOf(u), candidates.AsSpan(0, n), x);
+                rows.Add((x, y, (uint)u));
+            }
+
+            var ranker = GradientBoostedRanker.Fit(
+                rows.SelectMany(r => r.X).ToArray(),
+                rows.SelectMany(r => r.Y).ToArray(),
+                rows.SelectMany(r => Enumerable.Repeat(r.G, r.Y.Length)).ToArray(),
+                new RankerParameters { Trees = 20, MinExamplesPerLeaf = 20 });
+            var als = AlsRecommender.Fit(d.Train, Als);
+            return new RankedRecommender(als, SimilarToRecentModel.Fit(d.Train, als.Model), PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff),
+                new FeatureContext(d.Train, d.Catalog, d.Cutoff, als.Model, 106), ranker);
+        }
+
+        public override IRecommenderModel Load(string dir, SuiteData d) =>
+            RankedRecommender.Load(dir, d.Ids, als => new FeatureContext(d.Train, d.Catalog, d.Cutoff, als, 106));
+    }
+}

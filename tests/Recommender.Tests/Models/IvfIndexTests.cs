@@ -1,0 +1,67 @@
+using System.Numerics.Tensors;
+using Recommender.Models;
+using Recommender.Numerics;
+
+namespace Recommender.Tests.Models;
+
+public class IvfIndexTests
+{
+    private static float[] Clustered(int n, int dim, int clusters, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var centers = Enumerable.Range(0, clusters * dim).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var v = new float[n * dim];
+        for (var i = 0; i < n; i++)
+        {
+            var c = rng.Next(clusters);
+            var scale = 0.5f + (float)rng.NextDouble();
+            for (var d = 0; d < dim; d++)
+            {
+                v[(i * dim) + d] = (centers[(c * dim) + d] * scale) + (0.3f * (float)rng.NextGaussian());
+            }
+        }
+
+        return v;
+    }
+
+    [Test]
+    public void ExactIndex_EqualsBruteForce()
+    {
+        const int Dim = 8;
+        var v = Clustered(500, Dim, 5, 1);
+        var index = IvfIndex.Build(v, Dim, 1, 0);
+        var query = v.AsSpan(0, Dim).ToArray();
+        var top = new TopK(10);
+        index.Search(query, 1, top, [], new float[1]);
+        var expected = Enumerable.Range(0, 500).OrderByDescending(i => TensorPrimitives.Dot(query, v.AsSpan(i * Dim, Dim))).ThenBy(i => i).Take(10);
+        Assert.That(top.ToArray().Select(s => s.Item), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void InvertedLists_FindMostOfTheExactTopTen_AndRespectExclusions()
+    {
+        const int Dim = 16;
+        const int N = 20_000;
+        var v = Clustered(N, Dim, 40, 2);
+        var ivf = IvfIndex.Build(v, Dim, 100, 3);
+        var exact = IvfIndex.Build(v, Dim, 1, 0);
+        var rng = new Rng(4);
+        var excluded = new bool[N];
+        excluded[7] = true;
+        double recall = 0;
+        const int Queries = 200;
+        for (var q = 0; q < Queries; q++)
+        {
+            var query = Enumerable.Range(0, Dim).Select(_ => (float)rng.NextGaussian()).ToArray();
+            var a = new TopK(10);
+            var b = new TopK(10);
+            ivf.Search(query, 10, a, excluded, new float[100]);
+            exact.Search(query, 1, b, excluded, new float[1]);
+            var found = a.ToArray().Select(s => s.Item).ToArray();
+            Assert.That(found, Does.Not.Contain(7));
+            recall += found.Intersect(b.ToArray().Select(s => s.Item)).Count() / 10.0;
+        }
+
+        Assert.That(recall / Queries, Is.GreaterThan(0.8), "probing 10 of 100 lists");
+    }
+}
