@@ -18,7 +18,8 @@ public sealed record InteractionsQuality
 public static partial class InteractionsReader
 {
     /// <param name="dropDuplicates">When false (the default), a repeated (user_id, track_id) pair is an error.</param>
-    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false)
+    /// <param name="extra">Events logged online since the export; they follow each user's history and a repeat of a track is dropped.</param>
+    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<Serving.OnlineEvent>? extra = null)
     {
         var path = Path.Combine(dataDir, FileNames.Interactions);
         int[] users, itemsRaw, days, seqs;
@@ -98,6 +99,29 @@ public static partial class InteractionsReader
             }
         }
 
+        if (extra is { Count: > 0 })
+        {
+            var at = users.Length;
+            Array.Resize(ref users, at + extra.Count);
+            Array.Resize(ref itemsRaw, at + extra.Count);
+            Array.Resize(ref days, at + extra.Count);
+            Array.Resize(ref seqs, at + extra.Count);
+            var epoch = new DateOnly(1970, 1, 1).DayNumber;
+            for (var i = 0; i < extra.Count; i++)
+            {
+                var e = extra[i];
+                users[at + i] = checked((int)e.UserId);
+                var item = items.IndexOf(e.TrackId);
+                unknown += item < 0 ? 1 : 0;
+                itemsRaw[at + i] = item;
+                days[at + i] = DateOnly.FromDateTime(e.TimeUtc).DayNumber - epoch;
+                seqs[at + i] = OnlineSeqBase + i; // after every exported listen, in logged order
+            }
+
+            rows += extra.Count;
+            dropDuplicates = true;
+        }
+
         var userMap = DenseUsers(users);
         LogMapped(logger, rows, userMap.Count, unknown);
 
@@ -141,6 +165,18 @@ public static partial class InteractionsReader
             throw new DataException(path, $"{Columns.UserId}, {Columns.TrackId}", $"{duplicates} duplicate events: a (user, track) pair must occur once");
         }
 
+        if (extra is { Count: > 0 })
+        {
+            // track_seq is the rank in the user's history: renumber now that online listens joined it.
+            Parallel.For(0, userMap.Count, u =>
+            {
+                for (var e = offsets[u]; e < offsets[u + 1]; e++)
+                {
+                    outSeqs[e] = e - offsets[u] + 1;
+                }
+            });
+        }
+
         var log = new EventLog(userMap, items.Count, offsets, outItems, outDays, outSeqs);
         if (duplicates > 0)
         {
@@ -166,6 +202,8 @@ public static partial class InteractionsReader
             DistinctDays = seenDay.Count(x => x),
         });
     }
+
+    private const int OnlineSeqBase = 1 << 30;
 
     private static void ReadInts(ParquetInput input, int g, string column, Span<long> buffer, Span<int> dest, string path)
     {

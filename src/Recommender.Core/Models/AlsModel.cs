@@ -116,25 +116,14 @@ public sealed class AlsModel
         // r = b − A·x
         DenseKernels.MatVec(gram, x, r);
         TensorPrimitives.Negate(r, r);
-        for (var k = 0; k < cols.Length; k++)
-        {
-            var yi = y.AsSpan(cols[k] * f, f);
-            var c = 1 + (alpha * vals[k]);
-            var coefficient = c - ((c - 1) * TensorPrimitives.Dot(yi, x));
-            TensorPrimitives.MultiplyAdd(yi, coefficient, r, r);
-        }
+        AlsKernels.Accumulate(y, f, cols, vals, alpha, x, r, residual: true);
 
         r.CopyTo(d);
         var rsOld = TensorPrimitives.Dot(r, r);
         for (var step = 0; step < steps && rsOld > 1e-20f; step++)
         {
             DenseKernels.MatVec(gram, d, ad);
-            for (var k = 0; k < cols.Length; k++)
-            {
-                var yi = y.AsSpan(cols[k] * f, f);
-                var c = 1 + (alpha * vals[k]);
-                TensorPrimitives.MultiplyAdd(yi, (c - 1) * TensorPrimitives.Dot(yi, d), ad, ad);
-            }
+            AlsKernels.Accumulate(y, f, cols, vals, alpha, d, ad, residual: false);
 
             var curvature = TensorPrimitives.Dot(d, ad);
             if (curvature <= 0)

@@ -54,12 +54,12 @@ public static partial class DataPreparation
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Reads and checks the three input files; throws <see cref="DataException"/> on bad input.</summary>
-    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false)
+    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false, IReadOnlyList<Serving.OnlineEvent>? onlineEvents = null)
     {
         LogStage(logger, "reading tracks.parquet and catalog_names.parquet");
         var catalog = TrackCatalog.Read(dataDir);
         LogStage(logger, $"catalog: {catalog.Items.Count:N0} tracks; reading interactions.parquet");
-        var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates);
+        var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates, onlineEvents);
         var counts = events.ItemUserCounts();
         var neverPlayed = counts.LongCount(c => c == 0);
         return new PreparedData(catalog, events, new QualityReport(catalog.Quality, quality, neverPlayed));

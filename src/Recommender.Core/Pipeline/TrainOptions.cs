@@ -34,6 +34,9 @@ public sealed record TrainOptions
 
     public bool DropDuplicates { get; init; }
 
+    /// <summary>A log of listens received online (see OnlineEventLog); they join the training data.</summary>
+    public string? OnlineEventsPath { get; init; }
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDir))

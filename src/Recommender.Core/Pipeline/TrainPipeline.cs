@@ -32,7 +32,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         }
 
         var store = new SnapshotStore(options.OutRoot);
-        var data = Stage("prepare: read and check", () => DataPreparation.Load(options.DataDir, logger, options.DropDuplicates));
+        var data = Stage("prepare: read and check", () => DataPreparation.Load(options.DataDir, logger, options.DropDuplicates,
+            options.OnlineEventsPath is { } online ? Serving.OnlineEventLog.ReadAll(online).ToList() : null));
         var (id, dir) = store.Begin();
         try
         {

@@ -52,9 +52,25 @@ public static partial class RecommenderCli
             new("ranker-min-leaf", "minimum rows per leaf of the ranker", "100"),
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
         ]), Train),
-        new(new VerbSpec("demo", "the main job on an embedded default: generate a small dataset and prepare it",
+        new(new VerbSpec("serve", "run the gRPC recommendation service (Generic Host, Quartz nightly retrain)",
+        [
+            new("artifacts", "snapshot root whose current snapshot is served (config Recommender:ArtifactsDir)"),
+            new("urls", "listen address (config Urls)"),
+            new("data", "input data the nightly retrain reads (config Recommender:DataDir)"),
+            new("online-log", "durable log of listens received online (config Recommender:OnlineLogPath)"),
+        ]), Serve),
+        new(new VerbSpec("recommend", "ask a running service for a user's recommendations",
+        [
+            new("user", "user id"),
+            new("k", "how many tracks", "10"),
+            new("address", "service address", Hosting.RecommenderHost.DefaultUrl),
+        ]), Recommend),
+        new(new VerbSpec("demo", "the main job: generate a small dataset (unless --data is given), train, and serve it",
         [
             new("out", "working directory", "out/demo"),
+            new("data", "real input data to use instead of a generated dataset"),
+            new("urls", "listen address", Hosting.RecommenderHost.DefaultUrl),
+            new("no-serve", "stop after training", IsFlag: true),
         ]), Demo),
     ];
 
@@ -224,9 +240,82 @@ public static partial class RecommenderCli
     private static async Task<int> Demo(ParsedOptions o, CliContext ctx)
     {
         var root = o.Required("out");
-        var data = Path.Combine(root, "data");
-        var exit = await RunAsync(["generate", "--out", data], ctx.Out, ctx.Error);
-        return exit != ExitOk ? exit : await RunAsync(["prepare", "--data", data, "--out", Path.Combine(root, "prepared")], ctx.Out, ctx.Error);
+        var data = o.String("data") ?? Path.Combine(root, "data");
+        var artifacts = Path.Combine(root, "artifacts");
+        if (!o.Has("data"))
+        {
+            var generated = await RunAsync(["generate", "--out", data], ctx.Out, ctx.Error);
+            if (generated != ExitOk)
+            {
+                return generated;
+            }
+        }
+
+        var trained = await RunAsync(["train", "--data", data, "--out", artifacts], ctx.Out, ctx.Error);
+        if (trained != ExitOk || o.Flag("no-serve"))
+        {
+            return trained;
+        }
+
+        ctx.Out.WriteLine($"serving {artifacts}/current on {o.Required("urls")}; try: dotnet run -c Release --project src/Recommender.Host -- recommend --user 1");
+        return await RunAsync(["serve", "--artifacts", artifacts, "--data", data, "--online-log", Path.Combine(root, "online", "listens.log"), "--urls", o.Required("urls")], ctx.Out, ctx.Error);
+    }
+
+    private static async Task<int> Serve(ParsedOptions o, CliContext ctx)
+    {
+        var overrides = new Dictionary<string, string?>();
+        void Map(string option, string key)
+        {
+            if (o.String(option) is { } value)
+            {
+                overrides[key] = value;
+            }
+        }
+
+        Map("artifacts", $"{Hosting.RecommenderOptions.Section}:{nameof(Hosting.RecommenderOptions.ArtifactsDir)}");
+        Map("data", $"{Hosting.RecommenderOptions.Section}:{nameof(Hosting.RecommenderOptions.DataDir)}");
+        Map("online-log", $"{Hosting.RecommenderOptions.Section}:{nameof(Hosting.RecommenderOptions.OnlineLogPath)}");
+        Map("urls", "Urls");
+        try
+        {
+            await using var app = Hosting.RecommenderHost.Build([], overrides);
+            await app.RunAsync();
+            return ExitOk;
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            await ctx.Error.WriteLineAsync($"error: invalid configuration: {string.Join("; ", e.Failures)}");
+            return ExitUsage;
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("no snapshot", StringComparison.Ordinal))
+        {
+            await ctx.Error.WriteLineAsync($"error: {e.Message}");
+            return ExitFailure;
+        }
+    }
+
+    private static async Task<int> Recommend(ParsedOptions o, CliContext ctx)
+    {
+        var user = o.Long("user", 0);
+        var k = o.Int("k", 1, 10_000);
+        using var client = Recommender.Client.RecommenderClient.Connect(o.Required("address"));
+        try
+        {
+            var (snapshot, items) = await client.GetRecommendationsAsync(user, k);
+            ctx.Out.WriteLine($"user {user}, snapshot {snapshot}:");
+            for (var r = 0; r < items.Count; r++)
+            {
+                var i = items[r];
+                ctx.Out.WriteLine($"{r + 1,3}. {i.TrackId,10}  {i.Name}  [{string.Join(", ", i.Artists)}] ({string.Join(", ", i.Genres)})  {i.Score:F4} {i.Source}");
+            }
+
+            return ExitOk;
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            await ctx.Error.WriteLineAsync($"error: {e.StatusCode}: {e.Status.Detail}");
+            return ExitFailure;
+        }
     }
 
     public static long PeakMemoryMb()

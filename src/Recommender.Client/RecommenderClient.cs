@@ -1,0 +1,73 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Recommender.V1;
+
+namespace Recommender.Client;
+
+/// <summary>A recommended track as the client sees it.</summary>
+public sealed record Recommendation(long TrackId, string Name, IReadOnlyList<string> Artists, IReadOnlyList<string> Genres, double Score, Source Source);
+
+public sealed record ServiceStatus(string SnapshotId, DateTime? SnapshotTimeUtc, string MetricsJson, string LastRunId, string LastRunState, string LastRunError, long OnlineEvents);
+
+/// <summary>
+/// A small typed wrapper over the generated RecommendationService and OpsService clients.
+/// Errors surface as <see cref="RpcException"/> with the server's status code and message.
+/// </summary>
+public sealed class RecommenderClient : IDisposable
+{
+    private readonly GrpcChannel? _ownedChannel;
+    private readonly RecommendationService.RecommendationServiceClient _service;
+    private readonly OpsService.OpsServiceClient _ops;
+    private readonly Metadata? _opsHeaders;
+
+    public RecommenderClient(ChannelBase channel, string? opsToken = null)
+    {
+        _service = new RecommendationService.RecommendationServiceClient(channel);
+        _ops = new OpsService.OpsServiceClient(channel);
+        _opsHeaders = opsToken is null ? null : new Metadata { { "authorization", $"Bearer {opsToken}" } };
+    }
+
+    private RecommenderClient(GrpcChannel channel, string? opsToken)
+        : this((ChannelBase)channel, opsToken) => _ownedChannel = channel;
+
+    /// <summary>Connects to an address such as http://127.0.0.1:5080 (cleartext HTTP/2).</summary>
+    public static RecommenderClient Connect(string address, string? opsToken = null) => new(GrpcChannel.ForAddress(address), opsToken);
+
+    public async Task<(string SnapshotId, IReadOnlyList<Recommendation> Items)> GetRecommendationsAsync(long userId, int k = 10, CancellationToken cancellation = default)
+    {
+        var reply = await _service.GetRecommendationsAsync(new GetRecommendationsRequest { UserId = userId, K = k }, cancellationToken: cancellation);
+        return (reply.SnapshotId, Map(reply));
+    }
+
+    public async Task<IReadOnlyList<Recommendation>> GetSimilarTracksAsync(long trackId, int k = 10, CancellationToken cancellation = default) =>
+        Map(await _service.GetSimilarTracksAsync(new GetSimilarTracksRequest { TrackId = trackId, K = k }, cancellationToken: cancellation));
+
+    public async Task<IReadOnlyList<Recommendation>> GetPopularAsync(int k = 10, CancellationToken cancellation = default) =>
+        Map(await _service.GetPopularAsync(new GetPopularRequest { K = k }, cancellationToken: cancellation));
+
+    /// <summary>Logs a listen; returns its sequence number in the server's durable log.</summary>
+    public async Task<long> LogListenAsync(long userId, long trackId, DateTime? timeUtc = null, CancellationToken cancellation = default)
+    {
+        var request = new LogListenRequest { UserId = userId, TrackId = trackId };
+        if (timeUtc is { } t)
+        {
+            request.Time = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+        }
+
+        return (await _service.LogListenAsync(request, cancellationToken: cancellation)).Sequence;
+    }
+
+    public async Task<string> RetrainNowAsync(CancellationToken cancellation = default) =>
+        (await _ops.RetrainNowAsync(new RetrainNowRequest(), _opsHeaders, cancellationToken: cancellation)).RunId;
+
+    public async Task<ServiceStatus> GetStatusAsync(CancellationToken cancellation = default)
+    {
+        var s = await _ops.GetStatusAsync(new GetStatusRequest(), _opsHeaders, cancellationToken: cancellation);
+        return new ServiceStatus(s.SnapshotId, s.SnapshotTime?.ToDateTime(), s.MetricsJson, s.LastRunId, s.LastRunState, s.LastRunError, s.OnlineEvents);
+    }
+
+    private static List<Recommendation> Map(RecommendationsReply reply) =>
+        reply.Items.Select(i => new Recommendation(i.TrackId, i.Name, [.. i.Artists], [.. i.Genres], i.Score, i.Source)).ToList();
+
+    public void Dispose() => _ownedChannel?.Dispose();
+}

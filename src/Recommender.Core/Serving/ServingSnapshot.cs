@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Recommender.Data;
+using Recommender.Models;
+using Recommender.Numerics;
+using Recommender.Pipeline;
+
+namespace Recommender.Serving;
+
+/// <summary>What the service shows for a track.</summary>
+public sealed record TrackInfo(string Name, string[] Artists, string[] Genres);
+
+/// <summary>
+/// Everything a request needs, loaded once from a snapshot folder and never changed afterwards:
+/// id maps, track metadata, offline recommendations, neighbour tables, popular tracks, ALS
+/// factors for online fold-in and every user's history. Swapped as a whole.
+/// </summary>
+public sealed class ServingSnapshot
+{
+    private readonly float[] _gram;
+
+    private ServingSnapshot(string id, string dir, IdMap users, IdMap items, TrackInfo[] tracks, RecommendationTable recommendations,
+        NeighborTable similar, NeighborTable sequential, PopularModel popular, AlsModel als, int[] historyOffsets, int[] historyItems, string metricsJson, DateTime createdUtc)
+    {
+        Id = id;
+        Directory = dir;
+        Users = users;
+        Items = items;
+        Tracks = tracks;
+        Recommendations = recommendations;
+        Similar = similar;
+        Sequential = sequential;
+        Popular = popular;
+        Als = als;
+        HistoryOffsets = historyOffsets;
+        HistoryItems = historyItems;
+        MetricsJson = metricsJson;
+        CreatedUtc = createdUtc;
+        _gram = DenseKernels.Gram(als.ItemFactors, als.Factors, als.Parameters.Regularization);
+        SimilarToRecent = new SimilarToRecentModel(similar, sequential);
+        AlsSearch = new AlsRecommender(als);
+    }
+
+    public string Id { get; }
+    public string Directory { get; }
+    public IdMap Users { get; }
+    public IdMap Items { get; }
+    public TrackInfo[] Tracks { get; }
+    public RecommendationTable Recommendations { get; }
+    public NeighborTable Similar { get; }
+    public NeighborTable Sequential { get; }
+    public PopularModel Popular { get; }
+    public AlsModel Als { get; }
+    public SimilarToRecentModel SimilarToRecent { get; }
+
+    /// <summary>Top-k search over the item factors, for folded-in users.</summary>
+    public AlsRecommender AlsSearch { get; }
+    public int[] HistoryOffsets { get; }
+    public int[] HistoryItems { get; }
+    public string MetricsJson { get; }
+    public DateTime CreatedUtc { get; }
+
+    public ReadOnlySpan<int> HistoryOf(int user) =>
+        (uint)user < (uint)(HistoryOffsets.Length - 1) ? HistoryItems.AsSpan(HistoryOffsets[user], HistoryOffsets[user + 1] - HistoryOffsets[user]) : [];
+
+    /// <summary>The ALS user vector for listens the model never saw (one small least-squares solve).</summary>
+    public float[] FoldIn(ReadOnlySpan<int> items) => Als.FoldIn(items, _gram);
+
+    public static ServingSnapshot Load(string dir)
+    {
+        dir = Path.GetFullPath(dir);
+        var users = IdMap.Load(Path.Combine(dir, FileNames.UserIds));
+        var items = IdMap.Load(Path.Combine(dir, FileNames.ItemIds));
+        var tracks = LoadTracks(Path.Combine(dir, FileNames.Items), items);
+        var recommendations = RecommendationTable.Load(Path.Combine(dir, FileNames.Recommendations), users, items);
+        var similar = NeighborTable.Load(Path.Combine(dir, FileNames.Similar), items);
+        var sequential = NeighborTable.Load(Path.Combine(dir, FileNames.Sequential), items);
+        var popular = PopularModel.Load(dir, new ArtifactIds(users, items));
+        var als = AlsModel.Load(Path.Combine(dir, FileNames.AlsModel));
+        var (offsets, history) = UserHistory.Load(Path.Combine(dir, UserHistory.FileName));
+        if (als.Items != items.Count || offsets.Length != users.Count + 1)
+        {
+            throw new DataException(dir, null, $"snapshot is inconsistent: {items.Count} items in the id map, {als.Items} in the ALS model; {users.Count} users, {offsets.Length - 1} histories");
+        }
+
+        var metrics = Path.Combine(dir, FileNames.Metrics);
+        var manifest = Path.Combine(dir, FileNames.Manifest);
+        var created = File.Exists(manifest)
+            ? JsonDocument.Parse(File.ReadAllText(manifest)).RootElement.GetProperty("created_utc").GetDateTime()
+            : System.IO.Directory.GetCreationTimeUtc(dir);
+        return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
+            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created);
+    }
+
+    private static TrackInfo[] LoadTracks(string path, IdMap items)
+    {
+        var tracks = new TrackInfo[items.Count];
+        using var file = new ParquetSharp.ParquetFileReader(path);
+        var at = 0;
+        for (var g = 0; g < file.FileMetaData.NumRowGroups; g++)
+        {
+            using var rg = file.RowGroup(g);
+            var rows = (int)rg.MetaData.NumRows;
+            var ids = rg.Column(0).LogicalReader<long>().ReadAll(rows);
+            var artists = rg.Column(2).LogicalReader<string[]>().ReadAll(rows);
+            var genres = rg.Column(3).LogicalReader<string[]>().ReadAll(rows);
+            var names = rg.Column(4).LogicalReader<string>().ReadAll(rows);
+            for (var r = 0; r < rows; r++)
+            {
+                if (items.IndexOf(ids[r]) != at + r)
+                {
+                    throw new DataException(path, Columns.ItemId, $"row {at + r} holds track {ids[r]}, the id map expects {items.RawId(at + r)}");
+                }
+
+                tracks[at + r] = new TrackInfo(names[r], artists[r] ?? [], genres[r] ?? []);
+            }
+
+            at += rows;
+        }
+
+        return tracks;
+    }
+}

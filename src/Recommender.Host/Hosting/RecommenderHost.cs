@@ -1,0 +1,21 @@
+namespace Recommender.Host.Hosting;
+
+/// <summary>Builds the one long-running host: configuration from config/appsettings.json, overrides, gRPC on Kestrel.</summary>
+public static class RecommenderHost
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        builder.UseHttp2Only();
+        builder.Services.AddRecommender(builder.Configuration);
+        configure?.Invoke(builder);
+        return builder.Build().MapRecommender();
+    }
+}

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Options;
+using Recommender.Models;
+using Recommender.Pipeline;
+using Recommender.Serving;
+
+namespace Recommender.Host.Hosting;
+
+public enum RunState
+{
+    Idle,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+public sealed record RunStatus(string RunId, RunState State, string Error, DateTime StartedUtc, DateTime? FinishedUtc);
+
+/// <summary>
+/// Runs the retrain pipeline (all events plus the online log), one run at a time, and swaps the
+/// new snapshot in when it is complete. A failed or cancelled run leaves the current snapshot serving.
+/// </summary>
+public sealed partial class RetrainCoordinator(
+    IOptions<RecommenderOptions> options,
+    SnapshotHolder holder,
+    OnlineEventLog online,
+    ILoggerFactory loggers,
+    ILogger<RetrainCoordinator> logger)
+{
+    private int _running;
+    private RunStatus _last = new("", RunState.Idle, "", DateTime.MinValue, null);
+
+    public RunStatus Last => Volatile.Read(ref _last);
+
+    /// <summary>Claims the single run slot; false when a run is in progress.</summary>
+    public bool TryBegin(out string runId)
+    {
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+        {
+            runId = Last.RunId;
+            return false;
+        }
+
+        runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
+        Volatile.Write(ref _last, new RunStatus(runId, RunState.Running, "", DateTime.UtcNow, null));
+        return true;
+    }
+
+    /// <summary>Runs a claimed slot to the end; never throws (the outcome is in <see cref="Last"/>).</summary>
+    public void Run(string runId, CancellationToken cancellation)
+    {
+        var started = Last.StartedUtc;
+        try
+        {
+            LogStarting(logger, runId);
+            var o = options.Value;
+            var result = new TrainPipeline(new TrainOptions
+            {
+                DataDir = o.DataDir,
+                OutRoot = o.ArtifactsDir,
+                AllEvents = true,
+                DropDuplicates = true,
+                OnlineEventsPath = online.Path,
+                Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
+            }, loggers.CreateLogger<TrainPipeline>()).Run(cancellation);
+            holder.Swap(ServingSnapshot.Load(result.SnapshotDir));
+            Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, DateTime.UtcNow));
+            LogSucceeded(logger, runId, result.SnapshotId);
+        }
+        catch (OperationCanceledException)
+        {
+            Volatile.Write(ref _last, new RunStatus(runId, RunState.Cancelled, "cancelled (service shutting down)", started, DateTime.UtcNow));
+            LogCancelled(logger, runId);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Any failure of a run is reported through GetStatus; the service keeps serving.
+            Volatile.Write(ref _last, new RunStatus(runId, RunState.Failed, e.Message, started, DateTime.UtcNow));
+            LogFailed(logger, runId, e);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "retrain {RunId}: starting")]
+    private static partial void LogStarting(ILogger logger, string runId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "retrain {RunId}: snapshot {SnapshotId} is now serving")]
+    private static partial void LogSucceeded(ILogger logger, string runId, string snapshotId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "retrain {RunId}: cancelled; the previous snapshot keeps serving")]
+    private static partial void LogCancelled(ILogger logger, string runId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "retrain {RunId}: failed; the previous snapshot keeps serving")]
+    private static partial void LogFailed(ILogger logger, string runId, Exception error);
+}
