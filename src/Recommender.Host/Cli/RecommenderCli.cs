@@ -65,6 +65,7 @@ public static partial class RecommenderCli
             new("k", "how many tracks", "10"),
             new("address", "service address", Hosting.RecommenderHost.DefaultUrl),
         ]), Recommend),
+        new(LoadTest.Spec, LoadTest.RunAsync),
         new(new VerbSpec("demo", "the main job: generate a small dataset (unless --data is given), train, and serve it",
         [
             new("out", "working directory", "out/demo"),

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Grpc.Net.Client;
+using Recommender.V1;
+
+namespace Recommender.Host.Cli;
+
+/// <summary>
+/// A bounded load run against a service on this machine: GetRecommendations for random users
+/// from concurrent callers, optionally with a RetrainNow in the middle; prints throughput,
+/// latency percentiles and failures.
+/// </summary>
+internal static class LoadTest
+{
+    public static VerbSpec Spec { get; } = new("loadtest", "measure GetRecommendations throughput and latency against a running service (loopback only)",
+    [
+        new("address", "service address", Hosting.RecommenderHost.DefaultUrl),
+        new("requests", "total requests", "200000"),
+        new("concurrency", "concurrent callers", "64"),
+        new("k", "items per request", "10"),
+        new("max-user", "user ids are drawn from [1, max-user]", "1374582"),
+        new("retrain-token", "if set, call RetrainNow with this token once a tenth of the requests are done"),
+        new("seed", "random seed of the user ids", "1"),
+    ]);
+
+    public static async Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    {
+        var address = new Uri(o.Required("address"));
+        if (!address.IsLoopback)
+        {
+            throw new UsageException("loadtest: --address must be a loopback address");
+        }
+
+        var total = o.Int("requests", 1);
+        var concurrency = o.Int("concurrency", 1, 4096);
+        var k = o.Int("k", 1);
+        var maxUser = o.Int("max-user", 1);
+        var token = o.String("retrain-token");
+        var seed = (ulong)o.Long("seed", 0);
+        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+        });
+        var client = new RecommendationService.RecommendationServiceClient(channel);
+        var latencies = new double[total];
+        long next = -1, failures = 0;
+        var snapshots = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var retrainAt = token is null ? long.MaxValue : total / 10;
+        string? runId = null;
+        var watch = Stopwatch.StartNew();
+        var callers = Enumerable.Range(0, concurrency).Select(c => Task.Run(async () =>
+        {
+            var rng = new Numerics.Rng(seed * 7919 + (ulong)c);
+            while (true)
+            {
+                var i = Interlocked.Increment(ref next);
+                if (i >= total)
+                {
+                    return;
+                }
+
+                if (i == retrainAt)
+                {
+                    var ops = new OpsService.OpsServiceClient(channel);
+                    runId = (await ops.RetrainNowAsync(new RetrainNowRequest(), new Grpc.Core.Metadata { { "authorization", $"Bearer {token}" } })).RunId;
+                }
+
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    var reply = await client.GetRecommendationsAsync(new GetRecommendationsRequest { UserId = 1 + rng.Next(maxUser), K = k });
+                    if (reply.Items.Count != k)
+                    {
+                        Interlocked.Increment(ref failures);
+                    }
+
+                    snapshots.AddOrUpdate(reply.SnapshotId, 1, (_, n) => n + 1);
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+        })).ToArray();
+        await Task.WhenAll(callers);
+        var seconds = watch.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
+        double P(double q) => latencies[Math.Clamp((int)Math.Ceiling(q * total) - 1, 0, total - 1)];
+        ctx.Out.WriteLine($"requests {total}, concurrency {concurrency}, k {k}: {total / seconds:F0} req/s over {seconds:F1} s");
+        ctx.Out.WriteLine($"latency ms: p50 {P(0.50):F2}, p90 {P(0.90):F2}, p99 {P(0.99):F2}, max {latencies[^1]:F2}");
+        ctx.Out.WriteLine($"failed requests: {failures}");
+        ctx.Out.WriteLine($"answers per snapshot: {string.Join(", ", snapshots.Select(kv => $"{kv.Key}={kv.Value}"))}{(runId is null ? "" : $" (retrain {runId} triggered)")}");
+        return failures == 0 ? RecommenderCli.ExitOk : RecommenderCli.ExitFailure;
+    }
+}
