@@ -8,23 +8,16 @@ namespace Recommender.Models;
 /// Item → its k nearest items, as CSR: item i's neighbours are Items[Offsets[i]..Offsets[i+1]],
 /// best first, with their scores. Never lists an item as its own neighbour.
 /// </summary>
-public sealed class NeighborTable
+public sealed class NeighborTable : ScoredLists
 {
     public NeighborTable(int[] offsets, int[] items, float[] scores)
+        : base(offsets, items, scores)
     {
-        Offsets = offsets;
-        Items = items;
-        Scores = scores;
     }
 
-    public int[] Offsets { get; }
-    public int[] Items { get; }
-    public float[] Scores { get; }
-    public int NumItems => Offsets.Length - 1;
+    public int NumItems => Rows;
 
-    public ReadOnlySpan<int> NeighborsOf(int item) => Items.AsSpan(Offsets[item], Offsets[item + 1] - Offsets[item]);
-
-    public ReadOnlySpan<float> ScoresOf(int item) => Scores.AsSpan(Offsets[item], Offsets[item + 1] - Offsets[item]);
+    public ReadOnlySpan<int> NeighborsOf(int item) => ItemsOf(item);
 
     /// <summary>Cosine neighbours from ALS item factors, through the IVF index on normalised vectors.</summary>
     public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24)
@@ -161,86 +154,11 @@ public sealed class NeighborTable
     }
 
     /// <summary>Writes (item_id, similar_item_id, score, rank) with raw ids.</summary>
-    public void Save(string path, IdMap ids)
-    {
-        using var output = new ParquetOutput(path,
-        [
-            new(Columns.ItemId, ColumnKind.Int64),
-            new(Columns.SimilarItemId, ColumnKind.Int64),
-            new(Columns.Score, ColumnKind.Float),
-            new(Columns.Rank, ColumnKind.Int32),
-        ]);
-        const int ItemsPerGroup = 100_000;
-        for (var start = 0; start < NumItems; start += ItemsPerGroup)
-        {
-            var end = Math.Min(NumItems, start + ItemsPerGroup);
-            var from = Offsets[start];
-            var rows = Offsets[end] - from;
-            var itemIds = new long[rows];
-            var similar = new long[rows];
-            var ranks = new int[rows];
-            for (var i = start; i < end; i++)
-            {
-                for (var p = Offsets[i]; p < Offsets[i + 1]; p++)
-                {
-                    itemIds[p - from] = ids.RawId(i);
-                    similar[p - from] = ids.RawId(Items[p]);
-                    ranks[p - from] = p - Offsets[i] + 1;
-                }
-            }
-
-            output.BeginRowGroup();
-            output.WriteInt64(itemIds);
-            output.WriteInt64(similar);
-            output.WriteFloat(Scores.AsSpan(from, rows));
-            output.WriteInt32(ranks);
-        }
-
-        output.Commit();
-    }
+    public void Save(string path, IdMap ids) => Save(path, ids, ids, Columns.ItemId, Columns.SimilarItemId);
 
     public static NeighborTable Load(string path, IdMap ids)
     {
-        using var input = ParquetInput.Open(path);
-        var rows = (int)input.NumRows;
-        var item = new long[rows];
-        var similar = new long[rows];
-        var at = 0;
-        var scores = new float[rows];
-        for (var g = 0; g < input.RowGroupRows.Length; g++)
-        {
-            var n = (int)input.RowGroupRows[g];
-            input.ReadIntegers(g, Columns.ItemId, item.AsSpan(at, n));
-            input.ReadIntegers(g, Columns.SimilarItemId, similar.AsSpan(at, n));
-            input.ReadFloats(g, Columns.Score, scores.AsSpan(at, n));
-            at += n;
-        }
-
-        var offsets = new int[ids.Count + 1];
-        var items = new int[rows];
-        for (var r = 0; r < rows; r++)
-        {
-            var i = ids.IndexOf(item[r]);
-            var j = ids.IndexOf(similar[r]);
-            if (i < 0 || j < 0)
-            {
-                throw new DataException(path, i < 0 ? Columns.ItemId : Columns.SimilarItemId, $"row {r}: track not in the id map");
-            }
-
-            if (r > 0 && i < ids.IndexOf(item[r - 1]))
-            {
-                throw new DataException(path, Columns.ItemId, $"row {r}: rows must be grouped by item in id order");
-            }
-
-            offsets[i + 1]++;
-            items[r] = j;
-        }
-
-        for (var i = 0; i < ids.Count; i++)
-        {
-            offsets[i + 1] += offsets[i];
-        }
-
+        var (offsets, items, scores) = Read(path, ids, ids, Columns.ItemId, Columns.SimilarItemId);
         return new NeighborTable(offsets, items, scores);
     }
 }

@@ -68,6 +68,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         cancellation.ThrowIfCancellationRequested();
 
+        // The label-window models are garbage now; at full size they hold gigabytes of large
+        // arrays that a lazy collection would keep through the final fit.
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect();
+
         // Stage B: everything before the split (or all events) for what is served and evaluated.
         var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
         var (als, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final", cancellation);
@@ -259,17 +264,22 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             userHits += a[..na].Select(s => s.Item).Intersect(b[..nb].Select(s => s.Item)).Count() / (double)Math.Max(1, nb);
         }
 
-        // Similar items: the served table against an exact cosine scan for sampled items.
-        var normalized = DenseKernels.NormalizeRows(als.Model.ItemFactors, als.Model.Factors);
-        var exactIndex = IvfIndex.Build(normalized, als.Model.Factors, 1, 0);
+        // Similar items: the served table against an exact cosine scan, for sampled items only.
+        var f = als.Model.Factors;
+        var normalized = DenseKernels.NormalizeRows(als.Model.ItemFactors, f);
+        var exactIndex = IvfIndex.Build(normalized, f, 1, 0);
         var items = Enumerable.Range(0, sample.Length).Select(_ => rng.Next(als.Model.Items)).Distinct().ToArray();
-        var exactTable = NeighborTable.FromIndex(exactIndex, normalized, als.Model.Factors, als.Model.Items, K, 1);
         double itemHits = 0;
+        var top = new TopK(K + 1);
+        var buffer = new ScoredItem[K + 1];
         foreach (var i in items)
         {
+            top.Clear();
+            exactIndex.Search(normalized.AsSpan(i * f, f), 1, top, [], new float[1]);
+            var n = top.Drain(buffer);
+            var truth = buffer[..n].Select(s => s.Item).Where(j => j != i).Take(K).ToArray();
             var served = similar.Similar.NeighborsOf(i);
-            var truth = exactTable.NeighborsOf(i);
-            itemHits += served[..Math.Min(K, served.Length)].ToArray().Intersect(truth.ToArray()).Count() / (double)Math.Max(1, truth.Length);
+            itemHits += served[..Math.Min(K, served.Length)].ToArray().Intersect(truth).Count() / (double)Math.Max(1, truth.Length);
         }
 
         return new IvfRecall(false, userHits / Math.Max(1, sample.Length), itemHits / Math.Max(1, items.Length), sample.Length);

@@ -3,12 +3,13 @@ using Recommender.Numerics;
 namespace Recommender.Data;
 
 /// <summary>
-/// Per-user ranked lists as CSR over dense user indexes: user u's list is
-/// Items/Scores[Offsets[u]..Offsets[u+1]], best first. Users without a list have an empty range.
+/// Ranked lists as CSR over dense row indexes (users, or items for neighbour tables): row r's list
+/// is Items/Scores[Offsets[r]..Offsets[r+1]], best first; a row without a list has an empty range.
+/// Saved as (row id, item id, score, rank) with raw ids, rows in id order.
 /// </summary>
-public sealed class RecommendationTable
+public class ScoredLists
 {
-    public RecommendationTable(int[] offsets, int[] items, float[] scores)
+    public ScoredLists(int[] offsets, int[] items, float[] scores)
     {
         Offsets = offsets;
         Items = items;
@@ -18,13 +19,13 @@ public sealed class RecommendationTable
     public int[] Offsets { get; }
     public int[] Items { get; }
     public float[] Scores { get; }
-    public int Users => Offsets.Length - 1;
+    public int Rows => Offsets.Length - 1;
 
-    public ReadOnlySpan<int> ItemsOf(int user) => (uint)user < (uint)Users ? Items.AsSpan(Offsets[user], Offsets[user + 1] - Offsets[user]) : [];
+    public ReadOnlySpan<int> ItemsOf(int row) => (uint)row < (uint)Rows ? Items.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]) : [];
 
-    public ReadOnlySpan<float> ScoresOf(int user) => (uint)user < (uint)Users ? Scores.AsSpan(Offsets[user], Offsets[user + 1] - Offsets[user]) : [];
+    public ReadOnlySpan<float> ScoresOf(int row) => (uint)row < (uint)Rows ? Scores.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]) : [];
 
-    public static RecommendationTable FromLists(ScoredItem[]?[] lists)
+    public static (int[] Offsets, int[] Items, float[] Scores) Flatten(ScoredItem[]?[] lists)
     {
         var offsets = new int[lists.Length + 1];
         for (var u = 0; u < lists.Length; u++)
@@ -44,16 +45,15 @@ public sealed class RecommendationTable
             }
         }
 
-        return new RecommendationTable(offsets, items, scores);
+        return (offsets, items, scores);
     }
 
-    /// <summary>Writes (user_id, item_id, score, rank) with raw ids, users in id order.</summary>
-    public void Save(string path, IdMap users, IdMap items)
+    protected void Save(string path, IdMap rowIds, IdMap items, string rowColumn, string itemColumn)
     {
         using var output = new ParquetOutput(path,
         [
-            new(Columns.UserId, ColumnKind.Int64),
-            new(Columns.ItemId, ColumnKind.Int64),
+            new(rowColumn, ColumnKind.Int64),
+            new(itemColumn, ColumnKind.Int64),
             new(Columns.Score, ColumnKind.Float),
             new(Columns.Rank, ColumnKind.Int32),
         ]);
@@ -63,12 +63,12 @@ public sealed class RecommendationTable
         {
             var from = Offsets[u];
             var end = u;
-            while (end < Users && Offsets[end + 1] - from <= RowsPerGroup)
+            while (end < Rows && Offsets[end + 1] - from <= RowsPerGroup)
             {
                 end++;
             }
 
-            end = Math.Max(end, Math.Min(Users, u + 1));
+            end = Math.Max(end, Math.Min(Rows, u + 1));
             var rows = Offsets[end] - from;
             var userIds = new long[rows];
             var itemIds = new long[rows];
@@ -77,7 +77,7 @@ public sealed class RecommendationTable
             {
                 for (var p = Offsets[user]; p < Offsets[user + 1]; p++)
                 {
-                    userIds[p - from] = users.RawId(user);
+                    userIds[p - from] = rowIds.RawId(user);
                     itemIds[p - from] = items.RawId(Items[p]);
                     ranks[p - from] = p - Offsets[user] + 1;
                 }
@@ -89,12 +89,12 @@ public sealed class RecommendationTable
             output.WriteInt32(ranks);
             u = end;
         }
-        while (u < Users);
+        while (u < Rows);
 
         output.Commit();
     }
 
-    public static RecommendationTable Load(string path, IdMap users, IdMap items)
+    protected static (int[] Offsets, int[] Items, float[] Scores) Read(string path, IdMap users, IdMap items, string rowColumn, string itemColumn)
     {
         using var input = ParquetInput.Open(path);
         var rows = checked((int)input.NumRows);
@@ -105,8 +105,8 @@ public sealed class RecommendationTable
         for (var g = 0; g < input.RowGroupRows.Length; g++)
         {
             var n = (int)input.RowGroupRows[g];
-            input.ReadIntegers(g, Columns.UserId, userIds.AsSpan(at, n));
-            input.ReadIntegers(g, Columns.ItemId, itemIds.AsSpan(at, n));
+            input.ReadIntegers(g, rowColumn, userIds.AsSpan(at, n));
+            input.ReadIntegers(g, itemColumn, itemIds.AsSpan(at, n));
             input.ReadFloats(g, Columns.Score, scores.AsSpan(at, n));
             at += n;
         }
@@ -114,18 +114,21 @@ public sealed class RecommendationTable
         var offsets = new int[users.Count + 1];
         var dense = new int[rows];
         var previous = -1;
+        var previousRaw = long.MinValue;
         for (var r = 0; r < rows; r++)
         {
-            var u = users.IndexOf(userIds[r]);
+            // Rows come grouped: look a row id up once per group.
+            var u = userIds[r] == previousRaw ? previous : users.IndexOf(userIds[r]);
+            previousRaw = userIds[r];
             var i = items.IndexOf(itemIds[r]);
             if (u < 0 || i < 0)
             {
-                throw new DataException(path, u < 0 ? Columns.UserId : Columns.ItemId, $"row {r}: id {(u < 0 ? userIds[r] : itemIds[r])} is not in the id map");
+                throw new DataException(path, u < 0 ? rowColumn : itemColumn, $"row {r}: id {(u < 0 ? userIds[r] : itemIds[r])} is not in the id map");
             }
 
             if (u < previous)
             {
-                throw new DataException(path, Columns.UserId, $"row {r}: rows must be grouped by user in id order");
+                throw new DataException(path, rowColumn, $"row {r}: rows must be grouped by {rowColumn} in id order");
             }
 
             previous = u;
@@ -138,6 +141,21 @@ public sealed class RecommendationTable
             offsets[u + 1] += offsets[u];
         }
 
-        return new RecommendationTable(offsets, dense, scores);
+        return (offsets, dense, scores);
     }
+}
+
+/// <summary>Per-user ranked lists (personal_als.parquet, recommendations.parquet).</summary>
+public sealed class RecommendationTable : ScoredLists
+{
+    private RecommendationTable((int[] Offsets, int[] Items, float[] Scores) csr)
+        : base(csr.Offsets, csr.Items, csr.Scores)
+    {
+    }
+
+    public static RecommendationTable FromLists(ScoredItem[]?[] lists) => new(Flatten(lists));
+
+    public void Save(string path, IdMap users, IdMap items) => Save(path, users, items, Columns.UserId, Columns.ItemId);
+
+    public static RecommendationTable Load(string path, IdMap users, IdMap items) => new(Read(path, users, items, Columns.UserId, Columns.ItemId));
 }
