@@ -68,10 +68,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         cancellation.ThrowIfCancellationRequested();
 
-        // The label-window models are garbage now; at full size they hold gigabytes of large
-        // arrays that a lazy collection would keep through the final fit.
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect();
+        // The label-window models are garbage now.
+        CollectLargeGarbage();
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
         var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
@@ -133,6 +131,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     private (AlsRecommender Als, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, CancellationToken cancellation)
     {
         var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, options.Als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), cancellation));
+        CollectLargeGarbage(); // the interaction matrix (two CSR copies) is garbage now
         var similar = Stage($"similar ({name}): ALS cosine + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - options.PopularWindowDays, cutoff));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, options.PopularWindowDays));
@@ -347,6 +346,16 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             warm.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
             cold.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
             null);
+    }
+
+    /// <summary>
+    /// Between stages, gigabytes of large arrays become garbage at once; a lazy (server) collection
+    /// would keep them through the next stage and double the peak, so collect and compact here.
+    /// </summary>
+    private static void CollectLargeGarbage()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect();
     }
 
     private T Stage<T>(string name, Func<T> work)
