@@ -70,13 +70,21 @@ public sealed class ServingSnapshot
         dir = Path.GetFullPath(dir);
         var users = IdMap.Load(Path.Combine(dir, FileNames.UserIds));
         var items = IdMap.Load(Path.Combine(dir, FileNames.ItemIds));
-        var tracks = LoadTracks(Path.Combine(dir, FileNames.Items), items);
-        var recommendations = RecommendationTable.Load(Path.Combine(dir, FileNames.Recommendations), users, items);
-        var similar = NeighborTable.Load(Path.Combine(dir, FileNames.Similar), items);
-        var sequential = NeighborTable.Load(Path.Combine(dir, FileNames.Sequential), items);
-        var popular = PopularModel.Load(dir, new ArtifactIds(users, items));
-        var als = AlsModel.Load(Path.Combine(dir, FileNames.AlsModel));
-        var (offsets, history) = UserHistory.Load(Path.Combine(dir, UserHistory.FileName));
+        // The tables are independent files: read them side by side.
+        TrackInfo[] tracks = [];
+        RecommendationTable recommendations = null!;
+        NeighborTable similar = null!, sequential = null!;
+        PopularModel popular = null!;
+        AlsModel als = null!;
+        int[] offsets = [], history = [];
+        Parallel.Invoke(
+            () => recommendations = RecommendationTable.Load(Path.Combine(dir, FileNames.Recommendations), users, items),
+            () => tracks = LoadTracks(Path.Combine(dir, FileNames.Items), items),
+            () => similar = NeighborTable.Load(Path.Combine(dir, FileNames.Similar), items),
+            () => sequential = NeighborTable.Load(Path.Combine(dir, FileNames.Sequential), items),
+            () => popular = PopularModel.Load(dir, new ArtifactIds(users, items)),
+            () => als = AlsModel.Load(Path.Combine(dir, FileNames.AlsModel)),
+            () => (offsets, history) = UserHistory.Load(Path.Combine(dir, UserHistory.FileName)));
         if (als.Items != items.Count || offsets.Length != users.Count + 1)
         {
             throw new DataException(dir, null, $"snapshot is inconsistent: {items.Count} items in the id map, {als.Items} in the ALS model; {users.Count} users, {offsets.Length - 1} histories");

@@ -64,6 +64,7 @@ public sealed partial class RetrainCoordinator(
                 Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
             }, loggers.CreateLogger<TrainPipeline>()).Run(cancellation);
             holder.Swap(ServingSnapshot.Load(result.SnapshotDir));
+            SnapshotHolder.CompactAfterLoad();
             Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, DateTime.UtcNow));
             LogSucceeded(logger, runId, result.SnapshotId);
         }
