@@ -99,31 +99,4 @@ public sealed class EventLog
 
         return counts;
     }
-
-    /// <summary>Builds the item-major transpose: item i owns users at ItemOffsets[i].. .</summary>
-    public (int[] Offsets, int[] Users) ByItem()
-    {
-        var offsets = new int[NumItems + 1];
-        foreach (var i in Items)
-        {
-            offsets[i + 1]++;
-        }
-
-        for (var i = 0; i < NumItems; i++)
-        {
-            offsets[i + 1] += offsets[i];
-        }
-
-        var next = offsets[..^1].ToArray();
-        var users = new int[Items.Length];
-        for (var u = 0; u < NumUsers; u++)
-        {
-            for (var e = UserOffsets[u]; e < UserOffsets[u + 1]; e++)
-            {
-                users[next[Items[e]]++] = u;
-            }
-        }
-
-        return (offsets, users);
-    }
 }
