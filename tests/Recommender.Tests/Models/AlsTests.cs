@@ -129,6 +129,38 @@ public class AlsTests
     }
 
     [Test]
+    public void Loss_MatchesTheDefinition_ExactAndSampled()
+    {
+        var matrix = Matrix();
+        var p = new AlsParameters { Factors = 3, Iterations = 2, Regularization = 0.3f, Alpha = 4 };
+        var model = AlsModel.Fit(matrix, p);
+
+        // Σ over the given users and all items of c(p − x·y)², scaled, plus λ(‖X‖² + ‖Y‖²).
+        double Brute(int[] users, double scale)
+        {
+            double sum = 0;
+            foreach (var u in users)
+            {
+                for (var i = 0; i < 6; i++)
+                {
+                    var pref = Rows[u].Contains(i) ? 1.0 : 0.0;
+                    var c = 1 + (p.Alpha * pref);
+                    var e = pref - model.Score(u, i);
+                    sum += c * e * e;
+                }
+            }
+
+            var reg = model.UserFactors.Sum(v => (double)v * v) + model.ItemFactors.Sum(v => (double)v * v);
+            return (sum * scale) + (p.Regularization * reg);
+        }
+
+        Assert.That(model.Loss(matrix), Is.EqualTo(Brute([0, 1, 2, 3, 4], 1)).Within(1e-4).Percent);
+        // Two users of five: stride 3 samples users 0 and 3, scaled by 5/2.
+        var sampled = new AlsModel(model.Factors, model.UserFactors, model.ItemFactors, p with { LossSampleUsers = 2 });
+        Assert.That(sampled.Loss(matrix), Is.EqualTo(Brute([0, 3], 5 / 2.0)).Within(1e-4).Percent);
+    }
+
+    [Test]
     public void FoldIn_IsTheExactUserSolveForTheGivenItems()
     {
         var model = AlsModel.Fit(Matrix(), new AlsParameters { Factors = 4, Iterations = 5, Regularization = 0.2f, Alpha = 2 });
