@@ -20,9 +20,12 @@ internal static class TestPaths
     /// <summary>shared/data/ml-100k beside the repository (read-only).</summary>
     public static string MovieLens => Path.Combine(RepoRoot, "..", "shared", "data", "ml-100k");
 
+    /// <summary>This test run's scratch root; removed when the run ends.</summary>
+    public static readonly string RunRoot = Path.Combine(Path.GetTempPath(), "rec-tests", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+
     public static string NewTempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "rec-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(RunRoot, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }
