@@ -79,6 +79,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, cancellation));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
+        CollectLargeGarbage(); // per-user lists flattened into the table are garbage now
         var recommendations = Stage("ranker: recommendations for every user", () => RankAll(train, historyUsers, ranked, cancellation));
         Stage("write recommendations, similar, popular, features, models", () =>
         {
