@@ -5,7 +5,8 @@ using Recommender.Data;
 namespace Recommender.Pipeline;
 
 /// <summary>The raw export read into memory: the catalog and the event log share the dense item index.</summary>
-public sealed record PreparedData(TrackCatalog Catalog, EventLog Events, QualityReport Quality);
+/// <param name="ItemListeners">Distinct listeners per item, counted once for the report, EDA, items and events.</param>
+public sealed record PreparedData(TrackCatalog Catalog, EventLog Events, QualityReport Quality, int[] ItemListeners);
 
 /// <summary>Everything the data-quality check found, for machines (JSON) and people (Markdown).</summary>
 public sealed record QualityReport(CatalogQuality Catalog, InteractionsQuality Interactions, long TracksNeverPlayed)
@@ -62,7 +63,7 @@ public static partial class DataPreparation
         var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates, onlineEvents);
         var counts = events.ItemUserCounts();
         var neverPlayed = counts.LongCount(c => c == 0);
-        return new PreparedData(catalog, events, new QualityReport(catalog.Quality, quality, neverPlayed));
+        return new PreparedData(catalog, events, new QualityReport(catalog.Quality, quality, neverPlayed), counts);
     }
 
     /// <summary>Writes the reports and the two tables; each file appears whole or not at all.</summary>
@@ -75,10 +76,10 @@ public static partial class DataPreparation
         var eda = Eda.Compute(data, edaWindowStart);
         eda.Write(outDir);
         LogStage(logger, "items.parquet");
-        var counts = data.Events.ItemUserCounts();
-        WriteItems(data.Catalog, counts, Path.Combine(outDir, FileNames.Items));
+        var norm = NormalizedUsers(data.ItemListeners);
+        WriteItems(data.Catalog, data.ItemListeners, norm, Path.Combine(outDir, FileNames.Items));
         LogStage(logger, "events.parquet");
-        WriteEvents(data.Events, data.Catalog.Items, NormalizedUsers(counts), Path.Combine(outDir, FileNames.Events));
+        WriteEvents(data.Events, data.Catalog.Items, norm, Path.Combine(outDir, FileNames.Events));
         data.Events.Users.Save(Path.Combine(outDir, FileNames.UserIds));
         data.Catalog.Items.Save(Path.Combine(outDir, FileNames.ItemIds));
     }
@@ -105,9 +106,8 @@ public static partial class DataPreparation
         return [.. names];
     }
 
-    private static void WriteItems(TrackCatalog catalog, int[] counts, string path)
+    private static void WriteItems(TrackCatalog catalog, int[] counts, double[] norm, string path)
     {
-        var norm = NormalizedUsers(counts);
         using var output = new ParquetOutput(path,
         [
             new(Columns.ItemId, ColumnKind.Int64),

@@ -159,7 +159,7 @@ public static class Eda
             .Select(m => new MonthActivity(firstMonth.AddMonths(m).ToString("yyyy-MM", CultureInfo.InvariantCulture), monthUsers[m], monthEvents[m]))
             .ToList();
 
-        var all = events.ItemUserCounts();
+        var all = data.ItemListeners;
         var recent = new int[events.NumItems];
         for (var e = 0; e < events.NumEvents; e++)
         {
