@@ -54,6 +54,10 @@ public sealed class SnapshotStore(string root)
         }
     }
 
+    /// <summary>The folder current points to; <see cref="SnapshotNotFoundException"/> when there is none.</summary>
+    public string RequireCurrent() =>
+        Current() ?? throw new SnapshotNotFoundException($"no snapshot at {Path.Combine(Root, CurrentLink)}: run 'train --out {Root}' first");
+
     /// <summary>The folder current points to, or null when no snapshot was published yet.</summary>
     public string? Current()
     {
@@ -67,6 +71,9 @@ public sealed class SnapshotStore(string root)
         return target?.FullName ?? Path.GetFullPath(link);
     }
 }
+
+/// <summary>No published snapshot where one is needed.</summary>
+public sealed class SnapshotNotFoundException(string message) : Exception(message);
 
 internal static partial class NativeMethods
 {

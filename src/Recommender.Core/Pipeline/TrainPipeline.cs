@@ -69,7 +69,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         cancellation.ThrowIfCancellationRequested();
 
         // The label-window models are garbage now.
-        CollectLargeGarbage();
+        Memory.CompactLargeObjects();
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
         var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
@@ -79,7 +79,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, cancellation));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
-        CollectLargeGarbage(); // per-user lists flattened into the table are garbage now
+        Memory.CompactLargeObjects(); // per-user lists flattened into the table are garbage now
         var recommendations = Stage("ranker: recommendations for every user", () => RankAll(train, historyUsers, ranked, cancellation));
         Stage("write recommendations, similar, popular, features, models", () =>
         {
@@ -132,7 +132,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     private (AlsRecommender Als, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, CancellationToken cancellation)
     {
         var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, options.Als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), cancellation));
-        CollectLargeGarbage(); // the interaction matrix (two CSR copies) is garbage now
+        Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
         var similar = Stage($"similar ({name}): ALS cosine + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - options.PopularWindowDays, cutoff));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, options.PopularWindowDays));
@@ -347,16 +347,6 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             warm.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
             cold.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
             null);
-    }
-
-    /// <summary>
-    /// Between stages, gigabytes of large arrays become garbage at once; a lazy (server) collection
-    /// would keep them through the next stage and double the peak, so collect and compact here.
-    /// </summary>
-    private static void CollectLargeGarbage()
-    {
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect();
     }
 
     private T Stage<T>(string name, Func<T> work)

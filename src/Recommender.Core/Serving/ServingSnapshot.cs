@@ -92,9 +92,16 @@ public sealed class ServingSnapshot
 
         var metrics = Path.Combine(dir, FileNames.Metrics);
         var manifest = Path.Combine(dir, FileNames.Manifest);
-        var created = File.Exists(manifest)
-            ? JsonDocument.Parse(File.ReadAllText(manifest)).RootElement.GetProperty("created_utc").GetDateTime()
-            : System.IO.Directory.GetCreationTimeUtc(dir);
+        DateTime created;
+        if (File.Exists(manifest))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
+            created = doc.RootElement.GetProperty("created_utc").GetDateTime();
+        }
+        else
+        {
+            created = System.IO.Directory.GetCreationTimeUtc(dir);
+        }
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
             File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created);
     }

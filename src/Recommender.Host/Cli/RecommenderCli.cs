@@ -288,7 +288,7 @@ public static partial class RecommenderCli
             await ctx.Error.WriteLineAsync($"error: invalid configuration: {string.Join("; ", e.Failures)}");
             return ExitUsage;
         }
-        catch (InvalidOperationException e) when (e.Message.StartsWith("no snapshot", StringComparison.Ordinal))
+        catch (SnapshotNotFoundException e)
         {
             await ctx.Error.WriteLineAsync($"error: {e.Message}");
             return ExitFailure;

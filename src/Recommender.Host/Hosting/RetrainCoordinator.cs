@@ -64,7 +64,7 @@ public sealed partial class RetrainCoordinator(
                 Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
             }, loggers.CreateLogger<TrainPipeline>()).Run(cancellation);
             holder.Swap(ServingSnapshot.Load(result.SnapshotDir));
-            SnapshotHolder.CompactAfterLoad();
+            Memory.CompactLargeObjects(); // the replaced snapshot and the run's garbage
             Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, DateTime.UtcNow));
             LogSucceeded(logger, runId, result.SnapshotId);
         }

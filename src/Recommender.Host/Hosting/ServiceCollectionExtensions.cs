@@ -61,12 +61,16 @@ public static class ServiceCollectionExtensions
     }
 }
 
-/// <summary>Loads ARTIFACTS/current before the server accepts calls; a missing snapshot stops the start with a clear error.</summary>
+/// <summary>
+/// Loads ARTIFACTS/current before the server accepts calls; a missing snapshot stops the start with
+/// a clear error. Taking the online log as a dependency opens and replays it now, not on the first call.
+/// </summary>
 internal sealed class SnapshotLoader(SnapshotHolder holder, OnlineEventLog online) : IHostedService
 {
+    private readonly OnlineEventLog _online = online;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _ = online.Count; // open (and replay) the durable log at start, not on the first call
         holder.LoadCurrent();
         return Task.CompletedTask;
     }
