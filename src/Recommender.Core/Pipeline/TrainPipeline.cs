@@ -123,6 +123,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 all_events = options.AllEvents,
             },
             parameters = new { options.Als, options.Ranker, options.PopularWindowDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers },
+            ranker_features = FeatureContext.FeatureNames,
             timings = _timings,
         };
         AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Manifest), JsonSerializer.Serialize(manifest, DataPreparation.Json));

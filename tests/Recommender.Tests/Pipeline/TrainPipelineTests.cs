@@ -40,6 +40,7 @@ public class TrainPipelineTests
         Assert.That(manifest.RootElement.GetProperty("split").GetProperty("split_day").GetString(), Is.EqualTo("2022-12-16"));
         Assert.That(manifest.RootElement.GetProperty("split").GetProperty("label_window_start").GetString(), Is.EqualTo("2022-12-01"));
         Assert.That(manifest.RootElement.GetProperty("timings").GetArrayLength(), Is.GreaterThan(5));
+        Assert.That(manifest.RootElement.GetProperty("ranker_features").GetArrayLength(), Is.EqualTo(FeatureContext.FeatureCount), "one name per ranker feature");
     }
 
     [Test]
