@@ -346,28 +346,9 @@ public sealed class ParquetInput : IDisposable
         return (nullLists, nullElements);
     }
 
-    private static long Spread(ReadOnlySpan<short> defs, short maxDef, int[] packed, Span<long> dest, long nullValue)
-    {
-        // Non-null values arrive packed; place them at their rows.
-        var nulls = 0L;
-        var v = 0;
-        for (var i = 0; i < dest.Length; i++)
-        {
-            if (maxDef == 0 || defs[i] == maxDef)
-            {
-                dest[i] = packed[v++];
-            }
-            else
-            {
-                dest[i] = nullValue;
-                nulls++;
-            }
-        }
-
-        return nulls;
-    }
-
-    private static long Spread(ReadOnlySpan<short> defs, short maxDef, long[] packed, Span<long> dest, long nullValue)
+    /// <summary>Non-null values arrive packed; place them at their rows and count the nulls.</summary>
+    private static long Spread<T>(ReadOnlySpan<short> defs, short maxDef, T[] packed, Span<long> dest, long nullValue)
+        where T : struct, System.Numerics.IBinaryInteger<T>
     {
         var nulls = 0L;
         var v = 0;
@@ -375,7 +356,7 @@ public sealed class ParquetInput : IDisposable
         {
             if (maxDef == 0 || defs[i] == maxDef)
             {
-                dest[i] = packed[v++];
+                dest[i] = long.CreateTruncating(packed[v++]);
             }
             else
             {
