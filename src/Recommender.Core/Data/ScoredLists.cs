@@ -5,7 +5,8 @@ namespace Recommender.Data;
 /// <summary>
 /// Ranked lists as CSR over dense row indexes (users, or items for neighbour tables): row r's list
 /// is Items/Scores[Offsets[r]..Offsets[r+1]], best first; a row without a list has an empty range.
-/// Saved as (row id, item id, score, rank) with raw ids, rows in id order.
+/// Saved as (row id, item id, score, rank) with raw ids, rows in id order. Items and Scores may
+/// be longer than Offsets[^1] (see <see cref="ScoredListsBuilder"/>); the tail is unused.
 /// </summary>
 public class ScoredLists
 {
@@ -24,29 +25,6 @@ public class ScoredLists
     public ReadOnlySpan<int> ItemsOf(int row) => (uint)row < (uint)Rows ? Items.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]) : [];
 
     public ReadOnlySpan<float> ScoresOf(int row) => (uint)row < (uint)Rows ? Scores.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]) : [];
-
-    public static (int[] Offsets, int[] Items, float[] Scores) Flatten(ScoredItem[]?[] lists)
-    {
-        var offsets = new int[lists.Length + 1];
-        for (var u = 0; u < lists.Length; u++)
-        {
-            offsets[u + 1] = offsets[u] + (lists[u]?.Length ?? 0);
-        }
-
-        var items = new int[offsets[^1]];
-        var scores = new float[items.Length];
-        for (var u = 0; u < lists.Length; u++)
-        {
-            var list = lists[u];
-            for (var r = 0; list is not null && r < list.Length; r++)
-            {
-                items[offsets[u] + r] = list[r].Item;
-                scores[offsets[u] + r] = list[r].Score;
-            }
-        }
-
-        return (offsets, items, scores);
-    }
 
     protected void Save(string path, IdMap rowIds, IdMap items, string rowColumn, string itemColumn)
     {
@@ -153,9 +131,104 @@ public sealed class RecommendationTable : ScoredLists
     {
     }
 
-    public static RecommendationTable FromLists(ScoredItem[]?[] lists) => new(Flatten(lists));
+    internal RecommendationTable(ScoredListsBuilder built)
+        : this(built.Pack())
+    {
+    }
 
     public void Save(string path, IdMap users, IdMap items) => Save(path, users, items, Columns.UserId, Columns.ItemId);
 
     public static RecommendationTable Load(string path, IdMap users, IdMap items) => new(Read(path, users, items, Columns.UserId, Columns.ItemId));
+}
+
+/// <summary>
+/// Collects at most k items per row into fixed slots, in parallel and in any order, then packs
+/// them into CSR in place: the table is allocated once, with no per-row arrays and no second copy.
+/// </summary>
+public sealed class ScoredListsBuilder
+{
+    private readonly int _rows;
+    private readonly int[]? _slotRows;
+    private readonly int _k;
+    private readonly int[] _counts;
+    private int[]? _items;
+    private float[]? _scores;
+
+    /// <param name="rows">rows of the finished table.</param>
+    /// <param name="slotRows">the rows that get a slot, ascending; null gives every row a slot (slot = row).</param>
+    /// <param name="k">the longest list a slot holds.</param>
+    public ScoredListsBuilder(int rows, int[]? slotRows, int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        for (var s = 0; slotRows is not null && s < slotRows.Length; s++)
+        {
+            if ((uint)slotRows[s] >= (uint)rows || (s > 0 && slotRows[s] <= slotRows[s - 1]))
+            {
+                throw new ArgumentException($"slot rows must be ascending, distinct and below {rows}; slot {s} is row {slotRows[s]}", nameof(slotRows));
+            }
+        }
+
+        _rows = rows;
+        _slotRows = slotRows;
+        _k = k;
+        var slots = slotRows?.Length ?? rows;
+        _counts = new int[slots];
+        _items = new int[checked(slots * k)];
+        _scores = new float[_items.Length];
+    }
+
+    public int Slots => _counts.Length;
+
+    public int K => _k;
+
+    /// <summary>Sets one slot's list (best first); slots may be set from many threads at once.</summary>
+    public void Set(int slot, ReadOnlySpan<ScoredItem> list)
+    {
+        if (list.Length > _k)
+        {
+            throw new ArgumentException($"a list of {list.Length} items does not fit a slot of {_k}", nameof(list));
+        }
+
+        var items = _items ?? throw new InvalidOperationException("the builder has been packed");
+        var scores = _scores!;
+        var at = slot * _k;
+        for (var r = 0; r < list.Length; r++)
+        {
+            items[at + r] = list[r].Item;
+            scores[at + r] = list[r].Score;
+        }
+
+        _counts[slot] = list.Length;
+    }
+
+    /// <summary>Slides every slot's list down to its CSR position; the builder cannot be used afterwards.</summary>
+    public (int[] Offsets, int[] Items, float[] Scores) Pack()
+    {
+        var items = _items ?? throw new InvalidOperationException("the builder has been packed");
+        var scores = _scores!;
+        _items = null;
+        _scores = null;
+        var offsets = new int[_rows + 1];
+        for (var s = 0; s < _counts.Length; s++)
+        {
+            offsets[RowOf(s) + 1] = _counts[s];
+        }
+
+        for (var r = 0; r < _rows; r++)
+        {
+            offsets[r + 1] += offsets[r];
+        }
+
+        // Slots are in row order, so a list never moves up: a forward pass of overlapping copies is safe.
+        for (var s = 0; s < _counts.Length; s++)
+        {
+            Array.Copy(items, s * _k, items, offsets[RowOf(s)], _counts[s]);
+            Array.Copy(scores, s * _k, scores, offsets[RowOf(s)], _counts[s]);
+        }
+
+        return (offsets, items, scores);
+    }
+
+    private int RowOf(int slot) => _slotRows?[slot] ?? slot;
 }

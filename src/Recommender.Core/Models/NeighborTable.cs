@@ -15,27 +15,32 @@ public sealed class NeighborTable : ScoredLists
     {
     }
 
+    private NeighborTable((int[] Offsets, int[] Items, float[] Scores) csr)
+        : base(csr.Offsets, csr.Items, csr.Scores)
+    {
+    }
+
     public int NumItems => Rows;
 
     public ReadOnlySpan<int> NeighborsOf(int item) => ItemsOf(item);
 
     /// <summary>Cosine neighbours from ALS item factors, through the IVF index on normalised vectors.</summary>
-    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24)
+    /// <param name="queryItems">the items to list neighbours for, ascending (others get none); null for every item.</param>
+    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24, int[]? queryItems = null)
     {
         var f = model.Factors;
         var normalized = DenseKernels.NormalizeRows(model.ItemFactors, f);
         lists = lists > 0 ? lists : model.Items <= AlsRecommender.ExactLimit ? 1 : (int)Math.Sqrt(model.Items);
         var index = IvfIndex.Build(normalized, f, lists, model.Parameters.Seed + 1);
-        return FromIndex(index, normalized, f, model.Items, k, probes);
+        return FromIndex(index, normalized, f, model.Items, k, probes, queryItems);
     }
 
-    internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes)
+    internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null)
     {
-        var items = new int[n * k];
-        var scores = new float[n * k];
-        var counts = new int[n];
-        Parallel.For(0, n, () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (i, _, local) =>
+        var table = new ScoredListsBuilder(n, queryItems, k);
+        Parallel.For(0, table.Slots, () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (slot, _, local) =>
         {
+            var i = queryItems?[slot] ?? slot;
             var query = normalized.AsSpan(i * f, f);
             if (TensorPrimitives.SumOfSquares(query) == 0)
             {
@@ -49,16 +54,14 @@ public sealed class NeighborTable : ScoredLists
             {
                 if (local.Buffer[j].Item != i)
                 {
-                    items[(i * k) + c] = local.Buffer[j].Item;
-                    scores[(i * k) + c] = local.Buffer[j].Score;
-                    c++;
+                    local.Buffer[c++] = local.Buffer[j]; // drop the item itself, keep the order
                 }
             }
 
-            counts[i] = c;
+            table.Set(slot, local.Buffer.AsSpan(0, c));
             return local;
         }, _ => { });
-        return Compact(n, k, counts, items, scores);
+        return new NeighborTable(table.Pack());
     }
 
     /// <summary>
@@ -96,10 +99,8 @@ public sealed class NeighborTable : ScoredLists
         }
 
         var listeners = events.ItemUserCounts();
-        var items = new int[n * k];
-        var scores = new float[n * k];
-        var counts = new int[n];
-        Parallel.For(0, n, () => new TopK(k), (i, _, top) =>
+        var table = new ScoredListsBuilder(n, null, k);
+        Parallel.For(0, n, () => (Top: new TopK(k), Buffer: new ScoredItem[k]), (i, _, local) =>
         {
             var list = adjacent.AsSpan(offsets[i], offsets[i + 1] - offsets[i]);
             list.Sort();
@@ -114,43 +115,17 @@ public sealed class NeighborTable : ScoredLists
 
                 if (j != i)
                 {
-                    top.Add(j, (float)((e - s) / Math.Sqrt((double)Math.Max(1, listeners[i]) * Math.Max(1, listeners[j]))));
+                    local.Top.Add(j, (float)((e - s) / Math.Sqrt((double)Math.Max(1, listeners[i]) * Math.Max(1, listeners[j]))));
                 }
 
                 s = e;
             }
 
-            var buffer = new ScoredItem[top.Count];
-            var got = top.Drain(buffer);
-            for (var c = 0; c < got; c++)
-            {
-                items[(i * k) + c] = buffer[c].Item;
-                scores[(i * k) + c] = buffer[c].Score;
-            }
-
-            counts[i] = got;
-            return top;
+            var got = local.Top.Drain(local.Buffer);
+            table.Set(i, local.Buffer.AsSpan(0, got));
+            return local;
         }, _ => { });
-        return Compact(n, k, counts, items, scores);
-    }
-
-    private static NeighborTable Compact(int n, int k, int[] counts, int[] items, float[] scores)
-    {
-        var offsets = new int[n + 1];
-        for (var i = 0; i < n; i++)
-        {
-            offsets[i + 1] = offsets[i] + counts[i];
-        }
-
-        var outItems = new int[offsets[n]];
-        var outScores = new float[offsets[n]];
-        for (var i = 0; i < n; i++)
-        {
-            Array.Copy(items, i * k, outItems, offsets[i], counts[i]);
-            Array.Copy(scores, i * k, outScores, offsets[i], counts[i]);
-        }
-
-        return new NeighborTable(offsets, outItems, outScores);
+        return new NeighborTable(table.Pack());
     }
 
     /// <summary>Writes (item_id, similar_item_id, score, rank) with raw ids.</summary>

@@ -9,10 +9,13 @@ namespace Recommender.Models;
 /// </summary>
 public sealed class SimilarToRecentModel : IRecommenderModel
 {
+    /// <summary>How many of the latest listens a recommendation starts from.</summary>
+    public const int DefaultRecent = 5;
+
     [ThreadStatic]
     private static float[]? t_scores;
 
-    public SimilarToRecentModel(NeighborTable similar, NeighborTable sequential, int recent = 5, float sequentialWeight = 1f)
+    public SimilarToRecentModel(NeighborTable similar, NeighborTable sequential, int recent = DefaultRecent, float sequentialWeight = 1f)
     {
         Similar = similar;
         SequentialNeighbors = sequential;
@@ -26,8 +29,37 @@ public sealed class SimilarToRecentModel : IRecommenderModel
     public int Recent { get; }
     public float SequentialWeight { get; }
 
-    public static SimilarToRecentModel Fit(EventLog train, AlsModel als, int neighbors = 20) =>
-        new(NeighborTable.FromFactors(als, neighbors), NeighborTable.Sequential(train, neighbors));
+    /// <param name="queryItems">
+    /// the items whose ALS neighbours are needed, ascending; null for every item. A model fitted for
+    /// some users only needs their recent tracks: it recommends to them exactly what the full model would.
+    /// </param>
+    public static SimilarToRecentModel Fit(EventLog train, AlsModel als, int neighbors = 20, int[]? queryItems = null) =>
+        new(NeighborTable.FromFactors(als, neighbors, queryItems: queryItems), NeighborTable.Sequential(train, neighbors));
+
+    /// <summary>The distinct tracks among the last <paramref name="recent"/> listens of the given users, ascending.</summary>
+    public static int[] RecentItems(EventLog train, ReadOnlySpan<int> users, int recent = DefaultRecent)
+    {
+        var seen = new bool[train.NumItems];
+        foreach (var u in users)
+        {
+            var history = train.ItemsOf(u);
+            foreach (var i in history[Math.Max(0, history.Length - recent)..])
+            {
+                seen[i] = true;
+            }
+        }
+
+        var items = new List<int>();
+        for (var i = 0; i < seen.Length; i++)
+        {
+            if (seen[i])
+            {
+                items.Add(i);
+            }
+        }
+
+        return [.. items];
+    }
 
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
     {

@@ -57,19 +57,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
         LogPlan(logger, EdaReport.DateOf(plan.FirstDay), EdaReport.DateOf(plan.LabelFromDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
 
-        // Stage A: generators fitted before the label window; the ranker learns from the window.
-        GradientBoostedRanker ranker;
-        {
-            var trainA = Stage("split: events before the label window", () => events.Slice(plan.FirstDay, plan.LabelFromDay));
-            var (alsA, similarA, popularA, featuresA) = FitGenerators(trainA, data.Catalog, plan.LabelFromDay, "label-window", cancellation);
-            var labels = events.Slice(plan.LabelFromDay, plan.FitEndDay);
-            ranker = Stage("ranker: candidates, features, LambdaRank", () => TrainRanker(trainA, labels, alsA, similarA, popularA, featuresA));
-        }
-
+        // Stage A, in a method of its own so that nothing of it outlives it: the once-run Build
+        // method is not optimised by the JIT, and its locals would stay reachable to the end.
+        var ranker = TrainRankerOnLabelWindow(events, data.Catalog, plan, cancellation);
         cancellation.ThrowIfCancellationRequested();
-
-        // The label-window models are garbage now.
-        Memory.CompactLargeObjects();
+        Memory.CompactLargeObjects(); // the label-window slice and models are garbage now
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
         var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
@@ -79,7 +71,6 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, cancellation));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
-        Memory.CompactLargeObjects(); // per-user lists flattened into the table are garbage now
         var recommendations = Stage("ranker: recommendations for every user", () => RankAll(train, historyUsers, ranked, cancellation));
         Stage("write recommendations, similar, popular, features, models", () =>
         {
@@ -130,19 +121,33 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return new TrainResult(id, dir, evaluation, _timings);
     }
 
-    private (AlsRecommender Als, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, CancellationToken cancellation)
+    /// <summary>Stage A: generators fitted before the label window; the ranker learns from the window.</summary>
+    private GradientBoostedRanker TrainRankerOnLabelWindow(EventLog events, TrackCatalog catalog, SplitPlan plan, CancellationToken cancellation)
+    {
+        var history = Stage("split: events before the label window", () => events.Slice(plan.FirstDay, plan.LabelFromDay));
+        var labels = events.Slice(plan.LabelFromDay, plan.FitEndDay);
+        var users = SampleRankerUsers(history, labels);
+
+        // The ranker's users need ALS neighbours of their recent tracks only, not of all tracks.
+        var recentItems = SimilarToRecentModel.RecentItems(history, users);
+        var (als, similar, popular, features) = FitGenerators(history, catalog, plan.LabelFromDay, "label-window", cancellation, recentItems);
+        return Stage("ranker: candidates, features, LambdaRank", () => TrainRanker(history, labels, users, als, similar, popular, features));
+    }
+
+    private (AlsRecommender Als, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, CancellationToken cancellation, int[]? similarQueryItems = null)
     {
         var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, options.Als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), cancellation));
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
-        var similar = Stage($"similar ({name}): ALS cosine + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK));
+        var scope = similarQueryItems is null ? string.Empty : " of the ranker users' recent tracks";
+        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - options.PopularWindowDays, cutoff));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, options.PopularWindowDays));
         return (als, similar, popular, features);
     }
 
-    private GradientBoostedRanker TrainRanker(EventLog history, EventLog labels, AlsRecommender als, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
+    /// <summary>Users with a history before the window and listens in it: a seeded sample of them, ascending.</summary>
+    private int[] SampleRankerUsers(EventLog history, EventLog labels)
     {
-        // Users with a history before the window and listens in it; a seeded sample of them.
         var eligible = Enumerable.Range(0, history.NumUsers).Where(u => labels.CountOf(u) > 0).ToArray();
         var rng = new Rng(options.Als.Seed + 7);
         for (var i = eligible.Length - 1; i > 0; i--)
@@ -151,7 +156,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             (eligible[i], eligible[j]) = (eligible[j], eligible[i]);
         }
 
-        var users = eligible.Take(options.MaxRankerUsers).Order().ToArray();
+        return eligible.Take(options.MaxRankerUsers).Order().ToArray();
+    }
+
+    private GradientBoostedRanker TrainRanker(EventLog history, EventLog labels, int[] users, AlsRecommender als, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
+    {
         var perUser = new (float[] Features, float[] Labels)?[users.Length];
         Parallel.For(0, users.Length, b =>
         {
@@ -207,7 +216,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     private static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation)
     {
-        var lists = new ScoredItem[]?[train.NumUsers];
+        var table = new ScoredListsBuilder(train.NumUsers, users, k);
         Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), new ParallelOptions { CancellationToken = cancellation }, range =>
         {
             var buffer = new ScoredItem[k];
@@ -215,15 +224,15 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             {
                 var u = users[b];
                 var n = model.Recommend(u, train.ItemsOf(u), k, buffer);
-                lists[u] = buffer[..n];
+                table.Set(b, buffer.AsSpan(0, n));
             }
         });
-        return RecommendationTable.FromLists(lists);
+        return new RecommendationTable(table);
     }
 
     private RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, CancellationToken cancellation)
     {
-        var lists = new ScoredItem[]?[train.NumUsers];
+        var table = new ScoredListsBuilder(train.NumUsers, users, options.RecommendationsK);
         const int Batch = 4096;
         for (var start = 0; start < users.Length; start += Batch)
         {
@@ -232,7 +241,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), options.RecommendationsK);
             for (var b = 0; b < batch.Length; b++)
             {
-                lists[batch[b]] = results[b];
+                table.Set(start + b, results[b]);
             }
 
             if ((start / Batch) % 50 == 0)
@@ -241,7 +250,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             }
         }
 
-        return RecommendationTable.FromLists(lists);
+        return new RecommendationTable(table);
     }
 
     private IvfRecall MeasureRecall(EventLog train, int[] users, AlsRecommender als, SimilarToRecentModel similar)

@@ -87,14 +87,28 @@ public sealed class GradientBoostedRanker
     /// <summary>Scores rows × FeatureCount features; higher is better.</summary>
     public float[] Score(float[] features, int rows)
     {
-        var input = new FeatureRow[rows];
-        for (var r = 0; r < rows; r++)
+        var scored = _model.Transform(_ml.Data.LoadFromEnumerable(Stream(features, rows)));
+        var result = new float[rows];
+        var r = 0;
+        foreach (var score in scored.GetColumn<float>("Score"))
         {
-            input[r] = new FeatureRow { Features = features.AsSpan(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount).ToArray() };
+            result[r++] = score;
         }
 
-        var scored = _model.Transform(_ml.Data.LoadFromEnumerable(input));
-        return scored.GetColumn<float>("Score").ToArray();
+        return result;
+    }
+
+    // One row object for the whole stream instead of one per candidate (400K per batch when
+    // ranking every user): ML.NET copies the vector out as the cursor reads each row, so a
+    // refilled object scores as separate ones would (tested against one-row calls).
+    private static IEnumerable<FeatureRow> Stream(float[] features, int rows)
+    {
+        var row = new FeatureRow { Features = new float[FeatureContext.FeatureCount] };
+        for (var r = 0; r < rows; r++)
+        {
+            features.AsSpan(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount).CopyTo(row.Features);
+            yield return row;
+        }
     }
 
     public void Save(string path) =>

@@ -27,7 +27,36 @@ public class NeighborTableTests
         table.Save(path, items);
         var loaded = NeighborTable.Load(path, items);
         Assert.That(loaded.Offsets, Is.EqualTo(table.Offsets));
-        Assert.That(loaded.Items, Is.EqualTo(table.Items));
-        Assert.That(loaded.Scores, Is.EqualTo(table.Scores));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.That(loaded.NeighborsOf(i).ToArray(), Is.EqualTo(table.NeighborsOf(i).ToArray()));
+            Assert.That(loaded.ScoresOf(i).ToArray(), Is.EqualTo(table.ScoresOf(i).ToArray()));
+        }
+    }
+
+    [Test]
+    public void FromFactors_ForSomeItems_ListsExactlyWhatTheFullTableListsForThem()
+    {
+        const int Items = 200, F = 8;
+        var rng = new Random(3);
+        var itemFactors = Enumerable.Range(0, Items * F).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var model = new AlsModel(F, new float[F], itemFactors, new AlsParameters { Factors = F });
+        var full = NeighborTable.FromFactors(model, 10);
+        int[] query = [0, 17, 18, 150, 199];
+        var partial = NeighborTable.FromFactors(model, 10, queryItems: query);
+        Assert.That(partial.NumItems, Is.EqualTo(Items));
+        for (var i = 0; i < Items; i++)
+        {
+            if (query.Contains(i))
+            {
+                Assert.That(partial.NeighborsOf(i).ToArray(), Is.EqualTo(full.NeighborsOf(i).ToArray()), $"item {i}");
+                Assert.That(partial.ScoresOf(i).ToArray(), Is.EqualTo(full.ScoresOf(i).ToArray()), $"item {i}");
+                Assert.That(partial.NeighborsOf(i).Length, Is.EqualTo(10));
+            }
+            else
+            {
+                Assert.That(partial.NeighborsOf(i).Length, Is.Zero, $"item {i} was not asked for");
+            }
+        }
     }
 }
