@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Recommender.Numerics;
 
 namespace Recommender.Data;
 
@@ -135,10 +136,7 @@ public static partial class InteractionsReader
             }
         }
 
-        for (var u = 0; u < userMap.Count; u++)
-        {
-            offsets[u + 1] += offsets[u];
-        }
+        Csr.CountsToOffsets(offsets);
 
         var kept = offsets[^1];
         var outItems = new int[kept];

@@ -135,19 +135,7 @@ public sealed class ParquetInput : IDisposable
                 case ColumnReader<int> r32:
                 {
                     var buffer = Scratch(ref _ints, rows);
-                    int read = 0, packed = 0;
-                    while (read < rows)
-                    {
-                        var levels = (int)r32.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(packed), out var values);
-                        if (levels == 0)
-                        {
-                            break;
-                        }
-
-                        read += levels;
-                        packed += (int)values;
-                    }
-
+                    ReadPacked(r32, rows, defs, buffer);
                     nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
                     break;
                 }
@@ -155,19 +143,7 @@ public sealed class ParquetInput : IDisposable
                 case ColumnReader<long> r64:
                 {
                     var buffer = Scratch(ref _longs, rows);
-                    int read = 0, packed = 0;
-                    while (read < rows)
-                    {
-                        var levels = (int)r64.ReadBatch(rows - read, defs.AsSpan(read), default, buffer.AsSpan(packed), out var values);
-                        if (levels == 0)
-                        {
-                            break;
-                        }
-
-                        read += levels;
-                        packed += (int)values;
-                    }
-
+                    ReadPacked(r64, rows, defs, buffer);
                     nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
                     break;
                 }
@@ -182,6 +158,24 @@ public sealed class ParquetInput : IDisposable
         }
 
         return nulls;
+    }
+
+    /// <summary>Reads a row group's definition levels and its non-null values, packed at the front of <paramref name="values"/>.</summary>
+    private static void ReadPacked<T>(ColumnReader<T> reader, int rows, short[] defs, T[] values)
+        where T : unmanaged
+    {
+        int read = 0, packed = 0;
+        while (read < rows)
+        {
+            var levels = (int)reader.ReadBatch(rows - read, defs.AsSpan(read), default, values.AsSpan(packed), out var count);
+            if (levels == 0)
+            {
+                break;
+            }
+
+            read += levels;
+            packed += (int)count;
+        }
     }
 
     /// <summary>Reads a date or timestamp column as days since 1970-01-01 (the export keeps dates only).</summary>

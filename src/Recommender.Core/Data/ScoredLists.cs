@@ -114,10 +114,7 @@ public class ScoredLists
             dense[r] = i;
         }
 
-        for (var u = 0; u < users.Count; u++)
-        {
-            offsets[u + 1] += offsets[u];
-        }
+        Csr.CountsToOffsets(offsets);
 
         return (offsets, dense, scores);
     }
@@ -215,10 +212,7 @@ public sealed class ScoredListsBuilder
             offsets[RowOf(s) + 1] = _counts[s];
         }
 
-        for (var r = 0; r < _rows; r++)
-        {
-            offsets[r + 1] += offsets[r];
-        }
+        Csr.CountsToOffsets(offsets);
 
         // Slots are in row order, so a list never moves up: a forward pass of overlapping copies is safe.
         for (var s = 0; s < _counts.Length; s++)

@@ -123,10 +123,7 @@ public sealed partial class SyntheticGenerator
             offsets[u + 1]++;
         }
 
-        for (var u = 0; u < counts.Length; u++)
-        {
-            offsets[u + 1] += offsets[u];
-        }
+        Csr.CountsToOffsets(offsets);
 
         var tracks = new int[pairs.Length];
         var next = offsets[..^1].ToArray();

@@ -1,5 +1,6 @@
 using MathNet.Numerics.LinearAlgebra.Storage;
 using Recommender.Data;
+using Recommender.Numerics;
 
 namespace Recommender.Models;
 
@@ -49,10 +50,7 @@ public sealed class InteractionMatrix
             offsets[columns[e] + 1]++;
         }
 
-        for (var i = 0; i < items; i++)
-        {
-            offsets[i + 1] += offsets[i];
-        }
+        Csr.CountsToOffsets(offsets);
 
         var next = offsets[..^1].ToArray();
         var tCols = new int[nnz];

@@ -105,10 +105,7 @@ public sealed class IvfIndex
             offsets[l + 1]++;
         }
 
-        for (var c = 0; c < lists; c++)
-        {
-            offsets[c + 1] += offsets[c];
-        }
+        Csr.CountsToOffsets(offsets);
 
         var next = offsets[..^1].ToArray();
         var ids = new int[n];

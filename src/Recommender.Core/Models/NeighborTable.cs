@@ -81,10 +81,7 @@ public sealed class NeighborTable : ScoredLists
             }
         }
 
-        for (var i = 0; i < n; i++)
-        {
-            offsets[i + 1] += offsets[i];
-        }
+        Csr.CountsToOffsets(offsets);
 
         var next = offsets[..^1].ToArray();
         var adjacent = new int[offsets[n]];

@@ -39,17 +39,13 @@ public static class Blender
         var onlineList = new ScoredItem[online.Length == 0 ? 0 : k];
         var onlineCount = online.Length == 0 ? 0 : snapshot.SimilarToRecent.Recommend(-1, online, k, onlineList);
 
-        // Personal: the offline list, or a fold-in for a user the model has not seen.
-        ScoredItem[] personal;
+        // Personal: the offline list read in place, or a fold-in for a user the model has not seen.
+        ReadOnlySpan<int> personalItems = [];
+        ReadOnlySpan<float> personalScores = [];
         if (user >= 0 && snapshot.Recommendations.ItemsOf(user).Length > 0)
         {
-            var items = snapshot.Recommendations.ItemsOf(user);
-            var scores = snapshot.Recommendations.ScoresOf(user);
-            personal = new ScoredItem[items.Length];
-            for (var r = 0; r < items.Length; r++)
-            {
-                personal[r] = new ScoredItem(items[r], scores[r]);
-            }
+            personalItems = snapshot.Recommendations.ItemsOf(user);
+            personalScores = snapshot.Recommendations.ScoresOf(user);
         }
         else if (online.Length > 0)
         {
@@ -59,20 +55,24 @@ public static class Blender
             online.CopyTo(all.AsSpan(history.Length));
             var buffer = new ScoredItem[k];
             var n = snapshot.AlsSearch.RecommendFor(vector, all, k, buffer);
-            personal = buffer[..n];
-        }
-        else
-        {
-            personal = [];
+            var items = new int[n];
+            var scores = new float[n];
+            for (var r = 0; r < n; r++)
+            {
+                (items[r], scores[r]) = (buffer[r].Item, buffer[r].Score);
+            }
+
+            personalItems = items;
+            personalScores = scores;
         }
 
         var result = new List<BlendedItem>(k);
         int o = 0, p = 0;
-        while (result.Count < k && (o < onlineCount || p < personal.Length))
+        while (result.Count < k && (o < onlineCount || p < personalItems.Length))
         {
             // Odd positions online, even positions personal, each falling back to the other.
-            var takeOnline = o < onlineCount && (result.Count % 2 == 0 || p >= personal.Length);
-            var next = takeOnline ? new BlendedItem(onlineList[o].Item, onlineList[o++].Score, RecommendationSource.Online) : new BlendedItem(personal[p].Item, personal[p++].Score, RecommendationSource.Personal);
+            var takeOnline = o < onlineCount && (result.Count % 2 == 0 || p >= personalItems.Length);
+            var next = takeOnline ? new BlendedItem(onlineList[o].Item, onlineList[o++].Score, RecommendationSource.Online) : new BlendedItem(personalItems[p], personalScores[p++], RecommendationSource.Personal);
             if (seen.Add(next.Item))
             {
                 result.Add(next);
