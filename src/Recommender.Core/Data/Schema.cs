@@ -17,6 +17,7 @@ public static class FileNames
     public const string UserIds = "user_ids.parquet";
     public const string ItemIds = "item_ids.parquet";
     public const string AlsModel = "als_model.bin";
+    public const string AlsIndex = "als_index.bin";
     public const string Sequential = "sequential.parquet";
     public const string ItemFeatures = "item_features.parquet";
     public const string UserFeatures = "user_features.parquet";

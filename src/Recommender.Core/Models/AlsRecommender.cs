@@ -19,6 +19,14 @@ public sealed class AlsRecommender : IRecommenderModel
         Index = IvfIndex.Build(model.ItemFactors, model.Factors, lists, model.Parameters.Seed);
     }
 
+    /// <summary>Over an index already built for this model's item factors (a loaded one).</summary>
+    public AlsRecommender(AlsModel model, IvfIndex index, int probes = 24)
+    {
+        Model = model;
+        Index = index;
+        _probes = probes;
+    }
+
     public string Name => "als";
     public AlsModel Model { get; }
     public IvfIndex Index { get; }
@@ -47,7 +55,17 @@ public sealed class AlsRecommender : IRecommenderModel
         return top.Drain(destination);
     }
 
-    public void Save(string dir, ArtifactIds ids) => Model.Save(Path.Combine(dir, FileNames.AlsModel));
+    public void Save(string dir, ArtifactIds ids)
+    {
+        Model.Save(Path.Combine(dir, FileNames.AlsModel));
+        Index.Save(Path.Combine(dir, FileNames.AlsIndex));
+    }
 
-    public static AlsRecommender Load(string dir) => new(AlsModel.Load(Path.Combine(dir, FileNames.AlsModel)));
+    /// <summary>The model and its saved index; a snapshot written before the index was saved gets it rebuilt (same seed, same index).</summary>
+    public static AlsRecommender Load(string dir)
+    {
+        var model = AlsModel.Load(Path.Combine(dir, FileNames.AlsModel));
+        var index = Path.Combine(dir, FileNames.AlsIndex);
+        return File.Exists(index) ? new AlsRecommender(model, IvfIndex.Load(index, model.ItemFactors, model.Factors)) : new AlsRecommender(model);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Recommender.Numerics;
 
 namespace Recommender.Models;
@@ -118,6 +119,88 @@ public sealed class IvfIndex
         Parallel.For(0, n, p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
         return new IvfIndex(dim, ordered, ids, offsets, centroids);
     }
+
+    /// <summary>
+    /// Writes the list layout (item order, list offsets, centroids), not the vectors: they are the
+    /// model's item factors, saved with the model, and <see cref="Load"/> reorders them again.
+    /// </summary>
+    public void Save(string path) =>
+        Data.AtomicFile.Write(path, temp =>
+        {
+            using var stream = File.Create(temp);
+            using var w = new BinaryWriter(stream);
+            w.Write(Magic);
+            w.Write(_dim);
+            w.Write(Count);
+            w.Write(Lists);
+            w.Write(MemoryMarshal.AsBytes(_ids.AsSpan()));
+            w.Write(MemoryMarshal.AsBytes(_listOffsets.AsSpan()));
+            w.Write(MemoryMarshal.AsBytes(_centroids.AsSpan()));
+        });
+
+    /// <summary>Rebuilds a saved index over <paramref name="vectors"/> (n × dim, item order) without k-means.</summary>
+    public static IvfIndex Load(string path, float[] vectors, int dim)
+    {
+        using var stream = File.OpenRead(path);
+        using var r = new BinaryReader(stream);
+        if (stream.Length < 16 || r.ReadInt32() != Magic)
+        {
+            throw new Data.DataException(path, null, "not an IVF index file");
+        }
+
+        int savedDim = r.ReadInt32(), n = r.ReadInt32(), lists = r.ReadInt32();
+        if (savedDim != dim || n != vectors.Length / dim || lists < 1 || lists > Math.Max(1, n))
+        {
+            throw new Data.DataException(path, null, $"index of {n} vectors × {savedDim} in {lists} lists does not fit the model's {vectors.Length / dim} items × {dim}");
+        }
+
+        var centroidLength = lists == 1 ? 0 : lists * (dim + 1);
+        if (stream.Length != 16 + (4L * n) + (4L * (lists + 1)) + (4L * centroidLength))
+        {
+            throw new Data.DataException(path, null, $"file is {stream.Length} bytes, truncated or padded");
+        }
+
+        var ids = new int[n];
+        var offsets = new int[lists + 1];
+        var centroids = new float[centroidLength];
+        stream.ReadExactly(MemoryMarshal.AsBytes(ids.AsSpan()));
+        stream.ReadExactly(MemoryMarshal.AsBytes(offsets.AsSpan()));
+        stream.ReadExactly(MemoryMarshal.AsBytes(centroids.AsSpan()));
+        var seen = new bool[n];
+        for (var c = 0; c < lists; c++)
+        {
+            if (offsets[c] > offsets[c + 1])
+            {
+                throw new Data.DataException(path, null, $"list {c} ends before it starts");
+            }
+        }
+
+        if (offsets[0] != 0 || offsets[lists] != n)
+        {
+            throw new Data.DataException(path, null, $"lists cover {offsets[0]}..{offsets[lists]}, not 0..{n}");
+        }
+
+        foreach (var id in ids)
+        {
+            if ((uint)id >= (uint)n || seen[id])
+            {
+                throw new Data.DataException(path, null, $"item {id} is out of range or listed twice");
+            }
+
+            seen[id] = true;
+        }
+
+        if (lists == 1)
+        {
+            return new IvfIndex(dim, vectors, ids, offsets, []);
+        }
+
+        var ordered = new float[n * dim];
+        Parallel.For(0, n, p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
+        return new IvfIndex(dim, ordered, ids, offsets, centroids);
+    }
+
+    private const int Magic = 0x46564931; // "1IVF"
 
     /// <summary>
     /// Adds to <paramref name="top"/> the best items by inner product with <paramref name="query"/>,

@@ -19,7 +19,7 @@ public sealed class ServingSnapshot
     private readonly float[] _gram;
 
     private ServingSnapshot(string id, string dir, IdMap users, IdMap items, TrackInfo[] tracks, RecommendationTable recommendations,
-        NeighborTable similar, NeighborTable sequential, PopularModel popular, AlsModel als, int[] historyOffsets, int[] historyItems, string metricsJson, DateTime createdUtc)
+        NeighborTable similar, NeighborTable sequential, PopularModel popular, AlsRecommender als, int[] historyOffsets, int[] historyItems, string metricsJson, DateTime createdUtc)
     {
         Id = id;
         Directory = dir;
@@ -30,14 +30,14 @@ public sealed class ServingSnapshot
         Similar = similar;
         Sequential = sequential;
         Popular = popular;
-        Als = als;
+        Als = als.Model;
+        AlsSearch = als;
         HistoryOffsets = historyOffsets;
         HistoryItems = historyItems;
         MetricsJson = metricsJson;
         CreatedUtc = createdUtc;
-        _gram = DenseKernels.Gram(als.ItemFactors, als.Factors, als.Parameters.Regularization);
+        _gram = DenseKernels.Gram(Als.ItemFactors, Als.Factors, Als.Parameters.Regularization);
         SimilarToRecent = new SimilarToRecentModel(similar, sequential);
-        AlsSearch = new AlsRecommender(als);
     }
 
     public string Id { get; }
@@ -75,7 +75,7 @@ public sealed class ServingSnapshot
         RecommendationTable recommendations = null!;
         NeighborTable similar = null!, sequential = null!;
         PopularModel popular = null!;
-        AlsModel als = null!;
+        AlsRecommender als = null!;
         int[] offsets = [], history = [];
         Parallel.Invoke(
             () => recommendations = RecommendationTable.Load(Path.Combine(dir, FileNames.Recommendations), users, items),
@@ -83,11 +83,11 @@ public sealed class ServingSnapshot
             () => similar = NeighborTable.Load(Path.Combine(dir, FileNames.Similar), items),
             () => sequential = NeighborTable.Load(Path.Combine(dir, FileNames.Sequential), items),
             () => popular = PopularModel.Load(dir, new ArtifactIds(users, items)),
-            () => als = AlsModel.Load(Path.Combine(dir, FileNames.AlsModel)),
+            () => als = AlsRecommender.Load(dir),
             () => (offsets, history) = UserHistory.Load(Path.Combine(dir, UserHistory.FileName)));
-        if (als.Items != items.Count || offsets.Length != users.Count + 1)
+        if (als.Model.Items != items.Count || offsets.Length != users.Count + 1)
         {
-            throw new DataException(dir, null, $"snapshot is inconsistent: {items.Count} items in the id map, {als.Items} in the ALS model; {users.Count} users, {offsets.Length - 1} histories");
+            throw new DataException(dir, null, $"snapshot is inconsistent: {items.Count} items in the id map, {als.Model.Items} in the ALS model; {users.Count} users, {offsets.Length - 1} histories");
         }
 
         var metrics = Path.Combine(dir, FileNames.Metrics);

@@ -51,6 +51,7 @@ public static partial class RecommenderCli
             new("ranker-leaves", "leaves per tree of the ranker", "7"),
             new("ranker-min-leaf", "minimum rows per leaf of the ranker", "100"),
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
+            new("online-log", "listens logged by the service (LogListen) to learn from as well"),
         ]), Train),
         new(new VerbSpec("serve", "run the gRPC recommendation service (Generic Host, Quartz nightly retrain)",
         [
@@ -188,6 +189,7 @@ public static partial class RecommenderCli
             SplitDate = o.Date("split-date"),
             AllEvents = o.Flag("all-events"),
             DropDuplicates = o.Flag("drop-duplicates"),
+            OnlineEventsPath = o.String("online-log"),
             MaxRankerUsers = o.Int("max-ranker-users", 1),
             PopularWindowDays = o.Int("popular-days", 1),
             Als = new AlsParameters

@@ -20,6 +20,9 @@ public sealed class RecommenderOptions
     /// <summary>Quartz cron expression of the nightly retrain (seconds first).</summary>
     public string RetrainCron { get; set; } = "0 0 3 * * ?";
 
+    /// <summary>Where the retrain pipeline runs: a child process (default) or inside the service.</summary>
+    public RetrainMode RetrainMode { get; set; } = RetrainMode.ChildProcess;
+
     public int AlsFactors { get; set; } = 64;
     public int AlsIterations { get; set; } = 15;
     public int MaxK { get; set; } = 1000;
@@ -59,14 +62,19 @@ public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOp
             failures.Add($"Recommender:RetrainCron '{o.RetrainCron}' is not a valid Quartz cron expression");
         }
 
+        if (!Enum.IsDefined(o.RetrainMode))
+        {
+            failures.Add($"Recommender:RetrainMode must be ChildProcess or InProcess (got {o.RetrainMode})");
+        }
+
         if (o.AlsFactors is < 1 or > 1024)
         {
             failures.Add($"Recommender:AlsFactors must be in [1, 1024] (got {o.AlsFactors})");
         }
 
-        if (o.AlsIterations < 1)
+        if (o.AlsIterations is < 1 or > 1000)
         {
-            failures.Add($"Recommender:AlsIterations must be at least 1 (got {o.AlsIterations})");
+            failures.Add($"Recommender:AlsIterations must be in [1, 1000] (got {o.AlsIterations})");
         }
 
         if (o.MaxK is < 1 or > 10_000)

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Options;
-using Recommender.Models;
-using Recommender.Pipeline;
 using Recommender.Serving;
 
 namespace Recommender.Host.Hosting;
@@ -24,7 +22,7 @@ public sealed partial class RetrainCoordinator(
     IOptions<RecommenderOptions> options,
     SnapshotHolder holder,
     OnlineEventLog online,
-    ILoggerFactory loggers,
+    RetrainRunner runner,
     ILogger<RetrainCoordinator> logger)
 {
     private int _running;
@@ -53,20 +51,18 @@ public sealed partial class RetrainCoordinator(
         try
         {
             LogStarting(logger, runId);
-            var o = options.Value;
-            var result = new TrainPipeline(new TrainOptions
+            var snapshotDir = runner.Run(options.Value, online.Path, runId, cancellation);
+            if (options.Value.RetrainMode == RetrainMode.InProcess)
             {
-                DataDir = o.DataDir,
-                OutRoot = o.ArtifactsDir,
-                AllEvents = true,
-                DropDuplicates = true,
-                OnlineEventsPath = online.Path,
-                Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
-            }, loggers.CreateLogger<TrainPipeline>()).Run(cancellation);
-            holder.Swap(ServingSnapshot.Load(result.SnapshotDir));
-            Memory.CompactLargeObjects(); // the replaced snapshot and the run's garbage
+                // The run's dead arrays (~10 GB at full size) go before the new snapshot loads beside the serving one.
+                Memory.CompactLargeObjects();
+            }
+
+            var next = ServingSnapshot.Load(snapshotDir);
+            holder.Swap(next);
+            Memory.CompactLargeObjects(); // the replaced snapshot
             Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, DateTime.UtcNow));
-            LogSucceeded(logger, runId, result.SnapshotId);
+            LogSucceeded(logger, runId, next.Id);
         }
         catch (OperationCanceledException)
         {

@@ -21,6 +21,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton(sp => new OnlineEventLog(sp.GetRequiredService<IOptions<RecommenderOptions>>().Value.OnlineLogPath));
+        services.AddSingleton<RetrainRunner>();
         services.AddSingleton<RetrainCoordinator>();
         services.AddHostedService<SnapshotLoader>();
 

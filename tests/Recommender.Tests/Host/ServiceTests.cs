@@ -101,12 +101,15 @@ public class ServiceTests
         Assert.That(await anonymous.GetPopularAsync(1), Has.Count.EqualTo(1));
     }
 
-    [Test]
-    public async Task RetrainNow_SwapsTheSnapshotWhileRequestsKeepSucceeding()
+    [TestCase("ChildProcess")]
+    [TestCase("InProcess")]
+    public async Task RetrainNow_SwapsTheSnapshotWhileRequestsKeepSucceeding(string mode)
     {
         var artifacts = ServiceData.CopyArtifacts();
         var onlineLog = Path.Combine(TestPaths.NewTempDir(), "listens.log");
-        await using var service = await RunningService.StartAsync(ServiceData.Config(artifacts, onlineLog: onlineLog));
+        var config = ServiceData.Config(artifacts, onlineLog: onlineLog);
+        config["Recommender:RetrainMode"] = mode;
+        await using var service = await RunningService.StartAsync(config);
         var before = (await service.Client.GetStatusAsync()).SnapshotId;
         await service.Client.LogListenAsync(ColdUser, (await service.Client.GetPopularAsync(1))[0].TrackId);
 
@@ -176,6 +179,31 @@ public class ServiceTests
         Assert.That(status.LastRunError, Does.Contain("tracks.parquet"));
         Assert.That(status.SnapshotId, Is.EqualTo(before));
         Assert.That((await service.Client.GetRecommendationsAsync(1, 5)).Items, Has.Count.EqualTo(5));
+    }
+
+    [Test]
+    public async Task ShutdownDuringAChildRetrain_StopsItAndLeavesNoHalfSnapshot()
+    {
+        var artifacts = ServiceData.CopyArtifacts();
+        var before = new SnapshotStore(artifacts).Current();
+        var config = ServiceData.Config(artifacts);
+        config["Recommender:AlsFactors"] = "1024";
+        config["Recommender:AlsIterations"] = "1000"; // minutes of work: only a cancellation ends it within the test
+        var service = await RunningService.StartAsync(config);
+        await service.Client.RetrainNowAsync();
+        var snapshots = Path.Combine(artifacts, "snapshots");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!Directory.GetDirectories(snapshots, ".tmp-*").Any() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50); // the child has begun writing its snapshot
+        }
+
+        Assert.That(Directory.GetDirectories(snapshots, ".tmp-*"), Is.Not.Empty, "the child retrain started");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await service.DisposeAsync();
+        Assert.That(watch.Elapsed, Is.LessThan(Recommender.Host.Hosting.RetrainRunner.CancelGrace), "stopped by SIGINT, not by the kill after the grace period");
+        Assert.That(Directory.GetDirectories(snapshots, ".tmp-*"), Is.Empty, "the cancelled child removed its unfinished snapshot");
+        Assert.That(new SnapshotStore(artifacts).Current(), Is.EqualTo(before));
     }
 
     [Test]

@@ -64,4 +64,42 @@ public class IvfIndexTests
 
         Assert.That(recall / Queries, Is.GreaterThan(0.8), "probing 10 of 100 lists");
     }
+
+    [TestCase(1)]
+    [TestCase(30)]
+    public void SaveThenLoad_SearchesExactlyAsTheBuiltIndex(int lists)
+    {
+        const int Dim = 12, N = 3_000;
+        var v = Clustered(N, Dim, 20, 9);
+        var built = IvfIndex.Build(v, Dim, lists, 5);
+        var path = Path.Combine(Support.TestPaths.NewTempDir(), "index.bin");
+        built.Save(path);
+        var loaded = IvfIndex.Load(path, v, Dim);
+        Assert.That(loaded.Lists, Is.EqualTo(built.Lists));
+        var rng = new Rng(6);
+        for (var q = 0; q < 50; q++)
+        {
+            var query = Enumerable.Range(0, Dim).Select(_ => (float)rng.NextGaussian()).ToArray();
+            var a = new TopK(10);
+            var b = new TopK(10);
+            built.Search(query, 4, a, [], new float[lists]);
+            loaded.Search(query, 4, b, [], new float[lists]);
+            Assert.That(b.ToArray(), Is.EqualTo(a.ToArray()), $"query {q}");
+        }
+    }
+
+    [Test]
+    public void Load_RejectsAnIndexOfOtherVectorsOrACutFile()
+    {
+        const int Dim = 4;
+        var v = Clustered(400, Dim, 4, 1);
+        var path = Path.Combine(Support.TestPaths.NewTempDir(), "index.bin");
+        IvfIndex.Build(v, Dim, 10, 2).Save(path);
+        Assert.That(() => IvfIndex.Load(path, v[..(200 * Dim)], Dim), Throws.TypeOf<Recommender.Data.DataException>().With.Message.Contains("index.bin").And.Message.Contains("does not fit"));
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^8]);
+        Assert.That(() => IvfIndex.Load(path, v, Dim), Throws.TypeOf<Recommender.Data.DataException>().With.Message.Contains("truncated"));
+        File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.That(() => IvfIndex.Load(path, v, Dim), Throws.TypeOf<Recommender.Data.DataException>().With.Message.Contains("not an IVF index"));
+    }
 }

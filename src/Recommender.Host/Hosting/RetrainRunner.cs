@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Recommender.Models;
+using Recommender.Pipeline;
+
+namespace Recommender.Host.Hosting;
+
+/// <summary>Where the nightly pipeline runs.</summary>
+public enum RetrainMode
+{
+    /// <summary>
+    /// A `train --all-events` child process of this executable at lower CPU priority: its ~13 GB
+    /// heap and its garbage collections stay out of the serving process, and a crash of the
+    /// pipeline cannot take the service down.
+    /// </summary>
+    ChildProcess,
+
+    /// <summary>Inside the service process (small data, tests): blocking collections pause requests.</summary>
+    InProcess,
+}
+
+/// <summary>Runs the retrain pipeline over all events plus the online log and returns the published snapshot folder.</summary>
+public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger)
+{
+    /// <summary>How long a cancelled child may take to stop cleanly (it checks between stages and ALS sweeps) before it is killed.</summary>
+    public static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(20);
+
+    public string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation) =>
+        o.RetrainMode == RetrainMode.InProcess ? RunInProcess(o, onlineLog, cancellation) : RunChild(o, onlineLog, runId, cancellation);
+
+    private string RunInProcess(RecommenderOptions o, string onlineLog, CancellationToken cancellation) =>
+        new TrainPipeline(new TrainOptions
+        {
+            DataDir = o.DataDir,
+            OutRoot = o.ArtifactsDir,
+            AllEvents = true,
+            DropDuplicates = true,
+            OnlineEventsPath = onlineLog,
+            Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
+        }, loggers.CreateLogger<TrainPipeline>()).Run(cancellation).SnapshotDir;
+
+    private string RunChild(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation)
+    {
+        var start = TrainerStartInfo();
+        foreach (var arg in new[]
+        {
+            "train", "--all-events", "--drop-duplicates",
+            "--data", Path.GetFullPath(o.DataDir),
+            "--out", Path.GetFullPath(o.ArtifactsDir),
+            "--online-log", Path.GetFullPath(onlineLog),
+            "--factors", o.AlsFactors.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--iterations", o.AlsIterations.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        var errors = new Queue<string>();
+        using var child = new Process { StartInfo = start };
+        child.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                LogChildOutput(logger, runId, line);
+            }
+        };
+        child.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                LogChildError(logger, runId, line);
+                lock (errors)
+                {
+                    errors.Enqueue(line);
+                    if (errors.Count > 5)
+                    {
+                        errors.Dequeue();
+                    }
+                }
+            }
+        };
+
+        child.Start();
+        LogChildStarted(logger, runId, child.Id, start.FileName);
+        LowerPriority(child);
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        using (cancellation.Register(() => Stop(child)))
+        {
+            child.WaitForExit();
+        }
+
+        cancellation.ThrowIfCancellationRequested();
+        if (child.ExitCode != 0)
+        {
+            string tail;
+            lock (errors)
+            {
+                tail = string.Join(" | ", errors);
+            }
+
+            throw new InvalidOperationException($"train exited with code {child.ExitCode}: {(tail.Length > 0 ? tail : "no error output")}");
+        }
+
+        return new SnapshotStore(o.ArtifactsDir).RequireCurrent();
+    }
+
+    /// <summary>This executable (its apphost, or `dotnet Recommender.Host.dll` where there is none).</summary>
+    internal static ProcessStartInfo TrainerStartInfo()
+    {
+        var assembly = typeof(RetrainRunner).Assembly.Location;
+        var dir = string.IsNullOrEmpty(assembly) ? AppContext.BaseDirectory : Path.GetDirectoryName(assembly)!;
+        var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "Recommender.Host.exe" : "Recommender.Host");
+        if (File.Exists(apphost))
+        {
+            return new ProcessStartInfo(apphost);
+        }
+
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
+        start.ArgumentList.Add(assembly);
+        return start;
+    }
+
+    private void LowerPriority(Process child)
+    {
+        try
+        {
+            // Serving keeps the cores first; the retrain takes what is left.
+            child.PriorityClass = ProcessPriorityClass.BelowNormal;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            LogPriorityNotLowered(logger, child.Id, e.Message);
+        }
+    }
+
+    /// <summary>SIGINT first, so the child cancels and removes its unfinished snapshot; a kill after the grace period.</summary>
+    private static void Stop(Process child)
+    {
+        try
+        {
+            if (!OperatingSystem.IsWindows() && NativeSignals.Kill(child.Id, NativeSignals.SigInt) == 0 && child.WaitForExit(CancelGrace))
+            {
+                return;
+            }
+
+            child.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // The child has already exited.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "retrain {RunId}: train process {Pid} started ({Executable})")]
+    private static partial void LogChildStarted(ILogger logger, string runId, int pid, string executable);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "retrain {RunId} | {Line}")]
+    private static partial void LogChildOutput(ILogger logger, string runId, string line);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "retrain {RunId} ! {Line}")]
+    private static partial void LogChildError(ILogger logger, string runId, string line);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "retrain: could not lower the priority of process {Pid}: {Reason}")]
+    private static partial void LogPriorityNotLowered(ILogger logger, int pid, string reason);
+}
+
+internal static partial class NativeSignals
+{
+    public const int SigInt = 2;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+}
