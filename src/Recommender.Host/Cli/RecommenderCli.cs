@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
@@ -211,12 +212,17 @@ public static partial class RecommenderCli
         var logger = ctx.Logger("train");
         var watch = Stopwatch.StartNew();
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+
+        // Ctrl+C, or SIGTERM from the service that started this run (or from systemd): cancel at the
+        // next stage or ALS sweep so the unfinished snapshot is removed, instead of dying mid-write.
+        void OnSignal(PosixSignalContext signal)
         {
-            e.Cancel = true;
+            signal.Cancel = true;
             cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        }
+
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
             var result = new TrainPipeline(options, logger).Run(cancel.Token);
@@ -233,10 +239,6 @@ public static partial class RecommenderCli
         {
             ctx.Error.WriteLine("train cancelled; the current snapshot is unchanged");
             return Task.FromResult(ExitFailure);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 

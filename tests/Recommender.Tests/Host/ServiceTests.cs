@@ -155,9 +155,9 @@ public class ServiceTests
 
         Assert.That(status.LastRunState, Is.EqualTo("succeeded"), status.LastRunError);
         Assert.That(status.SnapshotId, Is.Not.EqualTo(before));
-        Assert.That(failed, Is.Zero);
+        Assert.That(failed, Is.Zero, $"{ok} requests succeeded");
         Assert.That(ok, Is.GreaterThan(10));
-        Assert.That(snapshotsSeen, Does.Contain(before).And.Contain(status.SnapshotId), "requests ran before and after the swap");
+        Assert.That(snapshotsSeen, Does.Contain(before).And.Contain(status.SnapshotId), $"requests ran before and after the swap (before {before}, after {status.SnapshotId})");
         var manifest = File.ReadAllText(Path.Combine(new SnapshotStore(artifacts).Current()!, "manifest.json"));
         Assert.That(manifest, Does.Contain("\"all_events\": true"));
         // The retrained model learned the online listen: the cold user is now a known user.
@@ -201,7 +201,7 @@ public class ServiceTests
         Assert.That(Directory.GetDirectories(snapshots, ".tmp-*"), Is.Not.Empty, "the child retrain started");
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await service.DisposeAsync();
-        Assert.That(watch.Elapsed, Is.LessThan(Recommender.Host.Hosting.RetrainRunner.CancelGrace), "stopped by SIGINT, not by the kill after the grace period");
+        Assert.That(watch.Elapsed, Is.LessThan(Recommender.Host.Hosting.RetrainRunner.CancelGrace), "stopped by SIGTERM, not by the kill after the grace period");
         Assert.That(Directory.GetDirectories(snapshots, ".tmp-*"), Is.Empty, "the cancelled child removed its unfinished snapshot");
         Assert.That(new SnapshotStore(artifacts).Current(), Is.EqualTo(before));
     }
