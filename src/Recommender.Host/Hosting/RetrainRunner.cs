@@ -9,7 +9,7 @@ namespace Recommender.Host.Hosting;
 public enum RetrainMode
 {
     /// <summary>
-    /// A `train --all-events` child process of this executable at the lowest CPU priority: its ~13 GB
+    /// A `train --all-events` child process of this executable at idle CPU priority (SCHED_IDLE): its ~13 GB
     /// heap and its garbage collections stay out of the serving process, and a crash of the
     /// pipeline cannot take the service down.
     /// </summary>
@@ -85,7 +85,6 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
 
         child.Start();
         LogChildStarted(logger, runId, child.Id, start.FileName);
-        LowerPriority(child);
         child.BeginOutputReadLine();
         child.BeginErrorReadLine();
         WaitOrStop(child, cancellation);
@@ -104,35 +103,35 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
         return new SnapshotStore(o.ArtifactsDir).RequireCurrent();
     }
 
-    /// <summary>This executable (its apphost, or `dotnet Recommender.Host.dll` where there is none).</summary>
+    /// <summary>
+    /// This executable (its apphost, or `dotnet Recommender.Host.dll` where there is none), under
+    /// `chrt --idle 0` where it exists: SCHED_IDLE for the process and every thread it starts, so a
+    /// request never waits for the retrain's time slice. (Setting the priority class after the start
+    /// reaches the main thread only: the thread-pool workers doing the work kept nice 0, measured.)
+    /// </summary>
     internal static ProcessStartInfo TrainerStartInfo()
     {
         var assembly = typeof(RetrainRunner).Assembly.Location;
         var dir = string.IsNullOrEmpty(assembly) ? AppContext.BaseDirectory : Path.GetDirectoryName(assembly)!;
         var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "Recommender.Host.exe" : "Recommender.Host");
-        if (File.Exists(apphost))
+        var command = File.Exists(apphost)
+            ? new List<string> { apphost }
+            : [Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", assembly];
+        if (OperatingSystem.IsLinux() && File.Exists(IdleScheduler))
         {
-            return new ProcessStartInfo(apphost);
+            command.InsertRange(0, [IdleScheduler, "--idle", "0"]);
         }
 
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
-        start.ArgumentList.Add(assembly);
+        var start = new ProcessStartInfo(command[0]);
+        foreach (var arg in command.Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
         return start;
     }
 
-    private void LowerPriority(Process child)
-    {
-        try
-        {
-            // Idle is nice 19 on Linux: serving takes the cores whenever it has work (measured: at
-            // nice 10 requests still waited for the child's time slices), the retrain gets the rest.
-            child.PriorityClass = ProcessPriorityClass.Idle;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            LogPriorityNotLowered(logger, child.Id, e.Message);
-        }
-    }
+    private const string IdleScheduler = "/usr/bin/chrt";
 
     /// <summary>
     /// Waits for the child; on cancellation sends SIGTERM first, so that the child cancels and
@@ -175,8 +174,6 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
     [LoggerMessage(Level = LogLevel.Warning, Message = "retrain {RunId} ! {Line}")]
     private static partial void LogChildError(ILogger logger, string runId, string line);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "retrain: could not lower the priority of process {Pid}: {Reason}")]
-    private static partial void LogPriorityNotLowered(ILogger logger, int pid, string reason);
 }
 
 internal static partial class NativeSignals

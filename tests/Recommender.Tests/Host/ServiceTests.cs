@@ -247,10 +247,11 @@ public class ServiceTests
         var config = ServiceData.Config(ServiceData.CopyArtifacts());
         config["Recommender:RetrainCron"] = "every night please";
         config["Recommender:MaxK"] = "0";
+        config["Recommender:AlsIterations"] = "5000";
         config["Ops:Token"] = "short";
         var error = Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(async () => await RunningService.StartAsync(config));
-        Assert.That(error!.Message, Does.Contain("RetrainCron"));
-        Assert.That(error.Failures.Count(), Is.GreaterThanOrEqualTo(2), string.Join("; ", error.Failures));
+        Assert.That(error!.Message, Does.Contain("RetrainCron").And.Contain("MaxK").And.Contain("AlsIterations"));
+        Assert.That(error.Failures.Count(), Is.GreaterThanOrEqualTo(3), string.Join("; ", error.Failures));
     }
 
     private static async Task<Recommender.Client.ServiceStatus> WaitForRun(RunningService service, string runId)
