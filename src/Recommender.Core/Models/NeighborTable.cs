@@ -26,19 +26,19 @@ public sealed class NeighborTable : ScoredLists
 
     /// <summary>Cosine neighbours from ALS item factors, through the IVF index on normalised vectors.</summary>
     /// <param name="queryItems">the items to list neighbours for, ascending (others get none); null for every item.</param>
-    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24, int[]? queryItems = null)
+    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24, int[]? queryItems = null, CancellationToken cancellation = default)
     {
         var f = model.Factors;
         var normalized = DenseKernels.NormalizeRows(model.ItemFactors, f);
         lists = lists > 0 ? lists : model.Items <= AlsRecommender.ExactLimit ? 1 : (int)Math.Sqrt(model.Items);
         var index = IvfIndex.Build(normalized, f, lists, model.Parameters.Seed + 1);
-        return FromIndex(index, normalized, f, model.Items, k, probes, queryItems);
+        return FromIndex(index, normalized, f, model.Items, k, probes, queryItems, cancellation);
     }
 
-    internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null)
+    internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default)
     {
         var table = new ScoredListsBuilder(n, queryItems, k);
-        Parallel.For(0, table.Slots, () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (slot, _, local) =>
+        Parallel.For(0, table.Slots, new ParallelOptions { CancellationToken = cancellation }, () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (slot, _, local) =>
         {
             var i = queryItems?[slot] ?? slot;
             var query = normalized.AsSpan(i * f, f);

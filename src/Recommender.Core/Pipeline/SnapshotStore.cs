@@ -15,13 +15,55 @@ public sealed class SnapshotStore(string root)
     public string Root { get; } = Path.GetFullPath(root);
     public string SnapshotsDir => Path.Combine(Root, "snapshots");
 
-    /// <summary>A new empty folder for a snapshot under construction, and its future id.</summary>
+    /// <summary>Names the process building a snapshot, so that a later run can tell an abandoned folder from a live one.</summary>
+    public const string OwnerFile = ".owner";
+
+    /// <summary>
+    /// A new empty folder for a snapshot under construction, and its future id. Unfinished folders
+    /// left by runs that died (killed, power loss) are removed first.
+    /// </summary>
     public (string Id, string TempDir) Begin()
     {
+        RemoveAbandoned();
         var id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture);
         var temp = Path.Combine(SnapshotsDir, $".tmp-{id}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(temp);
+        File.WriteAllText(Path.Combine(temp, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         return (id, temp);
+    }
+
+    /// <summary>Removes .tmp folders whose owner process is gone (or, without an owner file, older than a day).</summary>
+    public void RemoveAbandoned()
+    {
+        if (!Directory.Exists(SnapshotsDir))
+        {
+            return;
+        }
+
+        foreach (var dir in Directory.GetDirectories(SnapshotsDir, ".tmp-*"))
+        {
+            var owner = Path.Combine(dir, OwnerFile);
+            var abandoned = File.Exists(owner)
+                ? int.TryParse(File.ReadAllText(owner), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && !IsRunning(pid)
+                : Directory.GetCreationTimeUtc(dir) < DateTime.UtcNow.AddDays(-1);
+            if (abandoned)
+            {
+                Abort(dir);
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
     }
 
     /// <summary>Publishes a finished snapshot and points current at it.</summary>
@@ -33,6 +75,7 @@ public sealed class SnapshotStore(string root)
             final = Path.Combine(SnapshotsDir, $"{id}-{Guid.NewGuid().ToString("N")[..6]}");
         }
 
+        File.Delete(Path.Combine(tempDir, OwnerFile));
         Directory.Move(tempDir, final);
         var link = Path.Combine(Root, CurrentLink);
         var tempLink = Path.Combine(Root, $".{CurrentLink}-{Guid.NewGuid():N}");

@@ -22,9 +22,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 {
     private readonly List<StageTiming> _timings = [];
     private readonly Stopwatch _stage = new();
+    private CancellationToken _cancellation;
 
     public TrainResult Run(CancellationToken cancellation = default)
     {
+        _cancellation = cancellation;
         var errors = options.Validate().ToList();
         if (errors.Count > 0)
         {
@@ -139,7 +141,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, options.Als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), cancellation));
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the ranker users' recent tracks";
-        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems));
+        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, cancellation));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - options.PopularWindowDays, cutoff));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, options.PopularWindowDays));
         return (als, similar, popular, features);
@@ -361,6 +363,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     private T Stage<T>(string name, Func<T> work)
     {
+        _cancellation.ThrowIfCancellationRequested();
         LogStageStart(logger, name);
         _stage.Restart();
         var result = work();

@@ -22,8 +22,13 @@ public enum RetrainMode
 /// <summary>Runs the retrain pipeline over all events plus the online log and returns the published snapshot folder.</summary>
 public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger)
 {
-    /// <summary>How long a cancelled child may take to stop cleanly (it checks between stages and ALS sweeps) before it is killed.</summary>
-    public static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// How long a cancelled child may take to stop cleanly (it checks before every stage, between
+    /// ALS sweeps and inside the per-user and per-track loops; the longest stage without a check,
+    /// reading the input, takes ~25 s at full size) before it is killed. Within the host's 30 s
+    /// shutdown timeout; a killed child's folder is removed by the next run.
+    /// </summary>
+    public static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(25);
 
     public string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation) =>
         o.RetrainMode == RetrainMode.InProcess ? RunInProcess(o, onlineLog, cancellation) : RunChild(o, onlineLog, runId, cancellation);

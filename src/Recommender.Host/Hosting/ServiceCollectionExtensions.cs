@@ -37,6 +37,9 @@ public static class ServiceCollectionExtensions
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
 
+        // Shutdown waits for a running retrain to stop cleanly, or to be killed after its grace period.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = RetrainRunner.CancelGrace + TimeSpan.FromSeconds(5));
+
         services.AddGrpc(o => o.Interceptors.Add<OpsAuthInterceptor>());
         services.AddSingleton<OpsAuthInterceptor>();
         services.AddGrpcReflection();

@@ -3,8 +3,11 @@ using Recommender.Host.Hosting;
 
 namespace Recommender.Host.Jobs;
 
-/// <summary>The nightly retrain (and RetrainNow): Quartz never runs two at once.</summary>
-[DisallowConcurrentExecution]
+/// <summary>
+/// The nightly retrain (and RetrainNow). The coordinator's single slot keeps runs one at a time: a
+/// nightly fire during a run is skipped. (Not [DisallowConcurrentExecution]: Quartz would queue that
+/// fire and start a second full retrain the moment the first one ends, as measured at full size.)
+/// </summary>
 public sealed partial class RetrainJob(RetrainCoordinator coordinator, IHostApplicationLifetime lifetime, ILogger<RetrainJob> logger) : IJob
 {
     public static readonly JobKey Key = new("retrain", "recommender");

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -163,6 +164,21 @@ public class ServiceTests
         // The retrained model learned the online listen: the cold user is now a known user.
         var snapshot = ServingSnapshot.Load(new SnapshotStore(artifacts).Current()!);
         Assert.That(snapshot.Users.IndexOf(ColdUser), Is.GreaterThanOrEqualTo(0));
+    }
+
+    [Test]
+    public async Task ANightlyFireDuringARun_IsSkippedNotQueued()
+    {
+        await using var service = await RunningService.StartAsync(ServiceData.Config(ServiceData.CopyArtifacts()));
+        var runId = await service.Client.RetrainNowAsync();
+        var scheduler = await service.App.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
+        await scheduler.TriggerJob(Recommender.Host.Jobs.RetrainJob.Key); // what the cron trigger does at 03:00
+        var status = await WaitForRun(service, runId);
+        Assert.That(status.LastRunState, Is.EqualTo("succeeded"), status.LastRunError);
+        await Task.Delay(1500);
+        status = await service.Client.GetStatusAsync();
+        Assert.That(status.LastRunId, Is.EqualTo(runId), "no second run started after the first one");
+        Assert.That(status.LastRunState, Is.EqualTo("succeeded"));
     }
 
     [Test]
