@@ -13,20 +13,21 @@ public sealed partial class RetrainJob(RetrainCoordinator coordinator, IHostAppl
     public static readonly JobKey Key = new("retrain", "recommender");
     public const string RunIdKey = "runId";
 
-    public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         // RetrainNow claims the slot before triggering and passes its run id; the cron trigger claims here.
         var runId = context.MergedJobDataMap.GetString(RunIdKey);
         if (runId is null && !coordinator.TryBegin(out runId))
         {
             LogSkipped(logger, runId);
-            return ValueTask.CompletedTask;
+            return;
         }
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        // The pipeline is CPU-bound and synchronous: run it on this Quartz worker thread.
-        coordinator.Run(runId!, cancel.Token);
-        return ValueTask.CompletedTask;
+
+        // A run lasts minutes to half an hour and blocks the thread it runs on: give it a thread of its
+        // own, not one of the thread pool's few (on 2 cores, blocking one delayed gRPC calls by seconds).
+        await Task.Factory.StartNew(() => coordinator.Run(runId!, cancel.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "nightly retrain skipped: run {RunId} is still in progress")]
