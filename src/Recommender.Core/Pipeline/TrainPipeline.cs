@@ -39,7 +39,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var (id, dir) = store.Begin();
         try
         {
-            var result = Build(data, id, dir, cancellation);
+            var result = Build(data, id, dir);
             var final = store.Commit(id, dir);
             LogPublished(logger, id, final);
             return result with { SnapshotDir = final };
@@ -51,7 +51,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         }
     }
 
-    private TrainResult Build(PreparedData data, string id, string dir, CancellationToken cancellation)
+    private TrainResult Build(PreparedData data, string id, string dir)
     {
         var events = data.Events;
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
@@ -61,19 +61,18 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         // Stage A, in a method of its own so that nothing of it outlives it: the once-run Build
         // method is not optimised by the JIT, and its locals would stay reachable to the end.
-        var ranker = TrainRankerOnLabelWindow(events, data.Catalog, plan, cancellation);
-        cancellation.ThrowIfCancellationRequested();
+        var ranker = TrainRankerOnLabelWindow(events, data.Catalog, plan);
         Memory.CompactLargeObjects(); // the label-window slice and models are garbage now
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
         var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
-        var (als, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final", cancellation);
+        var (als, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final");
         var ranked = new RankedRecommender(als, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
-        var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, cancellation));
+        var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
-        var recommendations = Stage("ranker: recommendations for every user", () => RankAll(train, historyUsers, ranked, cancellation));
+        var recommendations = Stage("ranker: recommendations for every user", () => RankAll(train, historyUsers, ranked));
         Stage("write recommendations, similar, popular, features, models", () =>
         {
             recommendations.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items);
@@ -124,7 +123,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     }
 
     /// <summary>Stage A: generators fitted before the label window; the ranker learns from the window.</summary>
-    private GradientBoostedRanker TrainRankerOnLabelWindow(EventLog events, TrackCatalog catalog, SplitPlan plan, CancellationToken cancellation)
+    private GradientBoostedRanker TrainRankerOnLabelWindow(EventLog events, TrackCatalog catalog, SplitPlan plan)
     {
         var history = Stage("split: events before the label window", () => events.Slice(plan.FirstDay, plan.LabelFromDay));
         var labels = events.Slice(plan.LabelFromDay, plan.FitEndDay);
@@ -132,16 +131,16 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         // The ranker's users need ALS neighbours of their recent tracks only, not of all tracks.
         var recentItems = SimilarToRecentModel.RecentItems(history, users);
-        var (als, similar, popular, features) = FitGenerators(history, catalog, plan.LabelFromDay, "label-window", cancellation, recentItems);
+        var (als, similar, popular, features) = FitGenerators(history, catalog, plan.LabelFromDay, "label-window", recentItems);
         return Stage("ranker: candidates, features, LambdaRank", () => TrainRanker(history, labels, users, als, similar, popular, features));
     }
 
-    private (AlsRecommender Als, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, CancellationToken cancellation, int[]? similarQueryItems = null)
+    private (AlsRecommender Als, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
     {
-        var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, options.Als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), cancellation));
+        var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, options.Als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), _cancellation));
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the ranker users' recent tracks";
-        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, cancellation));
+        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - options.PopularWindowDays, cutoff));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, options.PopularWindowDays));
         return (als, similar, popular, features);
@@ -232,13 +231,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return new RecommendationTable(table);
     }
 
-    private RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, CancellationToken cancellation)
+    private RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, options.RecommendationsK);
         const int Batch = 4096;
         for (var start = 0; start < users.Length; start += Batch)
         {
-            cancellation.ThrowIfCancellationRequested();
+            _cancellation.ThrowIfCancellationRequested();
             var batch = users.AsSpan(start, Math.Min(Batch, users.Length - start)).ToArray();
             var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), options.RecommendationsK);
             for (var b = 0; b < batch.Length; b++)

@@ -178,7 +178,6 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "retrain {RunId} ! {Line}")]
     private static partial void LogChildError(ILogger logger, string runId, string line);
-
 }
 
 internal static partial class NativeSignals
