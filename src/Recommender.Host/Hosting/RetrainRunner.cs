@@ -30,32 +30,60 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
     /// </summary>
     public static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(25);
 
-    public string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation) =>
-        o.RetrainMode == RetrainMode.InProcess ? RunInProcess(o, onlineLog, cancellation) : RunChild(o, onlineLog, runId, cancellation);
+    public string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation)
+    {
+        var train = RetrainOptions(o, onlineLog);
+        return o.RetrainMode == RetrainMode.InProcess
+            ? new TrainPipeline(train, loggers.CreateLogger<TrainPipeline>()).Run(cancellation).SnapshotDir
+            : RunChild(train, runId, cancellation);
+    }
 
-    private string RunInProcess(RecommenderOptions o, string onlineLog, CancellationToken cancellation) =>
-        new TrainPipeline(new TrainOptions
+    /// <summary>What the nightly retrain fits, in either mode: everything, plus the online log.</summary>
+    internal static TrainOptions RetrainOptions(RecommenderOptions o, string onlineLog) => new()
+    {
+        DataDir = Path.GetFullPath(o.DataDir),
+        OutRoot = Path.GetFullPath(o.ArtifactsDir),
+        AllEvents = true,
+        DropDuplicates = true,
+        OnlineEventsPath = Path.GetFullPath(onlineLog),
+        Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
+    };
+
+    /// <summary>The `train` command line that fits <paramref name="train"/> (the options the retrain sets; the rest are the verb's defaults).</summary>
+    internal static IEnumerable<string> TrainArguments(TrainOptions train)
+    {
+        string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        yield return "train";
+        yield return "--data";
+        yield return train.DataDir;
+        yield return "--out";
+        yield return train.OutRoot;
+        if (train.AllEvents)
         {
-            DataDir = o.DataDir,
-            OutRoot = o.ArtifactsDir,
-            AllEvents = true,
-            DropDuplicates = true,
-            OnlineEventsPath = onlineLog,
-            Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
-        }, loggers.CreateLogger<TrainPipeline>()).Run(cancellation).SnapshotDir;
+            yield return "--all-events";
+        }
 
-    private string RunChild(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation)
+        if (train.DropDuplicates)
+        {
+            yield return "--drop-duplicates";
+        }
+
+        if (train.OnlineEventsPath is { } online)
+        {
+            yield return "--online-log";
+            yield return online;
+        }
+
+        yield return "--factors";
+        yield return Number(train.Als.Factors);
+        yield return "--iterations";
+        yield return Number(train.Als.Iterations);
+    }
+
+    private string RunChild(TrainOptions train, string runId, CancellationToken cancellation)
     {
         var start = TrainerStartInfo();
-        foreach (var arg in new[]
-        {
-            "train", "--all-events", "--drop-duplicates",
-            "--data", Path.GetFullPath(o.DataDir),
-            "--out", Path.GetFullPath(o.ArtifactsDir),
-            "--online-log", Path.GetFullPath(onlineLog),
-            "--factors", o.AlsFactors.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--iterations", o.AlsIterations.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        })
+        foreach (var arg in TrainArguments(train))
         {
             start.ArgumentList.Add(arg);
         }
@@ -105,7 +133,7 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
             throw new InvalidOperationException($"train exited with code {child.ExitCode}: {(tail.Length > 0 ? tail : "no error output")}");
         }
 
-        return new SnapshotStore(o.ArtifactsDir).RequireCurrent();
+        return new SnapshotStore(train.OutRoot).RequireCurrent();
     }
 
     /// <summary>
