@@ -60,6 +60,7 @@ public static partial class RecommenderCli
             new("urls", "listen address (config Urls)"),
             new("data", "input data the nightly retrain reads (config Recommender:DataDir)"),
             new("online-log", "durable log of listens received online (config Recommender:OnlineLogPath)"),
+            new("environment", "host environment; outside Development the public development ops token is refused (default: ASPNETCORE_ENVIRONMENT, else Production)"),
         ]), Serve),
         new(new VerbSpec("recommend", "ask a running service for a user's recommendations",
         [
@@ -263,7 +264,7 @@ public static partial class RecommenderCli
         }
 
         ctx.Out.WriteLine($"serving {artifacts}/current on {o.Required("urls")}; try: dotnet run -c Release --project src/Recommender.Host -- recommend --user 1");
-        return await RunAsync(["serve", "--artifacts", artifacts, "--data", data, "--online-log", Path.Combine(root, "online", "listens.log"), "--urls", o.Required("urls")], ctx.Out, ctx.Error);
+        return await RunAsync(["serve", "--artifacts", artifacts, "--data", data, "--online-log", Path.Combine(root, "online", "listens.log"), "--urls", o.Required("urls"), "--environment", "Development"], ctx.Out, ctx.Error);
     }
 
     private static async Task<int> Serve(ParsedOptions o, CliContext ctx)
@@ -283,7 +284,7 @@ public static partial class RecommenderCli
         Map("urls", "Urls");
         try
         {
-            await using var app = Hosting.RecommenderHost.Build([], overrides);
+            await using var app = Hosting.RecommenderHost.Build([], overrides, environment: o.String("environment"));
             await app.RunAsync();
             return ExitOk;
         }

@@ -5,9 +5,10 @@ public static class RecommenderHost
 {
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
-    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="environment">Development, Production, ...; null takes ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT, else Production.</param>
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null, string? environment = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory, EnvironmentName = environment });
         if (overrides is not null)
         {
             builder.Configuration.AddInMemoryCollection(overrides);

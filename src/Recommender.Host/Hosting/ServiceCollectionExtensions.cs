@@ -40,7 +40,9 @@ public static class ServiceCollectionExtensions
         // Shutdown waits for a running retrain to stop cleanly, or to be killed after its grace period.
         services.Configure<HostOptions>(o => o.ShutdownTimeout = RetrainRunner.CancelGrace + TimeSpan.FromSeconds(5));
 
-        services.AddGrpc(o => o.Interceptors.Add<OpsAuthInterceptor>());
+        // The token check belongs to the ops service's endpoint, not to a match on the request path:
+        // routing ignores case, so a path prefix compared with case could be walked around.
+        services.AddGrpc().AddServiceOptions<OpsGrpcService>(o => o.Interceptors.Add<OpsAuthInterceptor>());
         services.AddSingleton<OpsAuthInterceptor>();
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<SnapshotHealthCheck>("snapshot");

@@ -7,23 +7,44 @@ using Recommender.Host.Hosting;
 
 namespace Recommender.Host.Services;
 
-/// <summary>Operator RPCs answer UNAUTHENTICATED unless the call carries "authorization: Bearer &lt;Ops:Token&gt;".</summary>
+/// <summary>
+/// Every call it sees needs "authorization: Bearer &lt;Ops:Token&gt;". It is attached to the ops service
+/// itself (<c>AddServiceOptions&lt;OpsGrpcService&gt;</c>), so it runs for whatever path the router
+/// resolved to that service, in any spelling; it never looks at the request path.
+/// </summary>
 public sealed class OpsAuthInterceptor(IOptions<OpsOptions> options) : Interceptor
 {
-    private static readonly string OpsPrefix = $"/{V1.OpsService.Descriptor.FullName}/";
-
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        if (context.Method.StartsWith(OpsPrefix, StringComparison.Ordinal))
-        {
-            var header = context.RequestHeaders.GetValue("authorization") ?? "";
-            var expected = $"Bearer {options.Value.Token}";
-            if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), Encoding.UTF8.GetBytes(expected)))
-            {
-                throw new RpcException(new Status(StatusCode.Unauthenticated, "authorization: a valid 'Bearer <Ops:Token>' header is required for ops calls"));
-            }
-        }
-
+        Authorize(context);
         return continuation(request, context);
+    }
+
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Authorize(context);
+        return continuation(requestStream, context);
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Authorize(context);
+        return continuation(request, responseStream, context);
+    }
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Authorize(context);
+        return continuation(requestStream, responseStream, context);
+    }
+
+    private void Authorize(ServerCallContext context)
+    {
+        var header = context.RequestHeaders.GetValue("authorization") ?? "";
+        var expected = $"Bearer {options.Value.Token}";
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), Encoding.UTF8.GetBytes(expected)))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "authorization: a valid 'Bearer <Ops:Token>' header is required for ops calls"));
+        }
     }
 }
