@@ -12,10 +12,17 @@ namespace Recommender.Host.Services;
 /// Every handler is synchronous work on in-memory tables: it reads the snapshot reference once.
 /// </summary>
 public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEventLog online, IOptions<RecommenderOptions> options, TimeProvider clock)
-    : RecommendationService.RecommendationServiceBase
+    : RecommendationServiceBinding.ServiceBase
 {
+    /// <summary>Raw ids in the export are non-negative 32-bit integers; anything else cannot exist.</summary>
+    public const long MaxRawId = int.MaxValue;
+
+    /// <summary>Listens older than this are not online events (the logs start in 2022).</summary>
+    public static readonly DateTime EarliestListen = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
     public override Task<RecommendationsReply> GetRecommendations(GetRecommendationsRequest request, ServerCallContext context)
     {
+        ValidateId("user_id", request.UserId);
         var k = ValidateK(request.K);
         var snapshot = Snapshot();
         var onlineItems = Dense(snapshot, online.Recent(request.UserId));
@@ -31,6 +38,7 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
 
     public override Task<RecommendationsReply> GetSimilarTracks(GetSimilarTracksRequest request, ServerCallContext context)
     {
+        ValidateId("track_id", request.TrackId);
         var k = ValidateK(request.K);
         var snapshot = Snapshot();
         var item = snapshot.Items.IndexOf(request.TrackId);
@@ -77,23 +85,15 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
 
     public override Task<LogListenReply> LogListen(LogListenRequest request, ServerCallContext context)
     {
+        ValidateId("user_id", request.UserId);
+        ValidateId("track_id", request.TrackId);
         var snapshot = Snapshot();
-        if (request.UserId < 0 || request.UserId > int.MaxValue)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"user_id must be in [0, {int.MaxValue}] (got {request.UserId})"));
-        }
-
         if (snapshot.Items.IndexOf(request.TrackId) < 0)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"track_id {request.TrackId} is not in the catalog"));
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
-        var time = request.Time is null ? now : request.Time.ToDateTime();
-        if (time > now.AddDays(1) || time.Year < 2000)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"time {time:O} is out of range (not before 2000, not in the future)"));
-        }
+        var time = ValidateTime(request.Time, clock.GetUtcNow().UtcDateTime);
 
         var sequence = online.Append(new OnlineEvent(request.UserId, request.TrackId, time));
         return Task.FromResult(new LogListenReply { Sequence = sequence });
@@ -101,6 +101,38 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
 
     private ServingSnapshot Snapshot() =>
         holder.Current ?? throw new RpcException(new Status(StatusCode.Unavailable, "no snapshot is loaded yet"));
+
+    private static void ValidateId(string field, long id)
+    {
+        if (id is < 0 or > MaxRawId)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} must be in [0, {MaxRawId}] (got {id})"));
+        }
+    }
+
+    /// <summary>Unset means now; otherwise a valid protobuf Timestamp from 2000 on and at most a day ahead of the server's clock.</summary>
+    private static DateTime ValidateTime(Timestamp? time, DateTime now)
+    {
+        if (time is null)
+        {
+            return now;
+        }
+
+        // Timestamp.ToDateTime throws outside year 1..9999 or for nanos outside [0, 1e9): check first.
+        const long MinSeconds = -62_135_596_800, MaxSeconds = 253_402_300_799;
+        if (time.Seconds is < MinSeconds or > MaxSeconds || time.Nanos is < 0 or > 999_999_999)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"time is not a valid timestamp (seconds {time.Seconds}, nanos {time.Nanos})"));
+        }
+
+        var value = time.ToDateTime();
+        if (value < EarliestListen || value > now.AddDays(1))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"time {value:O} is out of range (from {EarliestListen:yyyy-MM-dd}, at most a day after the server's clock {now:O})"));
+        }
+
+        return value;
+    }
 
     private int ValidateK(int k)
     {
@@ -130,44 +162,5 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
         track.Artists.AddRange(info.Artists);
         track.Genres.AddRange(info.Genres);
         return track;
-    }
-}
-
-/// <summary>RetrainNow and GetStatus; the bearer token is checked by <see cref="OpsAuthInterceptor"/>.</summary>
-public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, OnlineEventLog online, Quartz.ISchedulerFactory schedulers)
-    : OpsService.OpsServiceBase
-{
-    public override async Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context)
-    {
-        if (!coordinator.TryBegin(out var runId))
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"retrain {runId} is already running; one run at a time"));
-        }
-
-        // Hand the run to Quartz and answer at once; the run continues on a scheduler thread.
-        var scheduler = await schedulers.GetScheduler(context.CancellationToken);
-        await scheduler.TriggerJob(Jobs.RetrainJob.Key, new Quartz.JobDataMap { [Jobs.RetrainJob.RunIdKey] = runId }, context.CancellationToken);
-        return new RetrainNowReply { RunId = runId };
-    }
-
-    public override Task<StatusReply> GetStatus(GetStatusRequest request, ServerCallContext context)
-    {
-        var snapshot = holder.Current;
-        var last = coordinator.Last;
-        var reply = new StatusReply
-        {
-            SnapshotId = snapshot?.Id ?? "",
-            MetricsJson = snapshot?.MetricsJson ?? "",
-            LastRunId = last.RunId,
-            LastRunState = last.State.ToString().ToLowerInvariant(),
-            LastRunError = last.Error,
-            OnlineEvents = online.Count,
-        };
-        if (snapshot is not null)
-        {
-            reply.SnapshotTime = Timestamp.FromDateTime(DateTime.SpecifyKind(snapshot.CreatedUtc, DateTimeKind.Utc));
-        }
-
-        return Task.FromResult(reply);
     }
 }

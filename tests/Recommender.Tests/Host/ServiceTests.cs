@@ -76,7 +76,7 @@ public class ServiceTests
         Assert.That(k.Status.Detail, Does.StartWith("k must be"));
         var bigK = Assert.ThrowsAsync<RpcException>(() => service.Client.GetPopularAsync(1_000_000));
         Assert.That(bigK!.StatusCode, Is.EqualTo(StatusCode.InvalidArgument));
-        var track = Assert.ThrowsAsync<RpcException>(() => service.Client.GetSimilarTracksAsync(-5, 5));
+        var track = Assert.ThrowsAsync<RpcException>(() => service.Client.GetSimilarTracksAsync(2_000_000_000, 5));
         Assert.That(track!.StatusCode, Is.EqualTo(StatusCode.NotFound));
         Assert.That(track.Status.Detail, Does.Contain("track_id"));
         var listen = Assert.ThrowsAsync<RpcException>(() => service.Client.LogListenAsync(1, 12345678901));

@@ -1,0 +1,54 @@
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+using Grpc.Core;
+using Recommender.V1;
+
+namespace Recommender.Host.Services;
+
+// Hand-written counterparts of the generated server bases: the same routes, but bound with
+// StrictMethods, so that a malformed request is INVALID_ARGUMENT. grpc-dotnet finds BindService
+// through [BindServiceMethod] on the base, and the reflection service finds the proto
+// descriptor through the static Descriptor of the class the base is nested in.
+
+/// <summary>recommender.v1.RecommendationService.</summary>
+public static class RecommendationServiceBinding
+{
+    public static ServiceDescriptor Descriptor => RecommendationService.Descriptor;
+
+    [BindServiceMethod(typeof(RecommendationServiceBinding), nameof(BindService))]
+    public abstract class ServiceBase
+    {
+        public abstract Task<RecommendationsReply> GetRecommendations(GetRecommendationsRequest request, ServerCallContext context);
+        public abstract Task<RecommendationsReply> GetSimilarTracks(GetSimilarTracksRequest request, ServerCallContext context);
+        public abstract Task<RecommendationsReply> GetPopular(GetPopularRequest request, ServerCallContext context);
+        public abstract Task<LogListenReply> LogListen(LogListenRequest request, ServerCallContext context);
+    }
+
+    public static void BindService(ServiceBinderBase binder, ServiceBase? service)
+    {
+        ArgumentNullException.ThrowIfNull(binder);
+        binder.AddMethod(StrictMethods.Unary<GetRecommendationsRequest, RecommendationsReply>(Descriptor, nameof(ServiceBase.GetRecommendations)), service is null ? null : service.GetRecommendations);
+        binder.AddMethod(StrictMethods.Unary<GetSimilarTracksRequest, RecommendationsReply>(Descriptor, nameof(ServiceBase.GetSimilarTracks)), service is null ? null : service.GetSimilarTracks);
+        binder.AddMethod(StrictMethods.Unary<GetPopularRequest, RecommendationsReply>(Descriptor, nameof(ServiceBase.GetPopular)), service is null ? null : service.GetPopular);
+        binder.AddMethod(StrictMethods.Unary<LogListenRequest, LogListenReply>(Descriptor, nameof(ServiceBase.LogListen)), service is null ? null : service.LogListen);
+    }
+}
+
+/// <summary>recommender.v1.OpsService.</summary>
+public static class OpsServiceBinding
+{
+    public static ServiceDescriptor Descriptor => OpsService.Descriptor;
+
+    [BindServiceMethod(typeof(OpsServiceBinding), nameof(BindService))]
+    public abstract class ServiceBase
+    {
+        public abstract Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context);
+        public abstract Task<StatusReply> GetStatus(GetStatusRequest request, ServerCallContext context);
+    }
+
+    public static void BindService(ServiceBinderBase binder, ServiceBase? service)
+    {
+        ArgumentNullException.ThrowIfNull(binder);
+        binder.AddMethod(StrictMethods.Unary<RetrainNowRequest, RetrainNowReply>(Descriptor, nameof(ServiceBase.RetrainNow)), service is null ? null : service.RetrainNow);
+        binder.AddMethod(StrictMethods.Unary<GetStatusRequest, StatusReply>(Descriptor, nameof(ServiceBase.GetStatus)), service is null ? null : service.GetStatus);
+    }
+}
