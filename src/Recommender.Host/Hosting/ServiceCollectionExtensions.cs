@@ -20,7 +20,7 @@ public static class ServiceCollectionExtensions
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SnapshotHolder>();
-        services.AddSingleton(sp => new OnlineEventLog(sp.GetRequiredService<IOptions<RecommenderOptions>>().Value.OnlineLogPath));
+        services.AddSingleton(sp => new OnlineEventLog(sp.GetRequiredService<IOptions<RecommenderOptions>>().Value.OnlineLogPath, sp.GetRequiredService<ILogger<OnlineEventLog>>()));
         services.AddSingleton<RetrainRunner>();
         services.AddSingleton<RetrainCoordinator>();
         services.AddHostedService<SnapshotLoader>();

@@ -95,8 +95,16 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
 
         var time = ValidateTime(request.Time, clock.GetUtcNow().UtcDateTime);
 
-        var sequence = online.Append(new OnlineEvent(request.UserId, request.TrackId, time));
-        return Task.FromResult(new LogListenReply { Sequence = sequence });
+        try
+        {
+            var sequence = online.Append(new OnlineEvent(request.UserId, request.TrackId, time));
+            return Task.FromResult(new LogListenReply { Sequence = sequence });
+        }
+        catch (OnlineLogWriteException e)
+        {
+            // Nothing of the listen was kept: the caller may retry. Reads keep serving.
+            throw new RpcException(new Status(e.DiskFull ? StatusCode.ResourceExhausted : StatusCode.Unavailable, e.Message));
+        }
     }
 
     private ServingSnapshot Snapshot() =>

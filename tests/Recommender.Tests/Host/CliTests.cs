@@ -33,16 +33,25 @@ public class CliTests
     public async Task Serve_WithoutASnapshot_FailsWithAClearMessage()
     {
         var stderr = new StringWriter();
-        var exit = await RecommenderCli.RunAsync(["serve", "--artifacts", TestPaths.NewTempDir(), "--urls", "http://127.0.0.1:0"], new StringWriter(), stderr);
+        var exit = await RecommenderCli.RunAsync(["serve", "--artifacts", TestPaths.NewTempDir(), "--urls", "http://127.0.0.1:0", "--environment", "Development"], new StringWriter(), stderr);
         Assert.That(exit, Is.EqualTo(RecommenderCli.ExitFailure));
         Assert.That(stderr.ToString(), Does.Contain("no snapshot at").And.Contain("run 'train"));
+    }
+
+    [Test]
+    public async Task Serve_InProductionWithoutAToken_RefusesToStart_NamingTheKey()
+    {
+        var stderr = new StringWriter();
+        var exit = await RecommenderCli.RunAsync(["serve", "--artifacts", TestPaths.NewTempDir(), "--urls", "http://127.0.0.1:0", "--environment", "Production"], new StringWriter(), stderr);
+        Assert.That(exit, Is.EqualTo(RecommenderCli.ExitUsage));
+        Assert.That(stderr.ToString(), Does.Contain("Ops:Token").And.Contain("Ops__Token"));
     }
 
     [Test]
     public async Task Train_RejectsContradictoryOptions()
     {
         var stderr = new StringWriter();
-        var exit = await RecommenderCli.RunAsync(["train", "--data", TestPaths.MovieLens, "--out", TestPaths.NewTempDir(), "--all-events", "--split-date", "1998-03-07"], new StringWriter(), stderr);
+        var exit = await RecommenderCli.RunAsync(["train", "--data", TestPaths.NewTempDir(), "--out", TestPaths.NewTempDir(), "--all-events", "--split-date", "1998-03-07"], new StringWriter(), stderr);
         Assert.That(exit, Is.EqualTo(RecommenderCli.ExitUsage));
         Assert.That(stderr.ToString(), Does.Contain("--split-date and --all-events"));
     }

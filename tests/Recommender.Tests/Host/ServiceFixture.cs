@@ -71,9 +71,13 @@ internal sealed class RunningService : IAsyncDisposable
     public string Address { get; }
     public RecommenderClient Client { get; }
 
-    public static async Task<RunningService> StartAsync(Dictionary<string, string?> config)
+    public static async Task<RunningService> StartAsync(Dictionary<string, string?> config, Action<WebApplicationBuilder>? configure = null)
     {
-        var app = RecommenderHost.Build([], config, b => b.Logging.SetMinimumLevel(LogLevel.Warning));
+        var app = RecommenderHost.Build([], config, b =>
+        {
+            b.Logging.SetMinimumLevel(LogLevel.Warning);
+            configure?.Invoke(b);
+        });
         await app.StartAsync();
         return new RunningService(app, app.Urls.First());
     }

@@ -17,8 +17,8 @@ internal static class TestPaths
         }
     }
 
-    /// <summary>shared/data/ml-100k beside the repository (read-only).</summary>
-    public static string MovieLens => Path.Combine(RepoRoot, "..", "shared", "data", "ml-100k");
+    /// <summary>shared/data/ml-100k beside the repository (read-only); skips the test where it is missing.</summary>
+    public static string MovieLens => Require.SharedData("ml-100k");
 
     /// <summary>This test run's scratch root; removed when the run ends.</summary>
     public static readonly string RunRoot = Path.Combine(Path.GetTempPath(), "rec-tests", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
