@@ -34,22 +34,36 @@ public sealed class ParquetOutput : IDisposable
 
     public ParquetOutput(string path, IReadOnlyList<ColumnSpec> columns)
     {
-        FinalPath = path;
-        _columns = [.. columns];
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        _tempPath = AtomicFile.TempPathFor(path);
-        using var schema = BuildSchema(_columns);
-        using var props = new WriterPropertiesBuilder().Compression(Compression.Snappy).Build();
-        _writer = new ParquetFileWriter(_tempPath, schema, props);
+        try
+        {
+            FinalPath = path;
+            _columns = [.. columns];
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+            _tempPath = AtomicFile.TempPathFor(path);
+            using var schema = BuildSchema(_columns);
+            using var props = new WriterPropertiesBuilder().Compression(Compression.Snappy).Build();
+            _writer = new ParquetFileWriter(_tempPath, schema, props);
+        }
+        catch (ParquetException e)
+        {
+            throw Failed(e);
+        }
     }
 
     public string FinalPath { get; }
 
     public void BeginRowGroup()
     {
-        EndRowGroup();
-        _rowGroup = _writer!.AppendRowGroup();
-        _nextColumn = 0;
+        try
+        {
+            EndRowGroup();
+            _rowGroup = _writer!.AppendRowGroup();
+            _nextColumn = 0;
+        }
+        catch (ParquetException e)
+        {
+            throw Failed(e);
+        }
     }
 
     public void WriteInt32(ReadOnlySpan<int> values) => WritePrimitive(values, ColumnKind.Int32, ColumnKind.Int16);
@@ -64,79 +78,120 @@ public sealed class ParquetOutput : IDisposable
 
     public void WriteStrings(string[] values)
     {
-        var spec = Next(ColumnKind.String, ColumnKind.String);
-        using var column = _rowGroup!.NextColumn();
-        using var writer = column.LogicalWriter<string>();
-        _ = spec;
-        writer.WriteBatch(values);
+        try
+        {
+            var spec = Next(ColumnKind.String, ColumnKind.String);
+            using var column = _rowGroup!.NextColumn();
+            using var writer = column.LogicalWriter<string>();
+            _ = spec;
+            writer.WriteBatch(values);
+        }
+        catch (ParquetException e)
+        {
+            throw Failed(e);
+        }
     }
 
     public void WriteStringLists(string[][] values)
     {
-        Next(ColumnKind.StringList, ColumnKind.StringList);
-        using var column = _rowGroup!.NextColumn();
-        using var writer = column.LogicalWriter<string[]>();
-        writer.WriteBatch(values);
+        try
+        {
+            Next(ColumnKind.StringList, ColumnKind.StringList);
+            using var column = _rowGroup!.NextColumn();
+            using var writer = column.LogicalWriter<string[]>();
+            writer.WriteBatch(values);
+        }
+        catch (ParquetException e)
+        {
+            throw Failed(e);
+        }
     }
 
     /// <summary>Writes a list&lt;int64&gt; column from CSR: row r holds values[offsets[r]..offsets[r+1]].</summary>
     public void WriteInt64Lists(ReadOnlySpan<int> offsets, ReadOnlySpan<long> values)
     {
-        Next(ColumnKind.Int64List, ColumnKind.Int64List);
-        var rows = offsets.Length - 1;
-        var levels = 0;
-        for (var r = 0; r < rows; r++)
+        try
         {
-            levels += Math.Max(1, offsets[r + 1] - offsets[r]);
-        }
-
-        var defs = new short[levels];
-        var reps = new short[levels];
-        var packed = new long[offsets[rows] - offsets[0]];
-        var l = 0;
-        var v = 0;
-        for (var r = 0; r < rows; r++)
-        {
-            var n = offsets[r + 1] - offsets[r];
-            if (n == 0)
+            Next(ColumnKind.Int64List, ColumnKind.Int64List);
+            var rows = offsets.Length - 1;
+            var levels = 0;
+            for (var r = 0; r < rows; r++)
             {
-                defs[l] = 1; // list present, empty
-                reps[l++] = 0;
-                continue;
+                levels += Math.Max(1, offsets[r + 1] - offsets[r]);
             }
 
-            for (var j = 0; j < n; j++)
+            var defs = new short[levels];
+            var reps = new short[levels];
+            var packed = new long[offsets[rows] - offsets[0]];
+            var l = 0;
+            var v = 0;
+            for (var r = 0; r < rows; r++)
             {
-                defs[l] = 3;
-                reps[l++] = (short)(j == 0 ? 0 : 1);
-                packed[v++] = values[offsets[r] + j];
-            }
-        }
+                var n = offsets[r + 1] - offsets[r];
+                if (n == 0)
+                {
+                    defs[l] = 1; // list present, empty
+                    reps[l++] = 0;
+                    continue;
+                }
 
-        using var column = _rowGroup!.NextColumn();
-        ((ColumnWriter<long>)column).WriteBatch(levels, defs, reps, packed);
+                for (var j = 0; j < n; j++)
+                {
+                    defs[l] = 3;
+                    reps[l++] = (short)(j == 0 ? 0 : 1);
+                    packed[v++] = values[offsets[r] + j];
+                }
+            }
+
+            using var column = _rowGroup!.NextColumn();
+            ((ColumnWriter<long>)column).WriteBatch(levels, defs, reps, packed);
+        }
+        catch (ParquetException e)
+        {
+            throw Failed(e);
+        }
     }
 
     /// <summary>Closes the file and renames it into place.</summary>
     public void Commit()
     {
-        EndRowGroup();
-        _writer!.Close();
-        _writer.Dispose();
-        _writer = null;
-        File.Move(_tempPath, FinalPath, overwrite: true);
-        _committed = true;
+        try
+        {
+            EndRowGroup();
+            _writer!.Close();
+            _writer.Dispose();
+            _writer = null;
+            File.Move(_tempPath, FinalPath, overwrite: true);
+            _committed = true;
+        }
+        catch (ParquetException e)
+        {
+            throw Failed(e);
+        }
     }
 
     public void Dispose()
     {
-        _rowGroup?.Dispose();
-        _writer?.Dispose();
+        try
+        {
+            _rowGroup?.Dispose();
+            _writer?.Dispose();
+        }
+        catch (ParquetException) when (!_committed)
+        {
+            // A writer that failed (disk full) cannot close either; its temporary file goes below,
+            // and the first error is the one the caller sees.
+        }
+
         if (!_committed && File.Exists(_tempPath))
         {
             File.Delete(_tempPath);
         }
     }
+
+    /// <summary>Arrow's I/O errors (disk full among them) do not say which file: this does.</summary>
+    private IOException Failed(ParquetException e) =>
+        new($"{FinalPath}: {e.Message.Replace("N7parquet22ParquetStatusExceptionE (message: ", "", StringComparison.Ordinal).TrimEnd(')')}", e);
 
     private void EndRowGroup()
     {
@@ -174,18 +229,25 @@ public sealed class ParquetOutput : IDisposable
     private void WritePrimitive<T>(ReadOnlySpan<T> values, ColumnKind a, ColumnKind b)
         where T : unmanaged
     {
-        var spec = Next(a, b);
-        using var column = _rowGroup!.NextColumn();
-        var writer = (ColumnWriter<T>)column;
-        if (spec.Optional)
+        try
         {
-            var defs = new short[values.Length];
-            defs.AsSpan().Fill(1);
-            writer.WriteBatch(values.Length, defs, default, values);
+            var spec = Next(a, b);
+            using var column = _rowGroup!.NextColumn();
+            var writer = (ColumnWriter<T>)column;
+            if (spec.Optional)
+            {
+                var defs = new short[values.Length];
+                defs.AsSpan().Fill(1);
+                writer.WriteBatch(values.Length, defs, default, values);
+            }
+            else
+            {
+                writer.WriteBatch(values);
+            }
         }
-        else
+        catch (ParquetException e)
         {
-            writer.WriteBatch(values);
+            throw Failed(e);
         }
     }
 

@@ -28,7 +28,16 @@ public sealed class SnapshotStore(string root)
         var id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture);
         var temp = Path.Combine(SnapshotsDir, $".tmp-{id}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(temp);
-        File.WriteAllText(Path.Combine(temp, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            File.WriteAllText(Path.Combine(temp, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        }
+        catch
+        {
+            Abort(temp); // e.g. the disk is already full
+            throw;
+        }
+
         return (id, temp);
     }
 
@@ -77,16 +86,31 @@ public sealed class SnapshotStore(string root)
 
         File.Delete(Path.Combine(tempDir, OwnerFile));
         Directory.Move(tempDir, final);
+        PointCurrentAt(final);
+        return final;
+    }
+
+    /// <summary>
+    /// Points current at a published snapshot folder of this store: after a commit, or back at the
+    /// serving snapshot when a newly published one is refused.
+    /// </summary>
+    public void PointCurrentAt(string snapshotDir)
+    {
+        var full = Path.GetFullPath(snapshotDir);
+        if (!string.Equals(Path.GetDirectoryName(full), SnapshotsDir, StringComparison.Ordinal) || !Directory.Exists(full))
+        {
+            throw new ArgumentException($"{full} is not a snapshot folder of {SnapshotsDir}", nameof(snapshotDir));
+        }
+
         var link = Path.Combine(Root, CurrentLink);
         var tempLink = Path.Combine(Root, $".{CurrentLink}-{Guid.NewGuid():N}");
-        File.CreateSymbolicLink(tempLink, Path.Combine("snapshots", Path.GetFileName(final)));
+        File.CreateSymbolicLink(tempLink, Path.Combine("snapshots", Path.GetFileName(full)));
         // rename(2) replaces the old link atomically (File.Move would follow the link to a directory).
         if (NativeMethods.Rename(tempLink, link) != 0)
         {
             File.Delete(tempLink);
-            throw new IOException($"could not point {link} at {final} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+            throw new IOException($"could not point {link} at {full} (errno {Marshal.GetLastPInvokeError()})");
         }
-        return final;
     }
 
     public static void Abort(string tempDir)

@@ -117,6 +117,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             parameters = new { options.Als, options.Ranker, options.PopularWindowDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers },
             ranker_features = FeatureContext.FeatureNames,
             timings = _timings,
+            files = SnapshotIntegrity.Describe(dir), // last: every file is written
         };
         AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Manifest), JsonSerializer.Serialize(manifest, DataPreparation.Json));
         return new TrainResult(id, dir, evaluation, _timings);

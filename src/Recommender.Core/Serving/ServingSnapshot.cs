@@ -65,11 +65,16 @@ public sealed class ServingSnapshot
     /// <summary>The ALS user vector for listens the model never saw (one small least-squares solve).</summary>
     public float[] FoldIn(ReadOnlySpan<int> items) => Als.FoldIn(items, _gram);
 
+    /// <summary>
+    /// Verifies every file against the manifest's checksums, then loads. Any damage is a
+    /// <see cref="DataException"/> naming the file; nothing else escapes for a bad file.
+    /// </summary>
     public static ServingSnapshot Load(string dir)
     {
         dir = Path.GetFullPath(dir);
-        var users = IdMap.Load(Path.Combine(dir, FileNames.UserIds));
-        var items = IdMap.Load(Path.Combine(dir, FileNames.ItemIds));
+        SnapshotIntegrity.Verify(dir);
+        var users = Guard(Path.Combine(dir, FileNames.UserIds), IdMap.Load);
+        var items = Guard(Path.Combine(dir, FileNames.ItemIds), IdMap.Load);
         // The tables are independent files: read them side by side.
         TrackInfo[] tracks = [];
         RecommendationTable recommendations = null!;
@@ -77,33 +82,48 @@ public sealed class ServingSnapshot
         PopularModel popular = null!;
         AlsRecommender als = null!;
         int[] offsets = [], history = [];
-        Parallel.Invoke(
-            () => recommendations = RecommendationTable.Load(Path.Combine(dir, FileNames.Recommendations), users, items),
-            () => tracks = LoadTracks(Path.Combine(dir, FileNames.Items), items),
-            () => similar = NeighborTable.Load(Path.Combine(dir, FileNames.Similar), items),
-            () => sequential = NeighborTable.Load(Path.Combine(dir, FileNames.Sequential), items),
-            () => popular = PopularModel.Load(dir, new ArtifactIds(users, items)),
-            () => als = AlsRecommender.Load(dir),
-            () => (offsets, history) = UserHistory.Load(Path.Combine(dir, UserHistory.FileName)));
+        try
+        {
+            Parallel.Invoke(
+                () => recommendations = Guard(Path.Combine(dir, FileNames.Recommendations), p => RecommendationTable.Load(p, users, items)),
+                () => tracks = Guard(Path.Combine(dir, FileNames.Items), p => LoadTracks(p, items)),
+                () => similar = Guard(Path.Combine(dir, FileNames.Similar), p => NeighborTable.Load(p, items)),
+                () => sequential = Guard(Path.Combine(dir, FileNames.Sequential), p => NeighborTable.Load(p, items)),
+                () => popular = Guard(Path.Combine(dir, FileNames.TopPopular), _ => PopularModel.Load(dir, new ArtifactIds(users, items))),
+                () => als = Guard(Path.Combine(dir, FileNames.AlsModel), _ => AlsRecommender.Load(dir)),
+                () => (offsets, history) = Guard(Path.Combine(dir, UserHistory.FileName), UserHistory.Load));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is DataException) is DataException first)
+        {
+            throw first;
+        }
+
         if (als.Model.Items != items.Count || offsets.Length != users.Count + 1)
         {
             throw new DataException(dir, null, $"snapshot is inconsistent: {items.Count} items in the id map, {als.Model.Items} in the ALS model; {users.Count} users, {offsets.Length - 1} histories");
         }
 
         var metrics = Path.Combine(dir, FileNames.Metrics);
-        var manifest = Path.Combine(dir, FileNames.Manifest);
-        DateTime created;
-        if (File.Exists(manifest))
+        var created = Guard(Path.Combine(dir, FileNames.Manifest), p =>
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
-            created = doc.RootElement.GetProperty("created_utc").GetDateTime();
-        }
-        else
-        {
-            created = System.IO.Directory.GetCreationTimeUtc(dir);
-        }
+            using var doc = JsonDocument.Parse(File.ReadAllText(p));
+            return doc.RootElement.GetProperty("created_utc").GetDateTime();
+        });
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
             File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created);
+    }
+
+    /// <summary>Reads one file; a failure to read it becomes a <see cref="DataException"/> that names it.</summary>
+    private static T Guard<T>(string path, Func<string, T> load)
+    {
+        try
+        {
+            return load(path);
+        }
+        catch (Exception e) when (e is not DataException and not OutOfMemoryException)
+        {
+            throw new DataException(path, null, $"cannot be read: {e.Message}", e);
+        }
     }
 
     private static TrackInfo[] LoadTracks(string path, IdMap items)

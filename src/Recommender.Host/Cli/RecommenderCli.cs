@@ -125,6 +125,44 @@ public static partial class RecommenderCli
             await stderr.WriteLineAsync($"error: {e.Message}");
             return ExitUsage;
         }
+        catch (Exception e) when (Failure(e) is { } failure)
+        {
+            // Disk full, permission denied, a missing folder, a crashed stage: one line, exit 1, no stack trace.
+            await stderr.WriteLineAsync($"error: {failure}");
+            return ExitFailure;
+        }
+    }
+
+    /// <summary>The one-line cause of a failed verb: the innermost I/O error (it names the file), else the first cause.</summary>
+    internal static string? Failure(Exception e)
+    {
+        if (e is OutOfMemoryException or OperationCanceledException)
+        {
+            return null;
+        }
+
+        var causes = new List<Exception>();
+        void Walk(Exception x)
+        {
+            causes.Add(x);
+            if (x is AggregateException a)
+            {
+                foreach (var inner in a.InnerExceptions)
+                {
+                    Walk(inner);
+                }
+            }
+            else if (x.InnerException is { } inner)
+            {
+                Walk(inner);
+            }
+        }
+
+        Walk(e);
+        var io = causes.LastOrDefault(c => c is IOException or UnauthorizedAccessException);
+        var cause = io ?? causes.FirstOrDefault(c => c is not AggregateException and not System.Reflection.TargetInvocationException) ?? e;
+        var message = cause.Message.ReplaceLineEndings(" ");
+        return cause is IOException or UnauthorizedAccessException or DataException ? message : $"{message} ({cause.GetType().Name})";
     }
 
     private static void PrintHelp(TextWriter w)

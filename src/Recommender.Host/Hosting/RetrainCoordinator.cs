@@ -22,7 +22,7 @@ public sealed partial class RetrainCoordinator(
     IOptions<RecommenderOptions> options,
     SnapshotHolder holder,
     OnlineEventLog online,
-    RetrainRunner runner,
+    IRetrainRunner runner,
     ILogger<RetrainCoordinator> logger)
 {
     private int _running;
@@ -58,7 +58,7 @@ public sealed partial class RetrainCoordinator(
                 Memory.CompactLargeObjects();
             }
 
-            var next = ServingSnapshot.Load(snapshotDir);
+            var next = LoadOrReject(snapshotDir);
             holder.Swap(next);
             Memory.CompactLargeObjects(); // the replaced snapshot
             Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, DateTime.UtcNow));
@@ -78,6 +78,28 @@ public sealed partial class RetrainCoordinator(
         finally
         {
             Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// Verifies and loads the new snapshot; a damaged one is refused and current points back at the
+    /// snapshot being served, so that a restart serves that one too.
+    /// </summary>
+    private ServingSnapshot LoadOrReject(string snapshotDir)
+    {
+        try
+        {
+            return ServingSnapshot.Load(snapshotDir);
+        }
+        catch (Recommender.Data.DataException e)
+        {
+            var serving = holder.Current;
+            if (serving is not null)
+            {
+                new Recommender.Pipeline.SnapshotStore(options.Value.ArtifactsDir).PointCurrentAt(serving.Directory);
+            }
+
+            throw new InvalidOperationException($"new snapshot {Path.GetFileName(snapshotDir)} refused: {e.Message}; {(serving is null ? "nothing was serving" : $"current points back at {serving.Id}")}", e);
         }
     }
 

@@ -19,8 +19,14 @@ public enum RetrainMode
     InProcess,
 }
 
+/// <summary>Builds and publishes a new snapshot; returns its folder.</summary>
+public interface IRetrainRunner
+{
+    string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation);
+}
+
 /// <summary>Runs the retrain pipeline over all events plus the online log and returns the published snapshot folder.</summary>
-public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger)
+public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger) : IRetrainRunner
 {
     /// <summary>
     /// How long a cancelled child may take to stop cleanly (it checks before every stage, between

@@ -21,7 +21,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton(sp => new OnlineEventLog(sp.GetRequiredService<IOptions<RecommenderOptions>>().Value.OnlineLogPath, sp.GetRequiredService<ILogger<OnlineEventLog>>()));
-        services.AddSingleton<RetrainRunner>();
+        services.AddSingleton<IRetrainRunner, RetrainRunner>();
         services.AddSingleton<RetrainCoordinator>();
         services.AddHostedService<SnapshotLoader>();
 

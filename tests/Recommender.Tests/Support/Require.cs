@@ -57,8 +57,8 @@ internal sealed class SmallDisk : IDisposable
         return new SmallDisk(dir);
     }
 
-    /// <summary>Fills what is left of the disk; returns the filler's path (delete it to free the space).</summary>
-    public string Fill()
+    /// <summary>Fills the disk but for <paramref name="leaveKilobytes"/>; returns the filler's path (delete it to free the space).</summary>
+    public string Fill(int leaveKilobytes = 0)
     {
         var filler = System.IO.Path.Combine(Path, $"filler-{Guid.NewGuid():N}");
         using var file = new FileStream(filler, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
@@ -72,7 +72,8 @@ internal sealed class SmallDisk : IDisposable
         }
         catch (IOException)
         {
-            return filler; // full
+            file.SetLength(Math.Max(0, file.Length - (leaveKilobytes * 1024L)));
+            return filler;
         }
     }
 
