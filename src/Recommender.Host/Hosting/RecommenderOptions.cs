@@ -26,6 +26,9 @@ public sealed class RecommenderOptions
     public int AlsFactors { get; set; } = 64;
     public int AlsIterations { get; set; } = 15;
     public int MaxK { get; set; } = 1000;
+
+    /// <summary>Recommendation calls worked on at once; more are refused with RESOURCE_EXHAUSTED (load shedding).</summary>
+    public int MaxInFlight { get; set; } = 64;
 }
 
 /// <summary>The "Ops" section: operator RPCs need this bearer token.</summary>
@@ -80,6 +83,11 @@ public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOp
         if (o.MaxK is < 1 or > 10_000)
         {
             failures.Add($"Recommender:MaxK must be in [1, 10000] (got {o.MaxK})");
+        }
+
+        if (o.MaxInFlight is < 1 or > 100_000)
+        {
+            failures.Add($"Recommender:MaxInFlight must be in [1, 100000] (got {o.MaxInFlight})");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

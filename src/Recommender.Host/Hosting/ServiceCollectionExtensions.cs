@@ -52,6 +52,8 @@ public static class ServiceCollectionExtensions
     /// <summary>Maps the recommendation, ops, reflection and health services.</summary>
     public static WebApplication MapRecommender(this WebApplication app)
     {
+        app.UseRouting(); // the shedding middleware needs the resolved endpoint
+        app.UseMiddleware<LoadSheddingMiddleware>();
         app.MapGrpcService<RecommendationGrpcService>();
         app.MapGrpcService<OpsGrpcService>();
         app.MapGrpcReflectionService();
