@@ -3,21 +3,25 @@ using System.Diagnostics;
 namespace Recommender.Tests.Support;
 
 /// <summary>
-/// Tests that need something outside the repository (the shared real datasets, root to mount a
-/// small filesystem) are skipped with the reason where it is missing: a fresh clone, a laptop.
-/// With RECOMMENDER_REQUIRE_ALL=1 (set by .ci/run) a missing requirement fails the test instead,
-/// so that CI can never skip them silently.
+/// Tests that need something outside the repository (the shared real datasets; root to mount a
+/// small tmpfs) are skipped with the reason where it is missing: a fresh clone, a laptop.
+/// RECOMMENDER_REQUIRE=shared,tmpfs (or "all"; .ci/run sets it) turns a missing requirement of
+/// those kinds into a failure, so that CI can never skip them silently.
 /// </summary>
 internal static class Require
 {
-    public const string Variable = "RECOMMENDER_REQUIRE_ALL";
+    public const string Variable = "RECOMMENDER_REQUIRE";
+    public const string Shared = "shared";
+    public const string Tmpfs = "tmpfs";
 
-    public static bool Strict => Environment.GetEnvironmentVariable(Variable) == "1";
+    public static bool Strict(string kind) =>
+        (Environment.GetEnvironmentVariable(Variable) ?? "").Split(',', StringSplitOptions.TrimEntries) is var kinds
+        && (kinds.Contains("all") || kinds.Contains(kind));
 
-    public static void Missing(string what)
+    public static void Missing(string kind, string what)
     {
-        var message = $"{what} ({Variable}=1 makes this a failure, as in .ci/run)";
-        if (Strict)
+        var message = $"{what} ({Variable}={kind} makes this a failure, as in .ci/run)";
+        if (Strict(kind))
         {
             Assert.Fail(message);
         }
@@ -31,7 +35,7 @@ internal static class Require
         var dir = Path.GetFullPath(Path.Combine(TestPaths.RepoRoot, "..", "shared", "data", name));
         if (!Directory.Exists(dir))
         {
-            Missing($"needs the real dataset at {dir}: put the shared folder beside the repository (../shared/data/{name})");
+            Missing(Shared, $"needs the real dataset at {dir}: put the shared folder beside the repository (../shared/data/{name})");
         }
 
         return dir;
@@ -51,7 +55,7 @@ internal sealed class SmallDisk : IDisposable
         var (code, output) = Run("mount", "-t", "tmpfs", "-o", $"size={kilobytes}k", "tmpfs", dir);
         if (code != 0)
         {
-            Require.Missing($"needs a small tmpfs (mount -t tmpfs, as root) to fill a disk for real: {output.Trim()}");
+            Require.Missing(Require.Tmpfs, $"needs a small tmpfs (mount -t tmpfs, as root) to fill a disk for real: {output.Trim()}");
         }
 
         return new SmallDisk(dir);
