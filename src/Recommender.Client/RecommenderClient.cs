@@ -7,7 +7,7 @@ namespace Recommender.Client;
 /// <summary>A recommended track as the client sees it.</summary>
 public sealed record Recommendation(long TrackId, string Name, IReadOnlyList<string> Artists, IReadOnlyList<string> Genres, double Score, Source Source);
 
-public sealed record ServiceStatus(string SnapshotId, DateTime? SnapshotTimeUtc, string MetricsJson, string LastRunId, string LastRunState, string LastRunError, long OnlineEvents);
+public sealed record ServiceStatus(string SnapshotId, DateTime? SnapshotTimeUtc, string MetricsJson, string LastRunId, string LastRunState, string LastRunError, long OnlineEvents, string ServedList);
 
 /// <summary>
 /// A small typed wrapper over the generated RecommendationService and OpsService clients.
@@ -63,7 +63,7 @@ public sealed class RecommenderClient : IDisposable
     public async Task<ServiceStatus> GetStatusAsync(CancellationToken cancellation = default)
     {
         var s = await _ops.GetStatusAsync(new GetStatusRequest(), _opsHeaders, cancellationToken: cancellation);
-        return new ServiceStatus(s.SnapshotId, s.SnapshotTime?.ToDateTime(), s.MetricsJson, s.LastRunId, s.LastRunState, s.LastRunError, s.OnlineEvents);
+        return new ServiceStatus(s.SnapshotId, s.SnapshotTime?.ToDateTime(), s.MetricsJson, s.LastRunId, s.LastRunState, s.LastRunError, s.OnlineEvents, s.ServedList);
     }
 
     private static List<Recommendation> Map(RecommendationsReply reply) =>

@@ -12,6 +12,7 @@ public static class FileNames
     public const string TopPopular = "top_popular.parquet";
     public const string PersonalAls = "personal_als.parquet";
     public const string Similar = "similar.parquet";
+    public const string ItemKnn = "item_knn.parquet";
     public const string Recommendations = "recommendations.parquet";
 
     public const string UserIds = "user_ids.parquet";

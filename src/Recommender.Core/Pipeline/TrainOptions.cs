@@ -17,17 +17,49 @@ public sealed record TrainOptions
     public bool AllEvents { get; init; }
 
     public AlsParameters Als { get; init; } = new();
+
+    /// <summary>
+    /// Choose ALS's regularisation and confidence α on validation (a 3 × 3 grid around
+    /// <see cref="Als"/>), when the data before the validation window has at most
+    /// <see cref="AlsSearchMaxEvents"/> events; at full size nine more fits would not fit the budget.
+    /// </summary>
+    public bool SearchAls { get; init; } = true;
+
+    public int AlsSearchMaxEvents { get; init; } = 5_000_000;
+    public ItemKnnParameters ItemKnn { get; init; } = new();
     public RankerParameters Ranker { get; init; } = new();
 
-    /// <summary>Length of the top-popular window ending at the fit cutoff (seed: 2022-09-01..2022-12-15).</summary>
-    public int PopularWindowDays { get; init; } = 106;
+    /// <summary>
+    /// Length of the top-popular window ending at the fit cutoff (seed: 2022-09-01..2022-12-15 is
+    /// 106 days). Null: the one of <see cref="PopularWindowChoices"/> that scores best on validation.
+    /// </summary>
+    public int? PopularWindowDays { get; init; }
+
+    /// <summary>The windows validation chooses from, the seed's first: it wins ties.</summary>
+    public static readonly int[] PopularWindowChoices = [106, 60, 30, 14, 7];
 
     public int PersonalK { get; init; } = 100;
     public int RecommendationsK { get; init; } = 50;
     public int SimilarK { get; init; } = 20;
 
-    /// <summary>At most this many users (sampled with the ALS seed) train the ranker.</summary>
+    /// <summary>At most this many users of the validation window (sampled with the ALS seed) train and validate the ranker.</summary>
     public int MaxRankerUsers { get; init; } = 20_000;
+
+    /// <summary>
+    /// The validation window: the days holding the last this-fraction of the fit events. The lists
+    /// are scored on the tracks users first heard in it, by models fitted before it, as the test
+    /// period scores them after the split.
+    /// </summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Negatives kept per ranker user (all positives are kept), sampled with the seed.</summary>
+    public int RankerNegatives { get; init; } = 30;
+
+    /// <summary>At most this many consecutive label windows (the latest validates) feed the ranker, while it has fewer than MaxRankerUsers users.</summary>
+    public int MaxLabelWindows { get; init; } = 6;
+
+    /// <summary>Test seam: the ranker learns from shuffled labels (a useless ranker), to show the validation gate at work.</summary>
+    internal bool ShuffleRankerLabels { get; init; }
 
     /// <summary>Users sampled to measure the IVF index's recall against exact search.</summary>
     public int RecallSampleUsers { get; init; } = 500;
@@ -59,7 +91,7 @@ public sealed record TrainOptions
             yield return $"ALS iterations must be at least 1 (got {Als.Iterations})";
         }
 
-        if (PopularWindowDays < 1)
+        if (PopularWindowDays is < 1)
         {
             yield return $"popular window must be at least one day (got {PopularWindowDays})";
         }
@@ -72,15 +104,13 @@ public sealed record TrainOptions
 }
 
 /// <summary>The dates a run uses, as days since 1970-01-01.</summary>
-public sealed record SplitPlan(int FirstDay, int LastDay, int? SplitDay, int LabelFromDay, int FitEndDay)
+public sealed record SplitPlan(int FirstDay, int LastDay, int? SplitDay, int FitEndDay)
 {
     public static readonly DateOnly SeedSplit = new(2022, 12, 16);
-    public static readonly DateOnly SeedLabelStart = new(2022, 12, 1);
 
     /// <summary>
     /// Split: the given date, else the seed's 2022-12-16 when the data spans it, else the day that
-    /// leaves about 10% of the events after it. Label window for the ranker: the seed's
-    /// 2022-12-01 with the seed split, else the days holding the last ~8% of the fit events.
+    /// leaves about 10% of the events after it.
     /// </summary>
     public static SplitPlan Choose(Data.EventLog events, DateOnly? splitDate, bool allEvents)
     {
@@ -96,14 +126,11 @@ public sealed record SplitPlan(int FirstDay, int LastDay, int? SplitDay, int Lab
             }
         }
 
-        var fitEnd = split ?? last + 1;
-        var labelFrom = split == EdaReport.DayOf(SeedSplit) ? EdaReport.DayOf(SeedLabelStart) : QuantileDay(events, first, fitEnd, 0.92);
-        labelFrom = Math.Clamp(labelFrom, first + 1, fitEnd - 1);
-        return new SplitPlan(first, last, split, labelFrom, fitEnd);
+        return new SplitPlan(first, last, split, split ?? last + 1);
     }
 
     /// <summary>The first day d such that the events in [first, d) are at least <paramref name="q"/> of those in [first, end).</summary>
-    private static int QuantileDay(Data.EventLog events, int first, int end, double q)
+    internal static int QuantileDay(Data.EventLog events, int first, int end, double q)
     {
         var perDay = new long[Math.Max(1, end - first)];
         foreach (var d in events.Days)

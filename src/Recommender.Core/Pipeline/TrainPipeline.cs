@@ -11,18 +11,26 @@ namespace Recommender.Pipeline;
 
 public sealed record StageTiming(string Stage, double Seconds, long PeakWorkingSetMb);
 
-public sealed record TrainResult(string SnapshotId, string SnapshotDir, EvaluationReport? Evaluation, IReadOnlyList<StageTiming> Timings);
+public sealed record TrainResult(string SnapshotId, string SnapshotDir, EvaluationReport? Evaluation, ValidationReport Validation, IReadOnlyList<StageTiming> Timings);
 
 /// <summary>
-/// From the three raw files to a complete snapshot: prepare, split, fit the candidate generators
-/// before the label window, train the ranker on it, refit on everything before the split, write
-/// the seed-named files, evaluate on the test period, publish.
+/// From the three raw files to a complete snapshot: prepare, split, hold out sampled users' latest
+/// listens, fit the candidate generators on the rest, train the ranker on some of those users and
+/// score every list on the others (validation), refit on everything before the split, write the
+/// seed-named files with the validation winner as recommendations.parquet, evaluate on the test
+/// period, publish.
 /// </summary>
 public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 {
     private readonly List<StageTiming> _timings = [];
     private readonly Stopwatch _stage = new();
     private CancellationToken _cancellation;
+
+    /// <summary>The popular window in use: the option, else chosen on validation in stage A.</summary>
+    private int _popularDays = 106;
+
+    /// <summary>The ALS settings in use: the options', or the validation grid's winner.</summary>
+    private AlsParameters _als = options.Als;
 
     public TrainResult Run(CancellationToken cancellation = default)
     {
@@ -57,25 +65,33 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
         Stage("prepare: reports, items.parquet, events.parquet", () => DataPreparation.Write(data, dir, logger));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
-        LogPlan(logger, EdaReport.DateOf(plan.FirstDay), EdaReport.DateOf(plan.LabelFromDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
+        LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
+        var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
 
         // Stage A, in a method of its own so that nothing of it outlives it: the once-run Build
         // method is not optimised by the JIT, and its locals would stay reachable to the end.
-        var ranker = TrainRankerOnLabelWindow(events, data.Catalog, plan);
-        Memory.CompactLargeObjects(); // the label-window slice and models are garbage now
+        var (ranker, validation) = TrainRankerAndValidate(train, data.Catalog);
+        Memory.CompactLargeObjects(); // stage A's event copies and models are garbage now
+        LogServed(logger, validation.Served, validation.NdcgAt10(validation.Served), validation.BestSingle, validation.NdcgAt10(validation.BestSingle));
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
-        var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
-        var (als, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final");
-        var ranked = new RankedRecommender(als, similar, popular, features, ranker);
+        var (als, itemKnn, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final");
+        var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
         var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
-        var recommendations = Stage("ranker: recommendations for every user", () => RankAll(train, historyUsers, ranked));
+        var served = Stage($"served list ({validation.Served}) for every user", () => validation.Served switch
+        {
+            "ranked" => RankAll(train, historyUsers, ranked),
+            "als" => RecommendAll(train, historyUsers, als, options.RecommendationsK, _cancellation),
+            "itemknn" => RecommendAll(train, historyUsers, itemKnn, options.RecommendationsK, _cancellation),
+            "similar" => RecommendAll(train, historyUsers, similar, options.RecommendationsK, _cancellation),
+            _ => RecommendAll(train, historyUsers, popular, options.RecommendationsK, _cancellation),
+        });
         Stage("write recommendations, similar, popular, features, models", () =>
         {
-            recommendations.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items);
+            served.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items);
             ranked.Save(dir, ids);
             ids.Users.Save(Path.Combine(dir, FileNames.UserIds));
             ids.Items.Save(Path.Combine(dir, FileNames.ItemIds));
@@ -88,14 +104,15 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         if (plan.SplitDay is { } split)
         {
             var test = events.Slice(split, plan.LastDay + 1);
-            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, similar, recommendations));
+            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, ranked, served, validation.Served));
             evaluation = evaluation with { IvfRecall = recall };
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(evaluation, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), evaluation.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, test = evaluation }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + evaluation.ToMarkdown());
         }
         else
         {
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { evaluated = false, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown());
         }
 
         var manifest = new
@@ -109,66 +126,187 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             split = new
             {
                 first_day = EdaReport.DateOf(plan.FirstDay),
-                label_window_start = EdaReport.DateOf(plan.LabelFromDay),
                 split_day = plan.SplitDay is { } sd ? EdaReport.DateOf(sd).ToString("yyyy-MM-dd") : null,
                 last_day = EdaReport.DateOf(plan.LastDay),
                 all_events = options.AllEvents,
+                validation = $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves",
             },
-            parameters = new { options.Als, options.Ranker, options.PopularWindowDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers },
+            served_list = validation.Served,
+            validation_ndcg_at_10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
+            parameters = new { Als = _als, options.ItemKnn, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction },
             ranker_features = FeatureContext.FeatureNames,
             timings = _timings,
             files = SnapshotIntegrity.Describe(dir), // last: every file is written
         };
         AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Manifest), JsonSerializer.Serialize(manifest, DataPreparation.Json));
-        return new TrainResult(id, dir, evaluation, _timings);
+        return new TrainResult(id, dir, evaluation, validation, _timings);
     }
 
-    /// <summary>Stage A: generators fitted before the label window; the ranker learns from the window.</summary>
-    private GradientBoostedRanker TrainRankerOnLabelWindow(EventLog events, TrackCatalog catalog, SplitPlan plan)
+    /// <summary>
+    /// Stage A: generators fitted before the validation window; labels are the tracks users first
+    /// heard in it, as the test period's are after the split. The ranker is cross-fitted: each half
+    /// of the window's users is ranked by a ranker trained on the other half, so every list is
+    /// scored on users no model learned from; the ranker that is kept learns from all of them.
+    /// </summary>
+    private (GradientBoostedRanker Ranker, ValidationReport Validation) TrainRankerAndValidate(EventLog train, TrackCatalog catalog)
     {
-        var history = Stage("split: events before the label window", () => events.Slice(plan.FirstDay, plan.LabelFromDay));
-        var labels = events.Slice(plan.LabelFromDay, plan.FitEndDay);
-        var users = SampleRankerUsers(history, labels);
-
-        // The ranker's users need ALS neighbours of their recent tracks only, not of all tracks.
-        var recentItems = SimilarToRecentModel.RecentItems(history, users);
-        var (als, similar, popular, features) = FitGenerators(history, catalog, plan.LabelFromDay, "label-window", recentItems);
-        return Stage("ranker: candidates, features, LambdaRank", () => TrainRanker(history, labels, users, als, similar, popular, features));
-    }
-
-    private (AlsRecommender Als, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
-    {
-        var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, options.Als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), _cancellation));
-        Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
-        var scope = similarQueryItems is null ? string.Empty : " of the ranker users' recent tracks";
-        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation));
-        var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - options.PopularWindowDays, cutoff));
-        var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, options.PopularWindowDays));
-        return (als, similar, popular, features);
-    }
-
-    /// <summary>Users with a history before the window and listens in it: a seeded sample of them, ascending.</summary>
-    private int[] SampleRankerUsers(EventLog history, EventLog labels)
-    {
-        var eligible = Enumerable.Range(0, history.NumUsers).Where(u => labels.CountOf(u) > 0).ToArray();
-        var rng = new Rng(options.Als.Seed + 7);
-        for (var i = eligible.Length - 1; i > 0; i--)
+        var (first, last) = train.DayRange();
+        var windowStart = Math.Clamp(SplitPlan.QuantileDay(train, first, last + 1, 1 - options.ValidationFraction), first + 1, last);
+        var window = Stage("validation window: events", () => train.Slice(windowStart, last + 1));
+        var history = Stage("validation window: events before it", () => train.Slice(first, windowStart));
+        var users = SampleUsers(history, window);
+        LogSample(logger, EdaReport.DateOf(windowStart), users.Length);
+        _popularDays = options.PopularWindowDays ?? Stage("popular: window chosen on validation", () => ChoosePopularWindow(history, window, users, windowStart));
+        if (options.SearchAls && history.NumEvents <= options.AlsSearchMaxEvents)
         {
-            var j = rng.Next(i + 1);
-            (eligible[i], eligible[j]) = (eligible[j], eligible[i]);
+            _als = Stage("als: regularisation and alpha chosen on validation", () => ChooseAls(history, window, users));
         }
 
-        return eligible.Take(options.MaxRankerUsers).Order().ToArray();
+        // The sampled users need ALS neighbours of their recent tracks only, not of all tracks.
+        var recentItems = SimilarToRecentModel.RecentItems(history, users);
+        var (als, itemKnn, similar, popular, features) = FitGenerators(history, catalog, windowStart, "validation", recentItems);
+        var rows = Stage("ranker: candidates and features", () => RankerRows(history, window, users, 0, als, itemKnn, similar, popular, features));
+        rows = [.. rows, .. EarlierWindows(train, catalog, rows.Length)];
+        var folds = new[] { users.Where((_, i) => i % 2 == 0).ToArray(), users.Where((_, i) => i % 2 == 1).ToArray() };
+        var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => folds.Select(f => FitRanker(rows, f.ToHashSet())).ToArray());
+        var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
+        var validation = Stage("validation: score every list", () => Validate(history, window, folds, foldRankers, als, itemKnn, similar, popular, features));
+        return (ranker, validation);
     }
 
-    private GradientBoostedRanker TrainRanker(EventLog history, EventLog labels, int[] users, AlsRecommender als, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
+    private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
     {
-        var perUser = new (float[] Features, float[] Labels)?[users.Length];
-        Parallel.For(0, users.Length, b =>
+        var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, _als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), _cancellation));
+        Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
+        var itemKnn = Stage($"item-knn ({name}): co-listening cosine", () => ItemKnnModel.Fit(train, options.ItemKnn, _cancellation));
+        var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
+        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation));
+        var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff));
+        var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, _popularDays));
+        return (als, itemKnn, similar, popular, features);
+    }
+
+    /// <summary>
+    /// Small data gives few users in one window: earlier windows of the same size (each with
+    /// generators fitted before it) add ranker rows until MaxRankerUsers or MaxLabelWindows. Their
+    /// users train the ranker only; validation stays on the latest window.
+    /// </summary>
+    private List<RankerRow> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar)
+    {
+        var rows = new List<RankerRow>();
+        var (first, last) = train.DayRange();
+        var end = Math.Clamp(SplitPlan.QuantileDay(train, first, last + 1, 1 - options.ValidationFraction), first + 1, last);
+        for (var w = 1; w < options.MaxLabelWindows && usersSoFar + rows.Count < options.MaxRankerUsers; w++)
+        {
+            var start = SplitPlan.QuantileDay(train, first, last + 1, 1 - ((w + 1) * options.ValidationFraction));
+            if (start <= first + 1 || start >= end)
+            {
+                break;
+            }
+
+            var name = $"label window {w + 1}";
+            var labels = Stage($"{name}: events", () => train.Slice(start, end));
+            var history = Stage($"{name}: events before it", () => train.Slice(first, start));
+            var users = SampleUsers(history, labels).Take(options.MaxRankerUsers - usersSoFar - rows.Count).ToArray();
+            var (als, itemKnn, similar, popular, features) = FitGenerators(history, catalog, start, name, SimilarToRecentModel.RecentItems(history, users));
+            rows.AddRange(Stage($"{name}: ranker candidates and features", () => RankerRows(history, labels, users, w, als, itemKnn, similar, popular, features)));
+            end = start;
+        }
+
+        return rows;
+    }
+
+    /// <summary>ALS with each (λ, α) of a 3 × 3 grid, scored by NDCG@10 on the validation users; the options' own settings win ties.</summary>
+    private AlsParameters ChooseAls(EventLog history, EventLog window, int[] users)
+    {
+        var listeners = history.ItemUserCounts();
+        var best = (Parameters: options.Als, Ndcg: double.MinValue);
+        var grid = new[] { (options.Als.Regularization, options.Als.Alpha) }
+            .Concat(from reg in new[] { 0.1f, 1f, 10f } from alpha in new[] { 1f, 10f, 40f } select (reg, alpha))
+            .Distinct();
+        var buffer = new ScoredItem[10];
+        foreach (var (reg, alpha) in grid)
+        {
+            var p = options.Als with { Regularization = reg, Alpha = alpha, ComputeLoss = false };
+            var als = AlsRecommender.Fit(history, p, cancellation: _cancellation);
+            var acc = new MetricsAccumulator(10, listeners, users.Length);
+            foreach (var u in users)
+            {
+                var n = als.Recommend(u, history.ItemsOf(u), 10, buffer);
+                var truth = window.ItemsOf(u).ToArray();
+                Array.Sort(truth);
+                acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
+            }
+
+            var ndcg = acc.Result().Ndcg;
+            LogAlsChoice(logger, reg, alpha, ndcg);
+            if (ndcg > best.Ndcg)
+            {
+                best = (p with { ComputeLoss = options.Als.ComputeLoss }, ndcg);
+            }
+        }
+
+        return best.Parameters;
+    }
+
+    /// <summary>The popular window (of the choices) whose list scores the best NDCG@10 on the validation users; the first wins ties.</summary>
+    private int ChoosePopularWindow(EventLog history, EventLog window, int[] users, int cutoff)
+    {
+        var listeners = history.ItemUserCounts();
+        var best = (Days: TrainOptions.PopularWindowChoices[0], Ndcg: double.MinValue);
+        var buffer = new ScoredItem[10];
+        foreach (var days in TrainOptions.PopularWindowChoices)
+        {
+            var popular = PopularModel.Fit(history, cutoff - days, cutoff);
+            var acc = new MetricsAccumulator(10, listeners, users.Length);
+            foreach (var u in users)
+            {
+                var n = popular.Recommend(u, history.ItemsOf(u), 10, buffer);
+                var truth = window.ItemsOf(u).ToArray();
+                Array.Sort(truth);
+                acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
+            }
+
+            var ndcg = acc.Result().Ndcg;
+            LogPopularWindow(logger, days, ndcg);
+            if (ndcg > best.Ndcg)
+            {
+                best = (days, ndcg);
+            }
+        }
+
+        return best.Days;
+    }
+
+    /// <summary>Users with history before the window and listens in it: a seeded sample of at most MaxRankerUsers, in shuffled order.</summary>
+    private int[] SampleUsers(EventLog before, EventLog window)
+    {
+        var eligible = Enumerable.Range(0, before.NumUsers).Where(u => before.CountOf(u) > 0 && window.CountOf(u) > 0).ToArray();
+        return Shuffle(eligible, new Rng(options.Als.Seed + 7)).Take(options.MaxRankerUsers).ToArray();
+    }
+
+    private static int[] Shuffle(int[] values, Rng rng)
+    {
+        for (var i = values.Length - 1; i > 0; i--)
+        {
+            var j = rng.Next(i + 1);
+            (values[i], values[j]) = (values[j], values[i]);
+        }
+
+        return values;
+    }
+
+    /// <summary>One user's candidates with features and labels (1 = first heard in the window); window 0 is the latest.</summary>
+    private sealed record RankerRow(int User, int Window, float[] Features, float[] Labels);
+
+    private RankerRow[] RankerRows(EventLog history, EventLog labels, int[] users, int window, AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
+    {
+        var perUser = new RankerRow?[users.Length];
+        Parallel.For(0, users.Length, new ParallelOptions { CancellationToken = _cancellation }, b =>
         {
             var u = users[b];
             var candidates = new Candidate[RankedRecommender.MaxCandidates];
-            var n = RankedRecommender.Candidates(als, similar, popular, u, history.ItemsOf(u), candidates);
+            var n = RankedRecommender.Candidates(als, itemKnn, similar, popular, u, history.ItemsOf(u), candidates);
             var truth = labels.ItemsOf(u).ToArray();
             Array.Sort(truth);
             var y = new float[n];
@@ -184,36 +322,123 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 return; // a group with one label value teaches LambdaRank nothing
             }
 
-            var x = new float[n * FeatureContext.FeatureCount];
-            features.Compute(u, als.Model.UserVector(u), history.ItemsOf(u), candidates.AsSpan(0, n), x);
-            perUser[b] = (x, y);
+            // Every positive and a seeded sample of the negatives: the ranker learns as well from a
+            // fraction of the (mostly negative) rows, in a fraction of the time.
+            var keep = n - positives > options.RankerNegatives ? SampleNegatives(candidates.AsSpan(0, n), y, options.RankerNegatives, new Rng(options.Als.Seed ^ ((ulong)(uint)u << 8) ^ (ulong)window)) : n;
+            var x = new float[keep * FeatureContext.FeatureCount];
+            features.Compute(u, als.Model.UserVector(u), history.ItemsOf(u), candidates.AsSpan(0, keep), x);
+            perUser[b] = new RankerRow(u, window, x, y[..keep]);
         });
+        var rows = perUser.OfType<RankerRow>().ToArray();
+        LogRankerData(logger, rows.Length, rows.Sum(r => r.Labels.Length), (long)rows.Sum(r => r.Labels.Sum()));
+        if (rows.Length == 0)
+        {
+            throw new InvalidOperationException("no user has a listen in the validation window among its candidates: the ranker has nothing to learn from (is the data too small?)");
+        }
 
-        var rows = perUser.Sum(p => p?.Labels.Length ?? 0);
-        var allFeatures = new float[rows * FeatureContext.FeatureCount];
-        var allLabels = new float[rows];
-        var groups = new uint[rows];
+        return rows;
+    }
+
+    /// <summary>Moves every positive and <paramref name="negatives"/> random negatives to the front (labels alongside); returns how many that is.</summary>
+    internal static int SampleNegatives(Span<Candidate> candidates, Span<float> labels, int negatives, Rng rng)
+    {
         var at = 0;
-        for (var b = 0; b < users.Length; b++)
+        for (var c = 0; c < candidates.Length; c++)
         {
-            if (perUser[b] is not { } p)
+            if (labels[c] > 0)
             {
-                continue;
+                (candidates[at], candidates[c]) = (candidates[c], candidates[at]);
+                (labels[at], labels[c]) = (labels[c], labels[at]);
+                at++;
             }
-
-            p.Features.CopyTo(allFeatures, at * FeatureContext.FeatureCount);
-            p.Labels.CopyTo(allLabels, at);
-            groups.AsSpan(at, p.Labels.Length).Fill((uint)users[b]);
-            at += p.Labels.Length;
         }
 
-        LogRankerData(logger, perUser.Count(p => p is not null), rows, (long)allLabels.Sum());
-        if (rows == 0)
+        // A partial Fisher–Yates shuffle over the negatives picks the sample.
+        var end = Math.Min(candidates.Length, at + negatives);
+        for (var c = at; c < end; c++)
         {
-            throw new InvalidOperationException("no user has a listen in the label window among its candidates: the ranker has nothing to learn from (is the data too small?)");
+            var j = c + rng.Next(candidates.Length - c);
+            (candidates[c], candidates[j]) = (candidates[j], candidates[c]);
+            (labels[c], labels[j]) = (labels[j], labels[c]);
         }
 
-        return GradientBoostedRanker.Fit(allFeatures, allLabels, groups, options.Ranker);
+        return end;
+    }
+
+    /// <summary>LambdaRank on the earlier windows' rows and the latest window's rows of the given users (null: all of them).</summary>
+    private GradientBoostedRanker FitRanker(RankerRow[] all, HashSet<int>? latestUsers)
+    {
+        var rows = latestUsers is null ? all : all.Where(r => r.Window > 0 || latestUsers.Contains(r.User)).ToArray();
+        var count = rows.Sum(r => r.Labels.Length);
+        var features = new float[count * FeatureContext.FeatureCount];
+        var labels = new float[count];
+        var groups = new uint[count];
+        var at = 0;
+        for (var g = 0; g < rows.Length; g++)
+        {
+            var r = rows[g];
+            r.Features.CopyTo(features, at * FeatureContext.FeatureCount);
+            r.Labels.CopyTo(labels, at);
+            groups.AsSpan(at, r.Labels.Length).Fill((uint)g); // a user in two windows is two groups
+            at += r.Labels.Length;
+        }
+
+        if (options.ShuffleRankerLabels)
+        {
+            var rng = new Rng(options.Als.Seed + 13);
+            for (var i = labels.Length - 1; i > 0; i--)
+            {
+                var j = rng.Next(i + 1);
+                (labels[i], labels[j]) = (labels[j], labels[i]);
+            }
+        }
+
+        // Leaves need enough rows to generalise; on small data a fixed 100 left the trees almost nothing.
+        var p = options.Ranker.MinExamplesPerLeaf is null ? options.Ranker with { MinExamplesPerLeaf = Math.Clamp(count / 2000, 5, 100) } : options.Ranker;
+        return GradientBoostedRanker.Fit(features, labels, groups, p);
+    }
+
+    /// <summary>Every candidate list for the window's users, scored against the tracks they first heard in it.</summary>
+    private static ValidationReport Validate(EventLog history, EventLog window, int[][] folds, GradientBoostedRanker[] foldRankers, AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
+    {
+        var listeners = history.ItemUserCounts();
+        var historyUsers = Enumerable.Range(0, history.NumUsers).Count(u => history.CountOf(u) > 0);
+        int[] ks = [5, 10];
+        var models = new (string Name, IRecommenderModel Model)[] { ("popular", popular), ("als", als), ("itemknn", itemKnn), ("similar", similar) };
+        var accumulators = ValidationReport.Candidates.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers)).ToArray());
+        var buffer = new ScoredItem[10];
+        var users = 0;
+        for (var f = 0; f < folds.Length; f++)
+        {
+            // Each half is ranked by the ranker fitted on the other half.
+            var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[1 - f]);
+            var fold = folds[f];
+            var rankedLists = ranked.RecommendBatch(fold, fold.Select(u => history.ItemsOf(u).ToArray()).ToArray(), 10);
+            for (var b = 0; b < fold.Length; b++)
+            {
+                var u = fold[b];
+                var truth = window.ItemsOf(u).ToArray();
+                Array.Sort(truth);
+                foreach (var (name, model) in models)
+                {
+                    var n = model.Recommend(u, history.ItemsOf(u), 10, buffer);
+                    var list = buffer[..n].Select(x => x.Item).ToArray();
+                    foreach (var acc in accumulators[name])
+                    {
+                        acc.Add(list, truth);
+                    }
+                }
+
+                foreach (var acc in accumulators["ranked"])
+                {
+                    acc.Add(rankedLists[b].Select(x => x.Item).ToArray(), truth);
+                }
+
+                users++;
+            }
+        }
+
+        return ValidationReport.Choose(users, accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()));
     }
 
     private static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation)
@@ -297,15 +522,19 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return new IvfRecall(false, userHits / Math.Max(1, sample.Length), itemHits / Math.Max(1, items.Length), sample.Length);
     }
 
-    private static EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, SimilarToRecentModel similar, RecommendationTable ranked)
+    private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
     {
         var listeners = train.ItemUserCounts();
         var trainUsers = Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0);
+        var warmUsers = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
+        // The lists not already computed for every user, for the warm test users only.
+        var rankedTable = servedName == "ranked" ? served : RankAll(train, warmUsers, ranked);
+        var itemKnnTable = RecommendAll(train, warmUsers, itemKnn, 10, _cancellation);
         int[] ks = [5, 10];
-        string[] sources = ["popular", "als", "similar", "ranked"];
+        string[] sources = ["popular", "als", "itemknn", "similar", "ranked", "served"];
         var warm = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
         var cold = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
-        int warmUsers = 0, coldUsers = 0;
+        int coldUsers = 0;
         var popularList = new ScoredItem[10];
         var similarList = new ScoredItem[10];
         for (var u = 0; u < test.NumUsers; u++)
@@ -335,14 +564,15 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 continue;
             }
 
-            warmUsers++;
             var ns = similar.Recommend(u, history, 10, similarList);
             var lists = new Dictionary<string, int[]>
             {
                 ["popular"] = pop,
                 ["als"] = personal.ItemsOf(u).ToArray(),
+                ["itemknn"] = itemKnnTable.ItemsOf(u).ToArray(),
                 ["similar"] = similarList[..ns].Select(s => s.Item).ToArray(),
-                ["ranked"] = ranked.ItemsOf(u).ToArray(),
+                ["ranked"] = rankedTable.ItemsOf(u).ToArray(),
+                ["served"] = served.ItemsOf(u).ToArray(),
             };
             foreach (var source in sources)
             {
@@ -354,7 +584,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         }
 
         return new EvaluationReport(
-            warmUsers,
+            warmUsers.Length,
             coldUsers,
             warm.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
             cold.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
@@ -391,8 +621,20 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} done in {Seconds:F1} s (peak working set {PeakMb} MB)")]
     private static partial void LogStageEnd(ILogger logger, string stage, double seconds, long peakMb);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "train: data from {First}, ranker labels from {LabelFrom}, split {Split}")]
-    private static partial void LogPlan(ILogger logger, DateOnly first, DateOnly labelFrom, string split);
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation window from {WindowStart}: {Users} users with history before it and listens in it")]
+    private static partial void LogSample(ILogger logger, DateOnly windowStart, int users);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: ALS with regularization {Regularization}, alpha {Alpha}: NDCG@10 {Ndcg:F4}")]
+    private static partial void LogAlsChoice(ILogger logger, float regularization, float alpha, double ndcg);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: popular over {Days} days, NDCG@10 {Ndcg:F4}")]
+    private static partial void LogPopularWindow(ILogger logger, int days, double ndcg);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "train: data from {First}, split {Split}")]
+    private static partial void LogPlan(ILogger logger, DateOnly first, string split);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: serving {Served} (NDCG@10 {Ndcg:F4}); best single generator {BestSingle} ({SingleNdcg:F4})")]
+    private static partial void LogServed(ILogger logger, string served, double ndcg, string bestSingle, double singleNdcg);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "als ({Name}): iteration {Iteration}, loss {Loss:E4}, {Seconds:F1} s")]
     private static partial void LogIteration(ILogger logger, string name, int iteration, double loss, double seconds);

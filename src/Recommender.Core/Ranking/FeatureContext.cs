@@ -11,6 +11,8 @@ public struct Candidate
     public int Item;
     public float AlsScore;
     public int AlsRank;
+    public float ItemKnnScore;
+    public int ItemKnnRank;
     public float SimilarScore;
     public int SimilarRank;
     public int PopularRank;
@@ -22,13 +24,16 @@ public struct Candidate
 /// </summary>
 public sealed class FeatureContext
 {
-    public const int FeatureCount = 16;
+    public const int FeatureCount = 19;
+
+    /// <summary>The latest listens whose artists count as "played recently" for a candidate.</summary>
+    private const int RecentArtistWindow = 20;
 
     public static readonly string[] FeatureNames =
     [
         "als_score", "als_rank", "similar_score", "similar_rank", "popular_rank", "max_cosine_recent", "popularity_window",
         "popularity_trend", "user_genre_share", "user_artist_share", "user_log_tracks", "num_albums", "genre_score_mean",
-        "user_tracks_per_month", "item_log_listeners", "popularity_recent",
+        "user_tracks_per_month", "item_log_listeners", "popularity_recent", "itemknn_score", "itemknn_rank", "artist_in_recent",
     ];
 
     private readonly int[] _genreOffsets;
@@ -166,6 +171,7 @@ public sealed class FeatureContext
 
         var f = _factors;
         var recent = history[Math.Max(0, history.Length - 5)..];
+        var recentArtists = history[Math.Max(0, history.Length - RecentArtistWindow)..];
         var historyLength = Math.Max(1, history.Length);
         var months = user >= 0 && user < ActiveMonths.Length ? Math.Max(1, ActiveMonths[user]) : 1;
         for (var c = 0; c < candidates.Length; c++)
@@ -208,6 +214,9 @@ public sealed class FeatureContext
             row[13] = history.Length / (float)months;
             row[14] = MathF.Log(1 + Listeners[i]);
             row[15] = PopularityRecent[i];
+            row[16] = cand.ItemKnnScore;
+            row[17] = cand.ItemKnnRank;
+            row[18] = ArtistPlayedIn(i, recentArtists);
         }
 
         foreach (var item in history)
@@ -222,6 +231,31 @@ public sealed class FeatureContext
                 artistCounts[artist] = 0;
             }
         }
+    }
+
+    /// <summary>How many of the given listens share an artist with the item, as a fraction of them.</summary>
+    private float ArtistPlayedIn(int item, ReadOnlySpan<int> listens)
+    {
+        var artists = ArtistsOf(item);
+        if (artists.Length == 0 || listens.Length == 0)
+        {
+            return 0;
+        }
+
+        var hits = 0;
+        foreach (var h in listens)
+        {
+            foreach (var a in ArtistsOf(h))
+            {
+                if (artists.Contains(a))
+                {
+                    hits++;
+                    break;
+                }
+            }
+        }
+
+        return hits / (float)listens.Length;
     }
 
     private static int EdaMonth(int day)

@@ -10,7 +10,8 @@ public sealed record RankerParameters
     /// <summary>Small trees: the label window gives few users on small data, and big trees overfit them.</summary>
     public int Leaves { get; init; } = 7;
     public double LearningRate { get; init; } = 0.1;
-    public int MinExamplesPerLeaf { get; init; } = 100;
+    /// <summary>Null: from the amount of training rows (rows / 2000, within 5..100).</summary>
+    public int? MinExamplesPerLeaf { get; init; }
     public int Seed { get; init; } = 42;
 
     /// <summary>LightGBM with one thread is bit-for-bit repeatable; more threads are faster.</summary>

@@ -5,20 +5,22 @@ using Recommender.Numerics;
 namespace Recommender.Ranking;
 
 /// <summary>
-/// The two-stage recommender: candidates from ALS, similar-to-recent and popular, ordered by
-/// the gradient-boosted ranker over <see cref="FeatureContext"/> features.
+/// The two-stage recommender: candidates from ALS, item-kNN, similar-to-recent and popular,
+/// ordered by the gradient-boosted ranker over <see cref="FeatureContext"/> features.
 /// </summary>
 public sealed class RankedRecommender : IRecommenderModel
 {
     public const int AlsCandidates = 50;
+    public const int ItemKnnCandidates = 50;
     public const int SimilarCandidates = 30;
     public const int PopularCandidates = 20;
-    public const int MaxCandidates = AlsCandidates + SimilarCandidates + PopularCandidates;
+    public const int MaxCandidates = AlsCandidates + ItemKnnCandidates + SimilarCandidates + PopularCandidates;
     public const string RankerFile = "ranker.zip";
 
-    public RankedRecommender(AlsRecommender als, SimilarToRecentModel similar, PopularModel popular, FeatureContext features, GradientBoostedRanker ranker)
+    public RankedRecommender(AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features, GradientBoostedRanker ranker)
     {
         Als = als;
+        ItemKnn = itemKnn;
         Similar = similar;
         Popular = popular;
         Features = features;
@@ -27,47 +29,57 @@ public sealed class RankedRecommender : IRecommenderModel
 
     public string Name => "ranked";
     public AlsRecommender Als { get; }
+    public ItemKnnModel ItemKnn { get; }
     public SimilarToRecentModel Similar { get; }
     public PopularModel Popular { get; }
     public FeatureContext Features { get; }
     public GradientBoostedRanker Ranker { get; }
 
-    /// <summary>The union of the three generators' lists, with each one's score and rank (rank = list length + 1 when absent).</summary>
-    public static int Candidates(AlsRecommender als, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
+    /// <summary>The union of the four generators' lists, with each one's score and rank (rank = list length + 1 when absent).</summary>
+    public static int Candidates(AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
     {
-        Span<ScoredItem> buffer = stackalloc ScoredItem[AlsCandidates];
+        Span<ScoredItem> buffer = stackalloc ScoredItem[Math.Max(AlsCandidates, ItemKnnCandidates)];
         var count = 0;
-        var alsCount = als.Recommend(user, history, AlsCandidates, buffer);
-        for (var r = 0; r < alsCount; r++)
+        int Slot(Span<Candidate> d, int item)
         {
-            destination[count++] = new Candidate { Item = buffer[r].Item, AlsScore = buffer[r].Score, AlsRank = r + 1, SimilarRank = SimilarCandidates + 1, PopularRank = PopularCandidates + 1 };
-        }
-
-        var simCount = similar.Recommend(user, history, SimilarCandidates, buffer);
-        for (var r = 0; r < simCount; r++)
-        {
-            var at = IndexOf(destination[..count], buffer[r].Item);
+            var at = IndexOf(d[..count], item);
             if (at < 0)
             {
                 at = count++;
-                destination[at] = new Candidate { Item = buffer[r].Item, AlsRank = AlsCandidates + 1, PopularRank = PopularCandidates + 1 };
+                d[at] = new Candidate { Item = item, AlsRank = AlsCandidates + 1, ItemKnnRank = ItemKnnCandidates + 1, SimilarRank = SimilarCandidates + 1, PopularRank = PopularCandidates + 1 };
             }
 
+            return at;
+        }
+
+        var n = als.Recommend(user, history, AlsCandidates, buffer);
+        for (var r = 0; r < n; r++)
+        {
+            var at = Slot(destination, buffer[r].Item);
+            destination[at].AlsScore = buffer[r].Score;
+            destination[at].AlsRank = r + 1;
+        }
+
+        n = itemKnn.Recommend(user, history, ItemKnnCandidates, buffer);
+        for (var r = 0; r < n; r++)
+        {
+            var at = Slot(destination, buffer[r].Item);
+            destination[at].ItemKnnScore = buffer[r].Score;
+            destination[at].ItemKnnRank = r + 1;
+        }
+
+        n = similar.Recommend(user, history, SimilarCandidates, buffer);
+        for (var r = 0; r < n; r++)
+        {
+            var at = Slot(destination, buffer[r].Item);
             destination[at].SimilarScore = buffer[r].Score;
             destination[at].SimilarRank = r + 1;
         }
 
-        var popCount = popular.Recommend(user, history, PopularCandidates, buffer);
-        for (var r = 0; r < popCount; r++)
+        n = popular.Recommend(user, history, PopularCandidates, buffer);
+        for (var r = 0; r < n; r++)
         {
-            var at = IndexOf(destination[..count], buffer[r].Item);
-            if (at < 0)
-            {
-                at = count++;
-                destination[at] = new Candidate { Item = buffer[r].Item, AlsRank = AlsCandidates + 1, SimilarRank = SimilarCandidates + 1 };
-            }
-
-            destination[at].PopularRank = r + 1;
+            destination[Slot(destination, buffer[r].Item)].PopularRank = r + 1;
         }
 
         return count;
@@ -100,7 +112,7 @@ public sealed class RankedRecommender : IRecommenderModel
         Parallel.For(0, users.Length, b =>
         {
             var buffer = new Candidate[MaxCandidates];
-            var n = Candidates(Als, Similar, Popular, users[b], histories[b], buffer);
+            var n = Candidates(Als, ItemKnn, Similar, Popular, users[b], histories[b], buffer);
             candidates[b] = buffer[..n];
         });
         var offsets = new int[users.Length + 1];
@@ -134,15 +146,16 @@ public sealed class RankedRecommender : IRecommenderModel
     public void Save(string dir, ArtifactIds ids)
     {
         Als.Save(dir, ids);
+        ItemKnn.Save(dir, ids);
         Similar.Save(dir, ids);
         Popular.Save(dir, ids);
         Ranker.Save(Path.Combine(dir, RankerFile));
     }
 
     /// <summary>Loads the learned state; the features are recomputed from the same data by the caller.</summary>
-    public static RankedRecommender Load(string dir, ArtifactIds ids, Func<AlsModel, FeatureContext> features)
+    public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn, Func<AlsModel, FeatureContext> features)
     {
         var als = AlsRecommender.Load(dir);
-        return new RankedRecommender(als, SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids), features(als.Model), GradientBoostedRanker.Load(Path.Combine(dir, RankerFile)));
+        return new RankedRecommender(als, ItemKnnModel.Load(dir, ids, itemKnn), SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids), features(als.Model), GradientBoostedRanker.Load(Path.Combine(dir, RankerFile)));
     }
 }

@@ -59,6 +59,9 @@ public sealed class ServingSnapshot
     public string MetricsJson { get; }
     public DateTime CreatedUtc { get; }
 
+    /// <summary>Which list recommendations.parquet holds (the validation winner), from the manifest.</summary>
+    public string ServedList { get; private init; } = "";
+
     public ReadOnlySpan<int> HistoryOf(int user) =>
         (uint)user < (uint)(HistoryOffsets.Length - 1) ? HistoryItems.AsSpan(HistoryOffsets[user], HistoryOffsets[user + 1] - HistoryOffsets[user]) : [];
 
@@ -104,13 +107,14 @@ public sealed class ServingSnapshot
         }
 
         var metrics = Path.Combine(dir, FileNames.Metrics);
-        var created = Guard(Path.Combine(dir, FileNames.Manifest), p =>
+        var (created, servedList) = Guard(Path.Combine(dir, FileNames.Manifest), p =>
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(p));
-            return doc.RootElement.GetProperty("created_utc").GetDateTime();
+            var served = doc.RootElement.TryGetProperty("served_list", out var s) ? s.GetString() ?? "" : "";
+            return (doc.RootElement.GetProperty("created_utc").GetDateTime(), served);
         });
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
-            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created);
+            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created) { ServedList = servedList };
     }
 
     /// <summary>Reads one file; a failure to read it becomes a <see cref="DataException"/> that names it.</summary>

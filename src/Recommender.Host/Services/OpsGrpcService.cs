@@ -35,6 +35,7 @@ public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolde
             LastRunState = last.State.ToString().ToLowerInvariant(),
             LastRunError = last.Error,
             OnlineEvents = online.Count,
+            ServedList = snapshot?.ServedList ?? "",
         };
         if (snapshot is not null)
         {

@@ -96,7 +96,8 @@ public class ServiceTests
         Assert.That(Assert.ThrowsAsync<RpcException>(() => wrong.RetrainNowAsync())!.StatusCode, Is.EqualTo(StatusCode.Unauthenticated));
         var status = await service.Client.GetStatusAsync();
         Assert.That(status.SnapshotId, Is.Not.Empty);
-        Assert.That(status.MetricsJson, Does.Contain("warm"));
+        Assert.That(status.MetricsJson, Does.Contain("warm").And.Contain("validation"));
+        Assert.That(Recommender.Evaluation.ValidationReport.Candidates, Does.Contain(status.ServedList), "GetStatus says which list is served");
         Assert.That(status.LastRunState, Is.EqualTo("idle"));
         // The recommendation service itself needs no token.
         Assert.That(await anonymous.GetPopularAsync(1), Has.Count.EqualTo(1));

@@ -29,7 +29,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
 {
     private static readonly AlsParameters Als = new() { Factors = 16, Iterations = 5, Seed = 5 };
 
-    public static IEnumerable<ModelFixture> Models() => [new PopularFixture(), new AlsFixture(), new SimilarFixture(), new RankedFixture()];
+    public static IEnumerable<ModelFixture> Models() => [new PopularFixture(), new AlsFixture(), new ItemKnnFixture(), new SimilarFixture(), new RankedFixture()];
 
     private static readonly Lazy<SuiteData> Shared = new(() =>
     {
@@ -122,6 +122,17 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
         public override IRecommenderModel Load(string dir, SuiteData d) => AlsRecommender.Load(dir);
     }
 
+    private sealed class ItemKnnFixture : ModelFixture
+    {
+        private static readonly ItemKnnParameters Parameters = new() { Neighbors = 30 };
+
+        public override string Name => "itemknn";
+
+        public override IRecommenderModel Fit(SuiteData d) => ItemKnnModel.Fit(d.Train, Parameters);
+
+        public override IRecommenderModel Load(string dir, SuiteData d) => ItemKnnModel.Load(dir, d.Ids, Parameters);
+    }
+
     private sealed class SimilarFixture : ModelFixture
     {
         public override string Name => "similar";
@@ -142,6 +153,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
             var history = d.Train.Slice(int.MinValue, labelFrom);
             var labels = d.Train.Slice(labelFrom, d.Cutoff);
             var alsA = AlsRecommender.Fit(history, Als);
+            var knnA = ItemKnnModel.Fit(history, new ItemKnnParameters());
             var simA = SimilarToRecentModel.Fit(history, alsA.Model);
             var popA = PopularModel.Fit(history, labelFrom - 106, labelFrom);
             var featA = new FeatureContext(history, d.Catalog, labelFrom, alsA.Model, 106);
@@ -154,7 +166,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
                 }
 
                 var candidates = new Candidate[RankedRecommender.MaxCandidates];
-                var n = RankedRecommender.Candidates(alsA, simA, popA, u, history.ItemsOf(u), candidates);
+                var n = RankedRecommender.Candidates(alsA, knnA, simA, popA, u, history.ItemsOf(u), candidates);
                 var truth = labels.ItemsOf(u).ToArray();
                 var y = candidates[..n].Select(c => truth.Contains(c.Item) ? 1f : 0f).ToArray();
                 var x = new float[n * FeatureContext.FeatureCount];
@@ -168,11 +180,11 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
                 rows.SelectMany(r => Enumerable.Repeat(r.G, r.Y.Length)).ToArray(),
                 new RankerParameters { Trees = 20, MinExamplesPerLeaf = 20 });
             var als = AlsRecommender.Fit(d.Train, Als);
-            return new RankedRecommender(als, SimilarToRecentModel.Fit(d.Train, als.Model), PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff),
+            return new RankedRecommender(als, ItemKnnModel.Fit(d.Train, new ItemKnnParameters()), SimilarToRecentModel.Fit(d.Train, als.Model), PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff),
                 new FeatureContext(d.Train, d.Catalog, d.Cutoff, als.Model, 106), ranker);
         }
 
         public override IRecommenderModel Load(string dir, SuiteData d) =>
-            RankedRecommender.Load(dir, d.Ids, als => new FeatureContext(d.Train, d.Catalog, d.Cutoff, als, 106));
+            RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters(), als => new FeatureContext(d.Train, d.Catalog, d.Cutoff, als, 106));
     }
 }

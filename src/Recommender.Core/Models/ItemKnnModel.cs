@@ -1,0 +1,183 @@
+using Recommender.Data;
+using Recommender.Numerics;
+
+namespace Recommender.Models;
+
+public sealed record ItemKnnParameters
+{
+    /// <summary>Neighbours kept per item.</summary>
+    public int Neighbors { get; init; } = 100;
+
+    /// <summary>Added to the cosine's denominator: pairs seen together by few users count less.</summary>
+    public float Shrink { get; init; } = 10f;
+
+    /// <summary>Only a user's latest this-many tracks build the similarities and score a recommendation (bounds the quadratic cost of heavy users).</summary>
+    public int MaxUserItems { get; init; } = 500;
+}
+
+/// <summary>
+/// Item-based collaborative filtering, strong on music listening data: item–item cosine over
+/// co-listening, each user weighted by 1/ln(e + tracks) (a heavy listener's pairs say less, as IDF),
+/// shrunk toward zero for pairs with little support; a user's score for a track is the sum of its
+/// similarities to the tracks the user listened to.
+/// </summary>
+public sealed class ItemKnnModel : IRecommenderModel
+{
+    [ThreadStatic]
+    private static float[]? t_scores;
+
+    [ThreadStatic]
+    private static int[]? t_touched;
+
+    public ItemKnnModel(NeighborTable neighbors, ItemKnnParameters parameters)
+    {
+        Neighbors = neighbors;
+        Parameters = parameters;
+    }
+
+    public string Name => "itemknn";
+    public NeighborTable Neighbors { get; }
+    public ItemKnnParameters Parameters { get; }
+
+    public static ItemKnnModel Fit(EventLog train, ItemKnnParameters p, CancellationToken cancellation = default)
+    {
+        var n = train.NumItems;
+        var (userStart, weights) = UserWindows(train, p.MaxUserItems);
+
+        // item → users (CSR), over each user's window only.
+        var offsets = new int[n + 1];
+        for (var u = 0; u < train.NumUsers; u++)
+        {
+            for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
+            {
+                offsets[train.Items[e] + 1]++;
+            }
+        }
+
+        Csr.CountsToOffsets(offsets);
+        var next = offsets[..^1].ToArray();
+        var users = new int[offsets[n]];
+        var norms = new double[n];
+        for (var u = 0; u < train.NumUsers; u++)
+        {
+            for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
+            {
+                var i = train.Items[e];
+                users[next[i]++] = u;
+                norms[i] += weights[u];
+            }
+        }
+
+        var table = new ScoredListsBuilder(n, null, p.Neighbors);
+        Parallel.ForEach(
+            System.Collections.Concurrent.Partitioner.Create(0, n, 64),
+            new ParallelOptions { CancellationToken = cancellation },
+            () => (Acc: new float[n], Touched: new int[n], Top: new TopK(p.Neighbors), Buffer: new ScoredItem[p.Neighbors]),
+            (range, _, local) =>
+            {
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    var touched = 0;
+                    for (var a = offsets[i]; a < offsets[i + 1]; a++)
+                    {
+                        var u = users[a];
+                        var w = weights[u];
+                        for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
+                        {
+                            var j = train.Items[e];
+                            if (local.Acc[j] == 0)
+                            {
+                                local.Touched[touched++] = j;
+                            }
+
+                            local.Acc[j] += w;
+                        }
+                    }
+
+                    var ni = Math.Sqrt(norms[i]);
+                    for (var t = 0; t < touched; t++)
+                    {
+                        var j = local.Touched[t];
+                        if (j != i)
+                        {
+                            local.Top.Add(j, (float)(local.Acc[j] / ((ni * Math.Sqrt(norms[j])) + p.Shrink)));
+                        }
+
+                        local.Acc[j] = 0;
+                    }
+
+                    var got = local.Top.Drain(local.Buffer);
+                    table.Set(i, local.Buffer.AsSpan(0, got));
+                }
+
+                return local;
+            },
+            _ => { });
+        var (o, it, sc) = table.Pack();
+        return new ItemKnnModel(new NeighborTable(o, it, sc), p);
+    }
+
+    /// <summary>Where each user's window of latest tracks starts, and the user's weight 1/ln(e + window).</summary>
+    private static (int[] Start, float[] Weights) UserWindows(EventLog train, int maxItems)
+    {
+        var start = new int[train.NumUsers];
+        var weights = new float[train.NumUsers];
+        for (var u = 0; u < train.NumUsers; u++)
+        {
+            var count = Math.Min(maxItems, train.CountOf(u));
+            start[u] = train.UserOffsets[u + 1] - count;
+            weights[u] = (float)(1 / Math.Log(Math.E + count));
+        }
+
+        return (start, weights);
+    }
+
+    public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
+    {
+        var n = Neighbors.NumItems;
+        var scores = t_scores is { } s && s.Length >= n ? s : t_scores = new float[n];
+        var touched = t_touched is { } t && t.Length >= n ? t : t_touched = new int[n];
+        var count = 0;
+        foreach (var i in history[Math.Max(0, history.Length - Parameters.MaxUserItems)..])
+        {
+            if ((uint)i >= (uint)n)
+            {
+                continue;
+            }
+
+            var neighbors = Neighbors.NeighborsOf(i);
+            var sims = Neighbors.ScoresOf(i);
+            for (var r = 0; r < neighbors.Length; r++)
+            {
+                var j = neighbors[r];
+                if (scores[j] == 0)
+                {
+                    touched[count++] = j;
+                }
+
+                scores[j] += MathF.Max(1e-9f, sims[r]); // touched entries stay non-zero: listed once
+            }
+        }
+
+        var top = new TopK(k);
+        var mask = ExclusionMask.Rent(n, history);
+        for (var c = 0; c < count; c++)
+        {
+            var j = touched[c];
+            if (!mask[j])
+            {
+                top.Add(j, scores[j]);
+            }
+
+            scores[j] = 0;
+        }
+
+        ExclusionMask.Return(mask, history);
+        return top.Drain(destination);
+    }
+
+    public void Save(string dir, ArtifactIds ids) => Neighbors.Save(Path.Combine(dir, FileNames.ItemKnn), ids.Items);
+
+    public static ItemKnnModel Load(string dir, ArtifactIds ids, ItemKnnParameters parameters) =>
+        new(NeighborTable.Load(Path.Combine(dir, FileNames.ItemKnn), ids.Items), parameters);
+}
