@@ -1,0 +1,97 @@
+using Recommender.Data;
+using Recommender.Models;
+using Recommender.Numerics;
+using Recommender.Pipeline;
+using Recommender.Ranking;
+
+namespace Recommender.Tests.Models;
+
+public class ItemKnnTests
+{
+    /// <summary>An event log from per-user item lists (days = position).</summary>
+    private static EventLog Log(int items, params int[][] users)
+    {
+        var offsets = new int[users.Length + 1];
+        for (var u = 0; u < users.Length; u++)
+        {
+            offsets[u + 1] = offsets[u] + users[u].Length;
+        }
+
+        var flat = users.SelectMany(x => x).ToArray();
+        var days = users.SelectMany(x => Enumerable.Range(0, x.Length)).ToArray();
+        return new EventLog(IdMap.FromSorted([.. Enumerable.Range(1, users.Length).Select(i => (long)i)]), items, offsets, flat, days, days);
+    }
+
+    [Test]
+    public void Similarities_MatchTheFormula_ByHand()
+    {
+        // Tracks A=0, B=1, C=2, D=3. Users: [A,B], [A,B,C], [C,D].
+        var log = Log(4, [0, 1], [0, 1, 2], [2, 3]);
+        var model = ItemKnnModel.Fit(log, new ItemKnnParameters { Neighbors = 3, Shrink = 0 });
+        double w2 = 1 / Math.Log(Math.E + 2), w3 = 1 / Math.Log(Math.E + 3);
+        var nA = w2 + w3; // = n(B) = n(C)
+        float Sim(int i, int j) => model.Neighbors.ScoresOf(i)[model.Neighbors.NeighborsOf(i).IndexOf(j)];
+        Assert.That(Sim(0, 1), Is.EqualTo(1.0).Within(1e-6), "A and B always together");
+        Assert.That(Sim(0, 2), Is.EqualTo(w3 / nA).Within(1e-6));
+        Assert.That(Sim(2, 3), Is.EqualTo(w2 / Math.Sqrt(nA * w2)).Within(1e-6));
+        Assert.That(model.Neighbors.NeighborsOf(0).ToArray(), Is.EqualTo(new[] { 1, 2 }), "best first, never itself, D never met A");
+
+        // User [A]: B (1.0) before C (w3/nA); A itself is excluded.
+        var buffer = new ScoredItem[4];
+        var n = model.Recommend(0, [0], 4, buffer);
+        Assert.That(buffer[..n].Select(x => x.Item), Is.EqualTo(new[] { 1, 2 }));
+    }
+
+    [Test]
+    public void Fit_EqualsASlowObviousVersion_OnRandomData()
+    {
+        var rng = new Rng(3);
+        const int Items = 40;
+        var users = Enumerable.Range(0, 60).Select(_ => Enumerable.Range(0, Items).Where(_ => rng.Next(5) == 0).ToArray()).Where(x => x.Length > 0).ToArray();
+        var p = new ItemKnnParameters { Neighbors = 10, Shrink = 3, MaxUserItems = 6 };
+        var model = ItemKnnModel.Fit(Log(Items, users), p);
+
+        // Slow: co-occurrence and norms over each user's latest 6 tracks, then the formula.
+        var windows = users.Select(x => x[Math.Max(0, x.Length - p.MaxUserItems)..]).ToArray();
+        var weight = windows.Select(x => 1 / Math.Log(Math.E + x.Length)).ToArray();
+        var norms = new double[Items];
+        var co = new double[Items, Items];
+        for (var u = 0; u < windows.Length; u++)
+        {
+            foreach (var i in windows[u])
+            {
+                norms[i] += weight[u];
+                foreach (var j in windows[u])
+                {
+                    co[i, j] += weight[u];
+                }
+            }
+        }
+
+        for (var i = 0; i < Items; i++)
+        {
+            var expected = Enumerable.Range(0, Items).Where(j => j != i && co[i, j] > 0)
+                .Select(j => (Item: j, Score: co[i, j] / ((Math.Sqrt(norms[i]) * Math.Sqrt(norms[j])) + p.Shrink)))
+                .OrderByDescending(x => x.Score).Take(p.Neighbors).ToArray();
+            var scores = model.Neighbors.ScoresOf(i).ToArray();
+            Assert.That(scores, Is.EqualTo(expected.Select(x => (float)x.Score)).Within(1e-5f), $"item {i}");
+        }
+    }
+
+    [Test]
+    public void SampleNegatives_KeepsEveryPositive_AndTheAskedNumberOfNegatives()
+    {
+        var candidates = Enumerable.Range(0, 50).Select(i => new Candidate { Item = i }).ToArray();
+        var labels = Enumerable.Range(0, 50).Select(i => i % 10 == 3 ? 1f : 0f).ToArray();
+        var kept = TrainPipeline.SampleNegatives(candidates, labels, 7, new Rng(1));
+        Assert.That(kept, Is.EqualTo(5 + 7));
+        Assert.That(labels[..5], Is.All.EqualTo(1f));
+        Assert.That(labels[5..kept], Is.All.EqualTo(0f));
+        Assert.That(candidates[..5].Select(c => c.Item), Is.EquivalentTo(new[] { 3, 13, 23, 33, 43 }));
+        Assert.That(candidates.Select(c => c.Item).Distinct().Count(), Is.EqualTo(50), "a permutation: nothing lost or doubled");
+        for (var c = 0; c < 50; c++)
+        {
+            Assert.That(labels[c], Is.EqualTo(candidates[c].Item % 10 == 3 ? 1f : 0f), "labels move with their candidates");
+        }
+    }
+}
