@@ -13,6 +13,13 @@ public sealed record ItemKnnParameters
 
     /// <summary>Only a user's latest this-many tracks build the similarities and score a recommendation (bounds the quadratic cost of heavy users).</summary>
     public int MaxUserItems { get; init; } = 500;
+
+    /// <summary>
+    /// At most this many co-listening updates (Σ over users of window²) build the table: above it
+    /// the users' windows shrink until it holds. Small data never reaches it; at full size (222M
+    /// events) it bounds the build's time.
+    /// </summary>
+    public long PairBudget { get; init; } = 4_000_000_000;
 }
 
 /// <summary>
@@ -42,7 +49,7 @@ public sealed class ItemKnnModel : IRecommenderModel
     public static ItemKnnModel Fit(EventLog train, ItemKnnParameters p, CancellationToken cancellation = default)
     {
         var n = train.NumItems;
-        var (userStart, weights) = UserWindows(train, p.MaxUserItems);
+        var (userStart, weights) = UserWindows(train, WindowWithinBudget(train, p.MaxUserItems, p.PairBudget));
 
         // item → users (CSR), over each user's window only.
         var offsets = new int[n + 1];
@@ -115,6 +122,46 @@ public sealed class ItemKnnModel : IRecommenderModel
             _ => { });
         var (o, it, sc) = table.Pack();
         return new ItemKnnModel(new NeighborTable(o, it, sc), p);
+    }
+
+    /// <summary>The largest window (at most <paramref name="maxItems"/>) whose Σ min(n, window)² stays within the budget.</summary>
+    public static int WindowWithinBudget(EventLog train, int maxItems, long budget)
+    {
+        long Pairs(int cap) => CoListeningUpdates(train, cap);
+
+        int lo = 1, hi = maxItems;
+        if (Pairs(hi) <= budget)
+        {
+            return hi;
+        }
+
+        while (lo < hi)
+        {
+            var mid = (lo + hi + 1) / 2;
+            if (Pairs(mid) <= budget)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return lo;
+    }
+
+    /// <summary>Σ over users of min(n, window)²: the co-listening updates a build does.</summary>
+    public static long CoListeningUpdates(EventLog train, int window)
+    {
+        long sum = 0;
+        for (var u = 0; u < train.NumUsers; u++)
+        {
+            long n = Math.Min(window, train.CountOf(u));
+            sum += n * n;
+        }
+
+        return sum;
     }
 
     /// <summary>Where each user's window of latest tracks starts, and the user's weight 1/ln(e + window).</summary>

@@ -178,7 +178,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     {
         var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, _als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), _cancellation));
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
-        var itemKnn = Stage($"item-knn ({name}): co-listening cosine", () => ItemKnnModel.Fit(train, options.ItemKnn, _cancellation));
+        var window = ItemKnnModel.WindowWithinBudget(train, options.ItemKnn.MaxUserItems, options.ItemKnn.PairBudget);
+        var itemKnn = Stage($"item-knn ({name}): co-listening cosine over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, options.ItemKnn, _cancellation));
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff));
