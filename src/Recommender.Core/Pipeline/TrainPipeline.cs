@@ -166,7 +166,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var recentItems = SimilarToRecentModel.RecentItems(history, users);
         var (als, itemKnn, similar, popular, features) = FitGenerators(history, catalog, windowStart, "validation", recentItems);
         var rows = Stage("ranker: candidates and features", () => RankerRows(history, window, users, 0, als, itemKnn, similar, popular, features));
-        rows = [.. rows, .. EarlierWindows(train, catalog, rows.Length)];
+        rows = [.. rows, .. EarlierWindows(train, catalog, users.Length)];
         var folds = new[] { users.Where((_, i) => i % 2 == 0).ToArray(), users.Where((_, i) => i % 2 == 1).ToArray() };
         var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => folds.Select(f => FitRanker(rows, f.ToHashSet())).ToArray());
         var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
@@ -180,6 +180,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
         var window = ItemKnnModel.WindowWithinBudget(train, options.ItemKnn.MaxUserItems, options.ItemKnn.PairBudget);
         var itemKnn = Stage($"item-knn ({name}): co-listening cosine over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, options.ItemKnn, _cancellation));
+        Memory.CompactLargeObjects(); // the build's item → users lists and slot arrays are garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff));
@@ -194,10 +195,12 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     /// </summary>
     private List<RankerRow> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar)
     {
+        // Counted in sampled users, not in users with a positive: at full size the first window
+        // already samples MaxRankerUsers, and another window would cost another ALS fit.
         var rows = new List<RankerRow>();
         var (first, last) = train.DayRange();
         var end = Math.Clamp(SplitPlan.QuantileDay(train, first, last + 1, 1 - options.ValidationFraction), first + 1, last);
-        for (var w = 1; w < options.MaxLabelWindows && usersSoFar + rows.Count < options.MaxRankerUsers; w++)
+        for (var w = 1; w < options.MaxLabelWindows && usersSoFar < options.MaxRankerUsers; w++)
         {
             var start = SplitPlan.QuantileDay(train, first, last + 1, 1 - ((w + 1) * options.ValidationFraction));
             if (start <= first + 1 || start >= end)
@@ -208,9 +211,10 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             var name = $"label window {w + 1}";
             var labels = Stage($"{name}: events", () => train.Slice(start, end));
             var history = Stage($"{name}: events before it", () => train.Slice(first, start));
-            var users = SampleUsers(history, labels).Take(options.MaxRankerUsers - usersSoFar - rows.Count).ToArray();
+            var users = SampleUsers(history, labels).Take(options.MaxRankerUsers - usersSoFar).ToArray();
             var (als, itemKnn, similar, popular, features) = FitGenerators(history, catalog, start, name, SimilarToRecentModel.RecentItems(history, users));
             rows.AddRange(Stage($"{name}: ranker candidates and features", () => RankerRows(history, labels, users, w, als, itemKnn, similar, popular, features)));
+            usersSoFar += users.Length;
             end = start;
         }
 
@@ -225,21 +229,10 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var grid = new[] { (options.Als.Regularization, options.Als.Alpha) }
             .Concat(from reg in new[] { 0.1f, 1f, 10f } from alpha in new[] { 1f, 10f, 40f } select (reg, alpha))
             .Distinct();
-        var buffer = new ScoredItem[10];
         foreach (var (reg, alpha) in grid)
         {
             var p = options.Als with { Regularization = reg, Alpha = alpha, ComputeLoss = false };
-            var als = AlsRecommender.Fit(history, p, cancellation: _cancellation);
-            var acc = new MetricsAccumulator(10, listeners, users.Length);
-            foreach (var u in users)
-            {
-                var n = als.Recommend(u, history.ItemsOf(u), 10, buffer);
-                var truth = window.ItemsOf(u).ToArray();
-                Array.Sort(truth);
-                acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
-            }
-
-            var ndcg = acc.Result().Ndcg;
+            var ndcg = NdcgAt10(AlsRecommender.Fit(history, p, cancellation: _cancellation), history, window, users, listeners);
             LogAlsChoice(logger, reg, alpha, ndcg);
             if (ndcg > best.Ndcg)
             {
@@ -255,20 +248,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     {
         var listeners = history.ItemUserCounts();
         var best = (Days: TrainOptions.PopularWindowChoices[0], Ndcg: double.MinValue);
-        var buffer = new ScoredItem[10];
         foreach (var days in TrainOptions.PopularWindowChoices)
         {
-            var popular = PopularModel.Fit(history, cutoff - days, cutoff);
-            var acc = new MetricsAccumulator(10, listeners, users.Length);
-            foreach (var u in users)
-            {
-                var n = popular.Recommend(u, history.ItemsOf(u), 10, buffer);
-                var truth = window.ItemsOf(u).ToArray();
-                Array.Sort(truth);
-                acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
-            }
-
-            var ndcg = acc.Result().Ndcg;
+            var ndcg = NdcgAt10(PopularModel.Fit(history, cutoff - days, cutoff), history, window, users, listeners);
             LogPopularWindow(logger, days, ndcg);
             if (ndcg > best.Ndcg)
             {
@@ -277,6 +259,22 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         }
 
         return best.Days;
+    }
+
+    /// <summary>NDCG@10 of a model's lists for the users, against the tracks they first heard in the window.</summary>
+    private static double NdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners)
+    {
+        var acc = new MetricsAccumulator(10, listeners, users.Length);
+        var buffer = new ScoredItem[10];
+        foreach (var u in users)
+        {
+            var n = model.Recommend(u, history.ItemsOf(u), 10, buffer);
+            var truth = window.ItemsOf(u).ToArray();
+            Array.Sort(truth);
+            acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
+        }
+
+        return acc.Result().Ndcg;
     }
 
     /// <summary>Users with history before the window and listens in it: a seeded sample of at most MaxRankerUsers, in shuffled order.</summary>

@@ -79,6 +79,18 @@ public class ItemKnnTests
     }
 
     [Test]
+    public void TheWindow_ShrinksUntilTheCoListeningBudgetHolds()
+    {
+        // Users with 2, 5 and 10 tracks: Σ min(n, w)² = 4 + 25 + 100 = 129 at w = 10.
+        var log = Log(10, [0, 1], [0, 1, 2, 3, 4], [.. Enumerable.Range(0, 10)]);
+        Assert.That(ItemKnnModel.CoListeningUpdates(log, 10), Is.EqualTo(129));
+        Assert.That(ItemKnnModel.WindowWithinBudget(log, 500, 129), Is.EqualTo(500), "within budget: no cap");
+        Assert.That(ItemKnnModel.WindowWithinBudget(log, 500, 128), Is.EqualTo(9), "4 + 25 + 81 = 110 fits, 129 does not");
+        Assert.That(ItemKnnModel.WindowWithinBudget(log, 500, 12), Is.EqualTo(2), "4 + 4 + 4");
+        Assert.That(ItemKnnModel.WindowWithinBudget(log, 500, 0), Is.EqualTo(1), "at least one track");
+    }
+
+    [Test]
     public void SampleNegatives_KeepsEveryPositive_AndTheAskedNumberOfNegatives()
     {
         var candidates = Enumerable.Range(0, 50).Select(i => new Candidate { Item = i }).ToArray();
