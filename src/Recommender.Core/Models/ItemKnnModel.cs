@@ -76,13 +76,23 @@ public sealed class ItemKnnModel : IRecommenderModel
         }
 
         var table = new ScoredListsBuilder(n, null, p.Neighbors);
-        Parallel.ForEach(
-            System.Collections.Concurrent.Partitioner.Create(0, n, 64),
-            new ParallelOptions { CancellationToken = cancellation },
-            () => (Acc: new float[n], Touched: new int[n], Top: new TopK(p.Neighbors), Buffer: new ScoredItem[p.Neighbors]),
-            (range, _, local) =>
+
+        // One worker per core, each with one pair of item-sized arrays, pulling blocks of items:
+        // Parallel.ForEach's per-task locals were re-made for every replica it started (8 MB each at
+        // full size), and that garbage grew the heap by gigabytes.
+        const int Block = 64;
+        var nextBlock = -1;
+        void Work()
+        {
+            var acc = new float[n];
+            var touchedItems = new int[n];
+            var top = new TopK(p.Neighbors);
+            var buffer = new ScoredItem[p.Neighbors];
+            int b;
+            while ((b = Interlocked.Increment(ref nextBlock)) * Block < n)
             {
-                for (var i = range.Item1; i < range.Item2; i++)
+                cancellation.ThrowIfCancellationRequested();
+                for (var i = b * Block; i < Math.Min(n, (b + 1) * Block); i++)
                 {
                     var touched = 0;
                     for (var a = offsets[i]; a < offsets[i + 1]; a++)
@@ -92,34 +102,34 @@ public sealed class ItemKnnModel : IRecommenderModel
                         for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
                         {
                             var j = train.Items[e];
-                            if (local.Acc[j] == 0)
+                            if (acc[j] == 0)
                             {
-                                local.Touched[touched++] = j;
+                                touchedItems[touched++] = j;
                             }
 
-                            local.Acc[j] += w;
+                            acc[j] += w;
                         }
                     }
 
                     var ni = Math.Sqrt(norms[i]);
                     for (var t = 0; t < touched; t++)
                     {
-                        var j = local.Touched[t];
+                        var j = touchedItems[t];
                         if (j != i)
                         {
-                            local.Top.Add(j, (float)(local.Acc[j] / ((ni * Math.Sqrt(norms[j])) + p.Shrink)));
+                            top.Add(j, (float)(acc[j] / ((ni * Math.Sqrt(norms[j])) + p.Shrink)));
                         }
 
-                        local.Acc[j] = 0;
+                        acc[j] = 0;
                     }
 
-                    var got = local.Top.Drain(local.Buffer);
-                    table.Set(i, local.Buffer.AsSpan(0, got));
+                    var got = top.Drain(buffer);
+                    table.Set(i, buffer.AsSpan(0, got));
                 }
+            }
+        }
 
-                return local;
-            },
-            _ => { });
+        Parallel.Invoke(new ParallelOptions { CancellationToken = cancellation }, [.. Enumerable.Repeat<Action>(Work, Environment.ProcessorCount)]);
         var (o, it, sc) = table.Pack();
         return new ItemKnnModel(new NeighborTable(o, it, sc), p);
     }
