@@ -27,7 +27,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     private CancellationToken _cancellation;
 
     /// <summary>The popular window in use: the option, else chosen on validation in stage A.</summary>
-    private int _popularDays = 106;
+    private int _popularDays = TrainOptions.PopularWindowChoices[0];
 
     /// <summary>The ALS settings in use: the options', or the validation grid's winner.</summary>
     private AlsParameters _als = options.Als;

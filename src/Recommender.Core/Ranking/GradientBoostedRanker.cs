@@ -7,7 +7,7 @@ namespace Recommender.Ranking;
 public sealed record RankerParameters
 {
     public int Trees { get; init; } = 100;
-    /// <summary>Small trees: the label window gives few users on small data, and big trees overfit them.</summary>
+    /// <summary>Small trees: the label windows give few users on small data, and big trees overfit them.</summary>
     public int Leaves { get; init; } = 7;
     public double LearningRate { get; init; } = 0.1;
     /// <summary>Null: from the amount of training rows (rows / 2000, within 5..100).</summary>
