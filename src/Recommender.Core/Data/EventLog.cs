@@ -1,3 +1,4 @@
+using Recommender.Numerics;
 namespace Recommender.Data;
 
 /// <summary>
@@ -72,7 +73,7 @@ public sealed class EventLog
         var items = new int[offsets[^1]];
         var days = new int[items.Length];
         var seqs = new int[items.Length];
-        Parallel.For(0, NumUsers, u =>
+        Parallel.For(0, NumUsers, Cores.Options(), u =>
         {
             var at = offsets[u];
             for (var e = UserOffsets[u]; e < UserOffsets[u + 1]; e++)

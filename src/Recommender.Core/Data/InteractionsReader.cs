@@ -51,7 +51,7 @@ public static partial class InteractionsReader
             var groups = input.RowGroupRows.Length;
             try
             {
-                Parallel.For(0, groups, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                Parallel.For(0, groups, Cores.Options(),
                     () => (Input: ParquetInput.Open(path), Buffer: Array.Empty<long>(), Unknown: 0L),
                     (g, _, local) =>
                     {
@@ -166,7 +166,7 @@ public static partial class InteractionsReader
         if (extra is { Count: > 0 })
         {
             // track_seq is the rank in the user's history: renumber now that online listens joined it.
-            Parallel.For(0, userMap.Count, u =>
+            Parallel.For(0, userMap.Count, Cores.Options(), u =>
             {
                 for (var e = offsets[u]; e < offsets[u + 1]; e++)
                 {
@@ -261,7 +261,7 @@ public static partial class InteractionsReader
                 }
             }
 
-            Parallel.For(0, (users.Length + 65535) / 65536, chunk =>
+            Parallel.For(0, (users.Length + 65535) / 65536, Cores.Options(), chunk =>
             {
                 var end = Math.Min(users.Length, (chunk + 1) * 65536);
                 for (var e = chunk * 65536; e < end; e++)
@@ -285,7 +285,7 @@ public static partial class InteractionsReader
     private static long SortAndCountDuplicates(int[] offsets, int[] items, int[] days, int[] seqs)
     {
         long duplicates = 0;
-        Parallel.For(0, offsets.Length - 1, () => (Scratch: new int[64], Packed: new long[64], Dups: 0L), (u, _, local) =>
+        Parallel.For(0, offsets.Length - 1, Cores.Options(), () => (Scratch: new int[64], Packed: new long[64], Dups: 0L), (u, _, local) =>
         {
             var start = offsets[u];
             var n = offsets[u + 1] - start;

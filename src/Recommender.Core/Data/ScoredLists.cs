@@ -51,7 +51,7 @@ public class ScoredLists
             var userIds = new long[rows];
             var itemIds = new long[rows];
             var ranks = new int[rows];
-            Parallel.For(u, end, user =>
+            Parallel.For(u, end, Cores.Options(), user =>
             {
                 for (var p = Offsets[user]; p < Offsets[user + 1]; p++)
                 {

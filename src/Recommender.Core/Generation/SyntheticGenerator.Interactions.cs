@@ -72,7 +72,7 @@ public sealed partial class SyntheticGenerator
         for (var first = 0; first < chunks; first += batch)
         {
             var results = new Chunk[Math.Min(batch, chunks - first)];
-            Parallel.For(0, results.Length, k =>
+            Parallel.For(0, results.Length, Cores.Options(), k =>
             {
                 var c = first + k;
                 results[k] = GenerateChunk(c, c * per, Math.Min(n, (c + 1) * per), rawIds, arrival, counts, forcedOffsets, forcedTracks);

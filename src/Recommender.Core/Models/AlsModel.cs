@@ -100,7 +100,7 @@ public sealed class AlsModel
         var pointers = rows.RowPointers;
         var columns = rows.ColumnIndices;
         var values = rows.Values;
-        Parallel.For(0, rows.RowCount, () => new float[3 * f], (r, _, scratch) =>
+        Parallel.For(0, rows.RowCount, Cores.Options(), () => new float[3 * f], (r, _, scratch) =>
         {
             var start = pointers[r];
             var count = pointers[r + 1] - start;
@@ -162,7 +162,7 @@ public sealed class AlsModel
         var chunks = (sampled + Chunk - 1) / Chunk;
         var partial = new double[chunks];
         var alpha = Parameters.Alpha;
-        Parallel.For(0, chunks, ch =>
+        Parallel.For(0, chunks, Cores.Options(), ch =>
         {
             var tmp = new float[f];
             double sum = 0;

@@ -28,7 +28,7 @@ public sealed class InteractionMatrix
         var values = new float[events.NumEvents];
         values.AsSpan().Fill(1f);
         var cols = new int[events.NumEvents];
-        Parallel.For(0, events.NumUsers, u =>
+        Parallel.For(0, events.NumUsers, Cores.Options(), u =>
         {
             var start = events.UserOffsets[u];
             var row = cols.AsSpan(start, events.CountOf(u));

@@ -51,7 +51,7 @@ public sealed class IvfIndex
 
         maxNorm = Math.Max(maxNorm, 1e-12f);
         var augmented = new float[n * d1];
-        Parallel.For(0, n, i =>
+        Parallel.For(0, n, Cores.Options(), i =>
         {
             var src = vectors.AsSpan(i * dim, dim);
             var dst = augmented.AsSpan(i * d1, d1);
@@ -72,7 +72,7 @@ public sealed class IvfIndex
         var assign = new int[sample.Length];
         for (var it = 0; it < kmeansIterations; it++)
         {
-            Parallel.For(0, sample.Length, s => assign[s] = Nearest(centroids, lists, augmented.AsSpan(sample[s] * d1, d1)));
+            Parallel.For(0, sample.Length, Cores.Options(), s => assign[s] = Nearest(centroids, lists, augmented.AsSpan(sample[s] * d1, d1)));
             var sums = new float[lists * d1];
             var counts = new int[lists];
             for (var s = 0; s < sample.Length; s++)
@@ -99,7 +99,7 @@ public sealed class IvfIndex
         }
 
         var listOf = new int[n];
-        Parallel.For(0, n, i => listOf[i] = Nearest(centroids, lists, augmented.AsSpan(i * d1, d1)));
+        Parallel.For(0, n, Cores.Options(), i => listOf[i] = Nearest(centroids, lists, augmented.AsSpan(i * d1, d1)));
         var offsets = new int[lists + 1];
         foreach (var l in listOf)
         {
@@ -116,7 +116,7 @@ public sealed class IvfIndex
         }
 
         var ordered = new float[n * dim];
-        Parallel.For(0, n, p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
+        Parallel.For(0, n, Cores.Options(), p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
         return new IvfIndex(dim, ordered, ids, offsets, centroids);
     }
 
@@ -196,7 +196,7 @@ public sealed class IvfIndex
         }
 
         var ordered = new float[n * dim];
-        Parallel.For(0, n, p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
+        Parallel.For(0, n, Cores.Options(), p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
         return new IvfIndex(dim, ordered, ids, offsets, centroids);
     }
 

@@ -38,7 +38,7 @@ public sealed class NeighborTable : ScoredLists
     internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default)
     {
         var table = new ScoredListsBuilder(n, queryItems, k);
-        Parallel.For(0, table.Slots, new ParallelOptions { CancellationToken = cancellation }, () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (slot, _, local) =>
+        Parallel.For(0, table.Slots, Cores.Options(cancellation), () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (slot, _, local) =>
         {
             var i = queryItems?[slot] ?? slot;
             var query = normalized.AsSpan(i * f, f);
@@ -97,7 +97,7 @@ public sealed class NeighborTable : ScoredLists
 
         var listeners = events.ItemUserCounts();
         var table = new ScoredListsBuilder(n, null, k);
-        Parallel.For(0, n, () => (Top: new TopK(k), Buffer: new ScoredItem[k]), (i, _, local) =>
+        Parallel.For(0, n, Cores.Options(), () => (Top: new TopK(k), Buffer: new ScoredItem[k]), (i, _, local) =>
         {
             var list = adjacent.AsSpan(offsets[i], offsets[i + 1] - offsets[i]);
             list.Sort();

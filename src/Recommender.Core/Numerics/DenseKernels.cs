@@ -26,7 +26,7 @@ public static class DenseKernels
         const int Chunk = 16_384;
         var chunks = (n + Chunk - 1) / Chunk;
         var partial = new double[chunks][];
-        Parallel.For(0, chunks, c =>
+        Parallel.For(0, chunks, Cores.Options(), c =>
         {
             var acc = new float[f * f];
             var end = Math.Min(n, (c + 1) * Chunk);
@@ -65,7 +65,7 @@ public static class DenseKernels
     public static float[] NormalizeRows(float[] factors, int f)
     {
         var result = new float[factors.Length];
-        Parallel.For(0, factors.Length / f, r =>
+        Parallel.For(0, factors.Length / f, Cores.Options(), r =>
         {
             var row = factors.AsSpan(r * f, f);
             var norm = TensorPrimitives.Norm(row);

@@ -1,3 +1,4 @@
+using Recommender.Numerics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
@@ -191,7 +192,7 @@ public static partial class DataPreparation
                 listened.AsSpan().Fill(true);
             }
 
-            Parallel.For(u, end, user =>
+            Parallel.For(u, end, Cores.Options(), user =>
             {
                 var raw = events.Users.RawId(user);
                 for (var e = events.UserOffsets[user]; e < events.UserOffsets[user + 1]; e++)

@@ -1,3 +1,4 @@
+using Recommender.Numerics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -128,7 +129,7 @@ public static class Eda
         var monthEvents = new long[months];
         var monthUsers = new long[months];
         var lockObj = new object();
-        Parallel.For(0, events.NumUsers, () => (Events: new long[months], Users: new long[months], Seen: new bool[months]), (u, _, local) =>
+        Parallel.For(0, events.NumUsers, Cores.Options(), () => (Events: new long[months], Users: new long[months], Seen: new bool[months]), (u, _, local) =>
         {
             Array.Clear(local.Seen);
             foreach (var d in events.DaysOf(u))

@@ -1,3 +1,4 @@
+using Recommender.Numerics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text.Json;
@@ -30,7 +31,7 @@ public static class SnapshotIntegrity
             .Order(StringComparer.Ordinal)
             .ToArray();
         var files = new SnapshotFile[names.Length];
-        Parallel.For(0, names.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        Parallel.For(0, names.Length, Cores.Options(), i =>
         {
             var path = Path.Combine(dir, names[i]!);
             files[i] = new SnapshotFile(names[i]!, new FileInfo(path).Length, Hash(path));
@@ -44,7 +45,7 @@ public static class SnapshotIntegrity
         var manifestPath = Path.Combine(dir, FileNames.Manifest);
         var files = ReadFiles(manifestPath);
         var failures = new string?[files.Count];
-        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        Parallel.For(0, files.Count, Cores.Options(), i =>
         {
             var f = files[i];
             var path = Path.Combine(dir, f.Name);

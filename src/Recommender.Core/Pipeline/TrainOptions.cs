@@ -25,6 +25,12 @@ public sealed record TrainOptions
     /// </summary>
     public bool SearchAls { get; init; } = true;
 
+    /// <summary>Whether validation chooses between the cosine and EASE for the item-based generator (EASE is only tried on catalogs up to ItemKnn.EaseMaxItems).</summary>
+    public bool SearchItemBased { get; init; } = true;
+
+    /// <summary>The EASE λ values validation tries (Steck's paper and the Last.fm reference land in the hundreds).</summary>
+    public static IReadOnlyList<float> EaseLambdaChoices { get; } = [50f, 200f, 500f, 2000f];
+
     public int AlsSearchMaxEvents { get; init; } = 5_000_000;
     public ItemKnnParameters ItemKnn { get; init; } = new();
     public RankerParameters Ranker { get; init; } = new();

@@ -31,6 +31,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     /// <summary>The ALS settings in use: the options', or the validation grid's winner.</summary>
     private AlsParameters _als = options.Als;
+    private ItemKnnParameters _itemKnn = options.ItemKnn;
 
     public TrainResult Run(CancellationToken cancellation = default)
     {
@@ -133,7 +134,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             },
             served_list = validation.Served,
             validation_ndcg_at_10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
-            parameters = new { Als = _als, options.ItemKnn, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction },
+            parameters = new { Als = _als, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction },
             ranker_features = FeatureContext.FeatureNames,
             timings = _timings,
             files = SnapshotIntegrity.Describe(dir), // last: every file is written
@@ -162,6 +163,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             _als = Stage("als: regularisation and alpha chosen on validation", () => ChooseAls(history, window, users));
         }
 
+        if (options.SearchItemBased && options.ItemKnn.EaseLambda is null && history.ItemUserCounts().Count(c => c > 0) <= options.ItemKnn.EaseMaxItems)
+        {
+            _itemKnn = Stage("item-based: cosine or EASE chosen on validation", () => ChooseItemBased(history, window, users));
+        }
+
         // The sampled users need ALS neighbours of their recent tracks only, not of all tracks.
         var recentItems = SimilarToRecentModel.RecentItems(history, users);
         var (als, itemKnn, similar, popular, features) = FitGenerators(history, catalog, windowStart, "validation", recentItems);
@@ -178,8 +184,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     {
         var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, _als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), _cancellation));
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
-        var window = ItemKnnModel.WindowWithinBudget(train, options.ItemKnn.MaxUserItems, options.ItemKnn.PairBudget);
-        var itemKnn = Stage($"item-knn ({name}): co-listening cosine over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, options.ItemKnn, _cancellation));
+        var window = ItemKnnModel.WindowWithinBudget(train, _itemKnn.MaxUserItems, _itemKnn.PairBudget);
+        var itemKnn = Stage($"item-knn ({name}): {_itemKnn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, _itemKnn, _cancellation));
         Memory.CompactLargeObjects(); // the build's item → users lists and slot arrays are garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation));
@@ -237,6 +243,28 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             if (ndcg > best.Ndcg)
             {
                 best = (p with { ComputeLoss = options.Als.ComputeLoss }, ndcg);
+            }
+        }
+
+        return best.Parameters;
+    }
+
+    /// <summary>
+    /// The item-based generator's build: the co-listening cosine, or EASE with each λ of
+    /// TrainOptions.EaseLambdaChoices, scored by NDCG@10 on the validation users; the cosine wins ties.
+    /// Only called when the catalog is small enough for EASE's dense inverse.
+    /// </summary>
+    private ItemKnnParameters ChooseItemBased(EventLog history, EventLog window, int[] users)
+    {
+        var listeners = history.ItemUserCounts();
+        var best = (Parameters: options.ItemKnn, Ndcg: double.MinValue);
+        foreach (var p in TrainOptions.EaseLambdaChoices.Select(l => (float?)l).Prepend(null).Select(l => options.ItemKnn with { EaseLambda = l }))
+        {
+            var ndcg = NdcgAt10(ItemKnnModel.Fit(history, p, _cancellation), history, window, users, listeners);
+            LogItemBasedChoice(logger, p.Method, ndcg);
+            if (ndcg > best.Ndcg)
+            {
+                best = (p, ndcg);
             }
         }
 
@@ -301,7 +329,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     private RankerRow[] RankerRows(EventLog history, EventLog labels, int[] users, int window, AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
     {
         var perUser = new RankerRow?[users.Length];
-        Parallel.For(0, users.Length, new ParallelOptions { CancellationToken = _cancellation }, b =>
+        Parallel.For(0, users.Length, Cores.Options(_cancellation), b =>
         {
             var u = users[b];
             var candidates = new Candidate[RankedRecommender.MaxCandidates];
@@ -443,7 +471,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     private static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, k);
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), new ParallelOptions { CancellationToken = cancellation }, range =>
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), Cores.Options(cancellation), range =>
         {
             var buffer = new ScoredItem[k];
             for (var b = range.Item1; b < range.Item2; b++)
@@ -625,6 +653,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation: ALS with regularization {Regularization}, alpha {Alpha}: NDCG@10 {Ndcg:F4}")]
     private static partial void LogAlsChoice(ILogger logger, float regularization, float alpha, double ndcg);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: item-based {Method}: NDCG@10 {Ndcg:F4}")]
+    private static partial void LogItemBasedChoice(ILogger logger, string method, double ndcg);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation: popular over {Days} days, NDCG@10 {Ndcg:F4}")]
     private static partial void LogPopularWindow(ILogger logger, int days, double ndcg);

@@ -109,7 +109,7 @@ public sealed class RankedRecommender : IRecommenderModel
     public ScoredItem[][] RecommendBatch(int[] users, int[][] histories, int k)
     {
         var candidates = new Candidate[users.Length][];
-        Parallel.For(0, users.Length, b =>
+        Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var buffer = new Candidate[MaxCandidates];
             var n = Candidates(Als, ItemKnn, Similar, Popular, users[b], histories[b], buffer);
@@ -122,7 +122,7 @@ public sealed class RankedRecommender : IRecommenderModel
         }
 
         var features = new float[offsets[^1] * FeatureContext.FeatureCount];
-        Parallel.For(0, users.Length, b =>
+        Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var u = users[b];
             var vector = u >= 0 && u < Als.Model.Users ? Als.Model.UserVector(u) : [];
@@ -130,7 +130,7 @@ public sealed class RankedRecommender : IRecommenderModel
         });
         var scores = offsets[^1] == 0 ? [] : Ranker.Score(features, offsets[^1]);
         var results = new ScoredItem[users.Length][];
-        Parallel.For(0, users.Length, b =>
+        Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var top = new TopK(k);
             for (var c = 0; c < candidates[b].Length; c++)

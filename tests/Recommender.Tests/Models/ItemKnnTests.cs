@@ -106,4 +106,47 @@ public class ItemKnnTests
             Assert.That(labels[c], Is.EqualTo(candidates[c].Item % 10 == 3 ? 1f : 0f), "labels move with their candidates");
         }
     }
+
+    [Test]
+    public void Ease_MatchesTheClosedForm_ComputedTheObviousWay()
+    {
+        // Tracks 0..5, track 5 never heard (EASE leaves it out); user 3 heard track 2 twice.
+        var log = Log(6, [0, 1], [0, 1, 2], [2, 3], [1, 2, 4, 2], [0, 3, 4], [3, 4]);
+        const float Lambda = 0.7f;
+        var model = ItemKnnModel.Fit(log, new ItemKnnParameters { Neighbors = 5, EaseLambda = Lambda });
+
+        // Slow and obvious: X over tracks 0..4 (binary), B = I − P·diag(1/diag P).
+        var x = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(6, 5);
+        for (var u = 0; u < log.NumUsers; u++)
+        {
+            foreach (var i in log.ItemsOf(u))
+            {
+                x[u, i] = 1;
+            }
+        }
+
+        var p = (x.TransposeThisAndMultiply(x) + (MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseIdentity(5) * Lambda)).Inverse();
+        for (var i = 0; i < 5; i++)
+        {
+            var expected = Enumerable.Range(0, 5).Where(j => j != i)
+                .Select(j => (Item: j, Weight: -p[i, j] / p[j, j])).Where(t => t.Weight > 0)
+                .OrderByDescending(t => t.Weight).ToArray();
+            Assert.That(model.Neighbors.NeighborsOf(i).ToArray(), Is.EqualTo(expected.Select(t => t.Item).ToArray()), $"neighbours of {i}");
+            Assert.That(model.Neighbors.ScoresOf(i).ToArray(), Is.EqualTo(expected.Select(t => (float)t.Weight).ToArray()).Within(1e-5f), $"weights of {i}");
+        }
+
+        Assert.That(model.Neighbors.NeighborsOf(5).Length, Is.Zero, "a track nobody heard has no neighbours");
+        Assert.That(model.Parameters.Method, Does.Contain("EASE"));
+    }
+
+    [Test]
+    public void Ease_AboveItsLimit_CoversTheMostListenedTracks()
+    {
+        // Listeners: track 0 → 3, 1 → 2, 2 → 2, 3 → 1; a limit of 3 drops track 3 and keeps 1 and 2 (tie).
+        var log = Log(4, [0, 1], [0, 2, 3], [0, 1, 2]);
+        var model = ItemKnnModel.Fit(log, new ItemKnnParameters { EaseLambda = 0.5f, EaseMaxItems = 3 });
+        Assert.That(model.Neighbors.NeighborsOf(3).Length, Is.Zero, "the least listened track is left out");
+        Assert.That(Enumerable.Range(0, 3).SelectMany(i => model.Neighbors.NeighborsOf(i).ToArray()), Has.None.EqualTo(3));
+        Assert.That(Enumerable.Range(0, 3).Sum(i => model.Neighbors.NeighborsOf(i).Length), Is.GreaterThan(0));
+    }
 }
