@@ -20,8 +20,12 @@ public sealed class MetricsAccumulator
     private long _noveltyCount;
     private int _users;
 
-    public MetricsAccumulator(int k, int[] itemListeners, int trainUsers)
+    private readonly List<double>? _userNdcg;
+
+    /// <param name="keepUserNdcg">keep each user's NDCG (in the order added) for paired comparisons; the validation does, the full-size test period does not.</param>
+    public MetricsAccumulator(int k, int[] itemListeners, int trainUsers, bool keepUserNdcg = false)
     {
+        _userNdcg = keepUserNdcg ? [] : null;
         _k = k;
         _itemListeners = itemListeners;
         _trainUsers = Math.Max(1, trainUsers);
@@ -65,8 +69,12 @@ public sealed class MetricsAccumulator
         _precision += hits / (double)_k;
         _recall += hits / (double)relevant.Length;
         _ndcg += dcg / idcg;
+        _userNdcg?.Add(dcg / idcg);
         _map += ap / ideal;
     }
+
+    /// <summary>Each user's NDCG in the order added (empty unless kept).</summary>
+    public IReadOnlyList<double> UserNdcg => _userNdcg ?? [];
 
     public MetricSet Result()
     {

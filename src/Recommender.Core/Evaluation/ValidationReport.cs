@@ -4,40 +4,80 @@ using System.Text;
 namespace Recommender.Evaluation;
 
 /// <summary>
-/// The candidate lists scored on the validation window (tracks users first heard in it, by models
-/// fitted before it), and the one served: the best NDCG@10; on a tie the simpler list, so the ranker is
-/// served only when it beats every list it was built from.
+/// The candidate lists scored on the validation windows (tracks users first heard in each, by models
+/// fitted before it), and the one served. Candidates are taken from the simplest up: a more complex
+/// list replaces the current choice only when its NDCG@10 is higher by more than one standard error
+/// of the paired per-user difference, so the ranker (or the blend) is served only when it clearly
+/// beats every list it was built from, and noise does not pick the list.
 /// </summary>
+/// <param name="Margin">the served list's NDCG@10 minus the best other list's.</param>
 public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, MetricSet[]> Sources, string Served, string BestSingle, double Margin)
 {
     /// <summary>From simplest to most complex: the order that breaks ties.</summary>
-    public static readonly string[] Candidates = ["popular", "als", "itemknn", "similar", "ranked"];
+    public static readonly string[] Candidates = ["popular", "als", "itemknn", "similar", "blend", "ranked"];
+
+    /// <summary>The lists built from others: the ranker and the fusion of ALS and item-based.</summary>
+    public static readonly string[] Combined = ["blend", "ranked"];
 
     public double NdcgAt10(string source) => Sources[source].Single(m => m.K == 10).Ndcg;
 
-    public static ValidationReport Choose(int users, IReadOnlyDictionary<string, MetricSet[]> sources)
+    /// <param name="userNdcg">each candidate's per-user NDCG@10, the users in the same order for every candidate.</param>
+    public static ValidationReport Choose(int users, IReadOnlyDictionary<string, MetricSet[]> sources, IReadOnlyDictionary<string, IReadOnlyList<double>> userNdcg)
     {
-        string? best = null;
-        foreach (var s in Candidates.Where(sources.ContainsKey))
+        double Ndcg(string s) => sources[s].Single(m => m.K == 10).Ndcg;
+        var present = Candidates.Where(sources.ContainsKey).ToArray();
+        var best = present.FirstOrDefault() ?? "popular";
+        foreach (var s in present.Skip(1))
         {
-            if (best is null || sources[s].Single(m => m.K == 10).Ndcg > sources[best].Single(m => m.K == 10).Ndcg)
+            if (ClearlyBetter(userNdcg[s], userNdcg[best]))
             {
                 best = s;
             }
         }
 
-        best ??= "popular";
-        var singles = Candidates.Where(s => s != "ranked" && sources.ContainsKey(s)).ToArray();
-        var bestSingle = singles.OrderByDescending(s => sources[s].Single(m => m.K == 10).Ndcg).ThenBy(s => Array.IndexOf(Candidates, s)).First();
-        var runnerUp = Candidates.Where(s => s != best && sources.ContainsKey(s)).Max(s => sources[s].Single(m => m.K == 10).Ndcg);
-        return new ValidationReport(users, sources, best, bestSingle, sources[best].Single(m => m.K == 10).Ndcg - runnerUp);
+        var singles = present.Where(s => !Combined.Contains(s)).ToArray();
+        var bestSingle = singles.OrderByDescending(Ndcg).ThenBy(s => Array.IndexOf(Candidates, s)).First();
+        var runnerUp = present.Where(s => s != best).Select(Ndcg).DefaultIfEmpty(0).Max();
+        return new ValidationReport(users, sources, best, bestSingle, Ndcg(best) - runnerUp);
+    }
+
+    /// <summary>Whether the paired mean difference a − b exceeds one standard error of it.</summary>
+    public static bool ClearlyBetter(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count != b.Count)
+        {
+            throw new ArgumentException($"paired lists differ in length ({a.Count} against {b.Count})", nameof(b));
+        }
+
+        var n = a.Count;
+        if (n < 2)
+        {
+            return false;
+        }
+
+        double mean = 0;
+        for (var i = 0; i < n; i++)
+        {
+            mean += a[i] - b[i];
+        }
+
+        mean /= n;
+        double variance = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var d = a[i] - b[i] - mean;
+            variance += d * d;
+        }
+
+        var standardError = Math.Sqrt(variance / (n - 1) / n);
+        return mean > standardError;
     }
 
     public string ToMarkdown()
     {
         var b = new StringBuilder();
         b.AppendLine("# Validation: the list that is served").AppendLine();
-        b.AppendLine(CultureInfo.InvariantCulture, $"{Users:N0} users, scored on the tracks they first heard in the validation window (the last part of the fit period) by models fitted before it. Served: **{Served}** (NDCG@10 {NdcgAt10(Served):F4}, {Margin:+0.0000;-0.0000} over the next best list; best single generator: {BestSingle}, {NdcgAt10(BestSingle):F4}).").AppendLine();
+        b.AppendLine(CultureInfo.InvariantCulture, $"{Users:N0} users, scored on the tracks they first heard in the validation window (the last part of the fit period) by models fitted before it. Served: **{Served}** (NDCG@10 {NdcgAt10(Served):F4}, {Margin:+0.0000;-0.0000} over the next best list; best single generator: {BestSingle}, {NdcgAt10(BestSingle):F4}). A more complex list is served only when it beats the simpler choice by more than one standard error of the paired per-user difference.").AppendLine();
         b.AppendLine("| source | k | precision | recall | NDCG | MAP | coverage | novelty |").AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (source, sets) in Sources)
         {

@@ -51,6 +51,12 @@ public sealed record TrainOptions
     /// <summary>At most this many users of the validation window (sampled with the ALS seed) train and validate the ranker.</summary>
     public int MaxRankerUsers { get; init; } = 20_000;
 
+    /// <summary>The replay evaluation of the serving blend feeds each test user's first this-many listens as online events.</summary>
+    public int ReplayOnlineListens { get; init; } = 3;
+
+    /// <summary>The replay evaluation scores a seeded sample of at most this many test users.</summary>
+    public int ReplayMaxUsers { get; init; } = 20_000;
+
     /// <summary>
     /// The validation window: the days holding the last this-fraction of the fit events. The lists
     /// are scored on the tracks users first heard in it, by models fitted before it, as the test

@@ -6,6 +6,7 @@ using Recommender.Evaluation;
 using Recommender.Models;
 using Recommender.Numerics;
 using Recommender.Ranking;
+using Recommender.Serving;
 
 namespace Recommender.Pipeline;
 
@@ -78,6 +79,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         // Stage B: everything before the split (or all events) for what is served and evaluated.
         var (als, itemKnn, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final");
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
+        var blend = Blend(als, itemKnn);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
         var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation));
@@ -88,6 +90,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             "als" => RecommendAll(train, historyUsers, als, options.RecommendationsK, _cancellation),
             "itemknn" => RecommendAll(train, historyUsers, itemKnn, options.RecommendationsK, _cancellation),
             "similar" => RecommendAll(train, historyUsers, similar, options.RecommendationsK, _cancellation),
+            "blend" => RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
             _ => RecommendAll(train, historyUsers, popular, options.RecommendationsK, _cancellation),
         });
         Stage("write recommendations, similar, popular, features, models", () =>
@@ -101,14 +104,17 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         });
 
         EvaluationReport? evaluation = null;
+        ReplayReport? replay = null;
         var recall = Stage("ivf: recall against exact search", () => MeasureRecall(train, historyUsers, als, similar));
         if (plan.SplitDay is { } split)
         {
             var test = events.Slice(split, plan.LastDay + 1);
-            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, ranked, served, validation.Served));
+            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, blend, ranked, served, validation.Served));
             evaluation = evaluation with { IvfRecall = recall };
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, test = evaluation }, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + evaluation.ToMarkdown());
+            var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, events.NumItems);
+            replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, replay, test = evaluation }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
         }
         else
         {
@@ -133,6 +139,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 validation = $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves",
             },
             served_list = validation.Served,
+            blend = replay is null ? null : new { warm = replay.BestWarm.ToString(), cold = replay.BestCold.ToString(), measured_by = "replay of the test period (metrics.md)" },
             validation_ndcg_at_10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
             parameters = new { Als = _als, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction },
             ranker_features = FeatureContext.FeatureNames,
@@ -170,15 +177,28 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
         // The sampled users need ALS neighbours of their recent tracks only, not of all tracks.
         var recentItems = SimilarToRecentModel.RecentItems(history, users);
-        var (als, itemKnn, similar, popular, features) = FitGenerators(history, catalog, windowStart, "validation", recentItems);
-        var rows = Stage("ranker: candidates and features", () => RankerRows(history, window, users, 0, als, itemKnn, similar, popular, features));
-        rows = [.. rows, .. EarlierWindows(train, catalog, users.Length)];
-        var folds = new[] { users.Where((_, i) => i % 2 == 0).ToArray(), users.Where((_, i) => i % 2 == 1).ToArray() };
-        var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => folds.Select(f => FitRanker(rows, f.ToHashSet())).ToArray());
+        var latest = new LabelWindow(0, history, window, users, FitGenerators(history, catalog, windowStart, "validation", recentItems));
+        var rows = Stage("ranker: candidates and features", () => RankerRows(latest));
+        var windows = new List<LabelWindow> { latest };
+        rows = [.. rows, .. EarlierWindows(train, catalog, users.Length, windows)];
+
+        // Cross-fitted by user: fold f's users (in every window) are ranked by a ranker that never
+        // saw their rows, so every list is scored on users no model learned from.
+        var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => Enumerable.Range(0, 2).Select(f => FitRanker(rows, u => FoldOf(u) != f)).ToArray());
         var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
-        var validation = Stage("validation: score every list", () => Validate(history, window, folds, foldRankers, als, itemKnn, similar, popular, features));
+        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => Validate(windows, foldRankers));
         return (ranker, validation);
     }
+
+    /// <summary>The "blend" candidate: rank fusion of the two strongest generators, ALS and item-based.</summary>
+    private static FusionRecommender Blend(AlsRecommender als, ItemKnnModel itemKnn) => new("blend", [als, itemKnn]);
+
+    /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
+    private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
+
+    /// <summary>Generators fitted before a label window, the window's listens and the users sampled in it; window 0 is the latest.</summary>
+    private sealed record LabelWindow(int Index, EventLog History, EventLog Labels, int[] Users,
+        (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) Models);
 
     private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
     {
@@ -199,7 +219,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     /// generators fitted before it) add ranker rows until MaxRankerUsers or MaxLabelWindows. Their
     /// users train the ranker only; validation stays on the latest window.
     /// </summary>
-    private List<RankerRow> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar)
+    private List<RankerRow> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar, List<LabelWindow> windows)
     {
         // Counted in sampled users, not in users with a positive: at full size the first window
         // already samples MaxRankerUsers, and another window would cost another ALS fit.
@@ -218,8 +238,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             var labels = Stage($"{name}: events", () => train.Slice(start, end));
             var history = Stage($"{name}: events before it", () => train.Slice(first, start));
             var users = SampleUsers(history, labels).Take(options.MaxRankerUsers - usersSoFar).ToArray();
-            var (als, itemKnn, similar, popular, features) = FitGenerators(history, catalog, start, name, SimilarToRecentModel.RecentItems(history, users));
-            rows.AddRange(Stage($"{name}: ranker candidates and features", () => RankerRows(history, labels, users, w, als, itemKnn, similar, popular, features)));
+            var labelWindow = new LabelWindow(w, history, labels, users, FitGenerators(history, catalog, start, name, SimilarToRecentModel.RecentItems(history, users)));
+            rows.AddRange(Stage($"{name}: ranker candidates and features", () => RankerRows(labelWindow)));
+            windows.Add(labelWindow);
             usersSoFar += users.Length;
             end = start;
         }
@@ -326,8 +347,10 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     /// <summary>One user's candidates with features and labels (1 = first heard in the window); window 0 is the latest.</summary>
     private sealed record RankerRow(int User, int Window, float[] Features, float[] Labels);
 
-    private RankerRow[] RankerRows(EventLog history, EventLog labels, int[] users, int window, AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
+    private RankerRow[] RankerRows(LabelWindow lw)
     {
+        var (history, labels, users, window) = (lw.History, lw.Labels, lw.Users, lw.Index);
+        var (als, itemKnn, similar, popular, features) = lw.Models;
         var perUser = new RankerRow?[users.Length];
         Parallel.For(0, users.Length, Cores.Options(_cancellation), b =>
         {
@@ -392,10 +415,10 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return end;
     }
 
-    /// <summary>LambdaRank on the earlier windows' rows and the latest window's rows of the given users (null: all of them).</summary>
-    private GradientBoostedRanker FitRanker(RankerRow[] all, HashSet<int>? latestUsers)
+    /// <summary>LambdaRank on the rows of the users <paramref name="include"/> accepts, in every window (null: all of them).</summary>
+    private GradientBoostedRanker FitRanker(RankerRow[] all, Func<int, bool>? include)
     {
-        var rows = latestUsers is null ? all : all.Where(r => r.Window > 0 || latestUsers.Contains(r.User)).ToArray();
+        var rows = include is null ? all : all.Where(r => include(r.User)).ToArray();
         var count = rows.Sum(r => r.Labels.Length);
         var features = new float[count * FeatureContext.FeatureCount];
         var labels = new float[count];
@@ -425,47 +448,55 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return GradientBoostedRanker.Fit(features, labels, groups, p);
     }
 
-    /// <summary>Every candidate list for the window's users, scored against the tracks they first heard in it.</summary>
-    private static ValidationReport Validate(EventLog history, EventLog window, int[][] folds, GradientBoostedRanker[] foldRankers, AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features)
+    /// <summary>
+    /// Every candidate list for every label window's users, scored against the tracks they first
+    /// heard in that window and pooled over the windows (small data gives few users per window).
+    /// </summary>
+    private ValidationReport Validate(List<LabelWindow> windows, GradientBoostedRanker[] foldRankers)
     {
-        var listeners = history.ItemUserCounts();
-        var historyUsers = Enumerable.Range(0, history.NumUsers).Count(u => history.CountOf(u) > 0);
         int[] ks = [5, 10];
-        var models = new (string Name, IRecommenderModel Model)[] { ("popular", popular), ("als", als), ("itemknn", itemKnn), ("similar", similar) };
-        var accumulators = ValidationReport.Candidates.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers)).ToArray());
+        var latest = windows[0].History;
+        var listeners = latest.ItemUserCounts();
+        var historyUsers = Enumerable.Range(0, latest.NumUsers).Count(u => latest.CountOf(u) > 0);
+        var accumulators = ValidationReport.Candidates.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers, keepUserNdcg: k == 10)).ToArray());
         var buffer = new ScoredItem[10];
         var users = 0;
-        for (var f = 0; f < folds.Length; f++)
+        foreach (var w in windows)
         {
-            // Each half is ranked by the ranker fitted on the other half.
-            var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[1 - f]);
-            var fold = folds[f];
-            var rankedLists = ranked.RecommendBatch(fold, fold.Select(u => history.ItemsOf(u).ToArray()).ToArray(), 10);
-            for (var b = 0; b < fold.Length; b++)
+            var (als, itemKnn, similar, popular, features) = w.Models;
+            var models = new (string Name, IRecommenderModel Model)[] { ("popular", popular), ("als", als), ("itemknn", itemKnn), ("similar", similar), ("blend", Blend(als, itemKnn)) };
+            for (var f = 0; f < foldRankers.Length; f++)
             {
-                var u = fold[b];
-                var truth = window.ItemsOf(u).ToArray();
-                Array.Sort(truth);
-                foreach (var (name, model) in models)
+                var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[f]);
+                var fold = w.Users.Where(u => FoldOf(u) == f).ToArray();
+                var rankedLists = ranked.RecommendBatch(fold, fold.Select(u => w.History.ItemsOf(u).ToArray()).ToArray(), 10);
+                for (var b = 0; b < fold.Length; b++)
                 {
-                    var n = model.Recommend(u, history.ItemsOf(u), 10, buffer);
-                    var list = buffer[..n].Select(x => x.Item).ToArray();
-                    foreach (var acc in accumulators[name])
+                    var u = fold[b];
+                    var truth = w.Labels.ItemsOf(u).ToArray();
+                    Array.Sort(truth);
+                    foreach (var (name, model) in models)
                     {
-                        acc.Add(list, truth);
+                        var n = model.Recommend(u, w.History.ItemsOf(u), 10, buffer);
+                        var list = buffer[..n].Select(x => x.Item).ToArray();
+                        foreach (var acc in accumulators[name])
+                        {
+                            acc.Add(list, truth);
+                        }
                     }
-                }
 
-                foreach (var acc in accumulators["ranked"])
-                {
-                    acc.Add(rankedLists[b].Select(x => x.Item).ToArray(), truth);
-                }
+                    foreach (var acc in accumulators["ranked"])
+                    {
+                        acc.Add(rankedLists[b].Select(x => x.Item).ToArray(), truth);
+                    }
 
-                users++;
+                    users++;
+                }
             }
         }
 
-        return ValidationReport.Choose(users, accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()));
+        return ValidationReport.Choose(users, accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
+            accumulators.ToDictionary(kv => kv.Key, kv => kv.Value[Array.IndexOf(ks, 10)].UserNdcg));
     }
 
     private static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation)
@@ -549,7 +580,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return new IvfRecall(false, userHits / Math.Max(1, sample.Length), itemHits / Math.Max(1, items.Length), sample.Length);
     }
 
-    private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
+    private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, FusionRecommender blend, RankedRecommender ranked, RecommendationTable served, string servedName)
     {
         var listeners = train.ItemUserCounts();
         var trainUsers = Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0);
@@ -557,8 +588,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         // The lists not already computed for every user, for the warm test users only.
         var rankedTable = servedName == "ranked" ? served : RankAll(train, warmUsers, ranked);
         var itemKnnTable = RecommendAll(train, warmUsers, itemKnn, 10, _cancellation);
+        var blendTable = servedName == "blend" ? served : RecommendAll(train, warmUsers, blend, 10, _cancellation);
         int[] ks = [5, 10];
-        string[] sources = ["popular", "als", "itemknn", "similar", "ranked", "served"];
+        string[] sources = ["popular", "als", "itemknn", "similar", "blend", "ranked", "served"];
         var warm = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
         var cold = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
         int coldUsers = 0;
@@ -598,6 +630,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 ["als"] = personal.ItemsOf(u).ToArray(),
                 ["itemknn"] = itemKnnTable.ItemsOf(u).ToArray(),
                 ["similar"] = similarList[..ns].Select(s => s.Item).ToArray(),
+                ["blend"] = blendTable.ItemsOf(u).ToArray(),
                 ["ranked"] = rankedTable.ItemsOf(u).ToArray(),
                 ["served"] = served.ItemsOf(u).ToArray(),
             };

@@ -38,7 +38,11 @@ public sealed class ServingSnapshot
         CreatedUtc = createdUtc;
         _gram = DenseKernels.Gram(Als.ItemFactors, Als.Factors, Als.Parameters.Regularization);
         SimilarToRecent = new SimilarToRecentModel(similar, sequential);
+        Sources = new BlendSources(recommendations, SimilarToRecent, als, _gram, popular, items.Count);
     }
+
+    /// <summary>What <see cref="Blender"/> reads from this snapshot.</summary>
+    public BlendSources Sources { get; }
 
     public string Id { get; }
     public string Directory { get; }
@@ -61,6 +65,9 @@ public sealed class ServingSnapshot
 
     /// <summary>Which list recommendations.parquet holds (the validation winner), from the manifest.</summary>
     public string ServedList { get; private init; } = "";
+
+    /// <summary>The blend the train's replay evaluation measured best, from the manifest; null when it had no test period.</summary>
+    public BlendChoice? MeasuredBlend { get; private init; }
 
     public ReadOnlySpan<int> HistoryOf(int user) =>
         (uint)user < (uint)(HistoryOffsets.Length - 1) ? HistoryItems.AsSpan(HistoryOffsets[user], HistoryOffsets[user + 1] - HistoryOffsets[user]) : [];
@@ -107,14 +114,17 @@ public sealed class ServingSnapshot
         }
 
         var metrics = Path.Combine(dir, FileNames.Metrics);
-        var (created, servedList) = Guard(Path.Combine(dir, FileNames.Manifest), p =>
+        var (created, servedList, blend) = Guard(Path.Combine(dir, FileNames.Manifest), p =>
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(p));
             var served = doc.RootElement.TryGetProperty("served_list", out var s) ? s.GetString() ?? "" : "";
-            return (doc.RootElement.GetProperty("created_utc").GetDateTime(), served);
+            BlendChoice? measured = doc.RootElement.TryGetProperty("blend", out var b) && b.ValueKind == JsonValueKind.Object
+                ? new BlendChoice(Enum.Parse<BlendStrategy>(b.GetProperty("warm").GetString()!), Enum.Parse<BlendStrategy>(b.GetProperty("cold").GetString()!))
+                : null;
+            return (doc.RootElement.GetProperty("created_utc").GetDateTime(), served, measured);
         });
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
-            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created) { ServedList = servedList };
+            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created) { ServedList = servedList, MeasuredBlend = blend };
     }
 
     /// <summary>Reads one file; a failure to read it becomes a <see cref="DataException"/> that names it.</summary>

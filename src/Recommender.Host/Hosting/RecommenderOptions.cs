@@ -27,8 +27,22 @@ public sealed class RecommenderOptions
     public int AlsIterations { get; set; } = 15;
     public int MaxK { get; set; } = 1000;
 
+    /// <summary>
+    /// How online listens blend with the offline list: Measured (the snapshot's replay winner for
+    /// warm and for cold users, RankFusion when it has none), or one strategy for everyone.
+    /// </summary>
+    public BlendMode Blend { get; set; } = BlendMode.Measured;
+
     /// <summary>Recommendation calls worked on at once; more are refused with RESOURCE_EXHAUSTED (load shedding).</summary>
     public int MaxInFlight { get; set; } = 64;
+}
+
+public enum BlendMode
+{
+    Measured,
+    Interleave,
+    RankFusion,
+    OfflineOnly,
 }
 
 /// <summary>The "Ops" section: operator RPCs need this bearer token.</summary>

@@ -26,7 +26,7 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
         var k = ValidateK(request.K);
         var snapshot = Snapshot();
         var onlineItems = Dense(snapshot, online.Recent(request.UserId));
-        var blended = Blender.Recommend(snapshot, request.UserId, onlineItems, k);
+        var blended = Blender.Recommend(snapshot, request.UserId, onlineItems, k, BlendFor(snapshot));
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
         foreach (var item in blended)
         {
@@ -35,6 +35,14 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
 
         return Task.FromResult(reply);
     }
+
+    private BlendChoice BlendFor(ServingSnapshot snapshot) => options.Value.Blend switch
+    {
+        BlendMode.Interleave => BlendChoice.All(BlendStrategy.Interleave),
+        BlendMode.RankFusion => BlendChoice.All(BlendStrategy.RankFusion),
+        BlendMode.OfflineOnly => BlendChoice.All(BlendStrategy.OfflineOnly),
+        _ => snapshot.MeasuredBlend ?? BlendChoice.Default,
+    };
 
     public override Task<RecommendationsReply> GetSimilarTracks(GetSimilarTracksRequest request, ServerCallContext context)
     {

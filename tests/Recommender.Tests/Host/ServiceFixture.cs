@@ -44,8 +44,10 @@ internal static class ServiceData
         return root;
     }
 
-    public static Dictionary<string, string?> Config(string artifacts, string? dataDir = null, string? onlineLog = null) => new()
+    /// <param name="blend">the tests of the online plumbing pin the strategy they assert on; "Measured" follows the snapshot.</param>
+    public static Dictionary<string, string?> Config(string artifacts, string? dataDir = null, string? onlineLog = null, string blend = "Interleave") => new()
     {
+        ["Recommender:Blend"] = blend,
         ["Recommender:ArtifactsDir"] = artifacts,
         ["Recommender:DataDir"] = dataDir ?? DataDir,
         ["Recommender:OnlineLogPath"] = onlineLog ?? Path.Combine(TestPaths.NewTempDir(), "listens.log"),

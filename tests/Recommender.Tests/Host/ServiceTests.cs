@@ -3,6 +3,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
+using Recommender.Data;
 using Recommender.Pipeline;
 using Recommender.Serving;
 using Recommender.Tests.Support;
@@ -224,6 +225,24 @@ public class ServiceTests
         Assert.That(watch.Elapsed, Is.LessThan(Recommender.Host.Hosting.RetrainRunner.CancelGrace), "stopped by SIGTERM, not by the kill after the grace period");
         Assert.That(Directory.GetDirectories(snapshots, ".tmp-*"), Is.Empty, "the cancelled child removed its unfinished snapshot");
         Assert.That(new SnapshotStore(artifacts).Current(), Is.EqualTo(before));
+    }
+
+    [TestCase("OfflineOnly", false)]
+    [TestCase("Interleave", true)]
+    [TestCase("RankFusion", true)]
+    public async Task MeasuredBlend_FollowsTheSnapshotsReplayWinner(string strategy, bool onlineShows)
+    {
+        var artifacts = ServiceData.CopyArtifacts();
+        var manifest = Path.Combine(artifacts, SnapshotStore.CurrentLink, FileNames.Manifest);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
+        json["blend"] = new System.Text.Json.Nodes.JsonObject { ["warm"] = strategy, ["cold"] = strategy };
+        File.WriteAllText(manifest, json.ToJsonString());
+        await using var service = await RunningService.StartAsync(ServiceData.Config(artifacts, blend: "Measured"));
+        var listened = (await service.Client.GetPopularAsync(1))[0].TrackId;
+        await service.Client.LogListenAsync(ColdUser, listened);
+        var (_, after) = await service.Client.GetRecommendationsAsync(ColdUser, 20);
+        Assert.That(after.Select(a => a.TrackId), Does.Not.Contain(listened));
+        Assert.That(after.Any(a => a.Source == Source.Online), Is.EqualTo(onlineShows), $"{strategy} for cold users, from the manifest");
     }
 
     [Test]

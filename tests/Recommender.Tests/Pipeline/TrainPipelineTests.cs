@@ -108,7 +108,15 @@ public class TrainPipelineTests
             $"recommendations.parquet holds the {winner} list");
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.SnapshotDir, FileNames.Metrics)));
         Assert.That(metrics.RootElement.GetProperty("served").GetString(), Is.EqualTo(winner));
-        Assert.That(File.ReadAllText(Path.Combine(run.SnapshotDir, FileNames.MetricsMarkdown)), Does.Contain("# Validation").And.Contain("# Evaluation on the test period"));
+        Assert.That(File.ReadAllText(Path.Combine(run.SnapshotDir, FileNames.MetricsMarkdown)), Does.Contain("# Validation").And.Contain("# Online path").And.Contain("# Evaluation on the test period"));
+
+        // The replay of the serving blend: every strategy scored, and its winners are what the service blends with.
+        var replay = metrics.RootElement.GetProperty("replay");
+        Assert.That(replay.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("strategy").GetString()), Is.EqualTo(new[] { "Interleave", "RankFusion", "OfflineOnly" }));
+        Assert.That(replay.GetProperty("rows")[0].GetProperty("warm").GetProperty("users").GetInt32(), Is.GreaterThan(0));
+        var measured = Recommender.Serving.ServingSnapshot.Load(run.SnapshotDir).MeasuredBlend;
+        Assert.That(measured?.Warm.ToString(), Is.EqualTo(replay.GetProperty("best_warm").GetString()));
+        Assert.That(measured?.Cold.ToString(), Is.EqualTo(replay.GetProperty("best_cold").GetString()));
     }
 
     [Test]
@@ -121,14 +129,16 @@ public class TrainPipelineTests
         var served = e.WarmAt("served", 10).Ndcg;
         var als = e.WarmAt("als", 10).Ndcg;
         TestContext.Out.WriteLine($"lastfm-dev warm NDCG@10: served ({run.Validation.Served}) {served:F4}, als {als:F4}, itemknn {e.WarmAt("itemknn", 10).Ndcg:F4}, ranked {e.WarmAt("ranked", 10).Ndcg:F4}, popular {e.WarmAt("popular", 10).Ndcg:F4}");
-        // Measured 0.0794 served (ranked), 0.0791 ALS, 0.0692 item-kNN, 0.0438 popular; references: implicit ALS 0.0736, EASE 0.081.
+        // Measured 0.0791 served (ALS: the ranker's 0.0794 is not clearly better on validation), 0.0791 ALS,
+        // 0.0692 item-kNN, 0.0438 popular; references: implicit ALS 0.0736, EASE 0.081.
         Assert.That(als, Is.GreaterThanOrEqualTo(0.070), "ALS with settings chosen on validation");
         Assert.That(served, Is.GreaterThanOrEqualTo(0.075));
+        Assert.That(served, Is.GreaterThanOrEqualTo(als - 1e-12), "never below the project's ALS");
         Assert.That(served, Is.GreaterThan(e.WarmAt("popular", 10).Ndcg * 1.5));
     }
 
     [Test]
-    public void MovieLens_ServedListIsNeverBelowPopular_OnWarmNdcgAt10()
+    public void MovieLens_ServedListBeatsPopular_OnWarmNdcgAt10()
     {
         var run = TrainReal("ml-100k", new DateOnly(1998, 3, 7));
         var e = run.Evaluation!;
@@ -138,7 +148,7 @@ public class TrainPipelineTests
         var served = e.WarmAt("served", 10).Ndcg;
         TestContext.Out.WriteLine($"ml-100k warm NDCG@10: served ({run.Validation.Served}) {served:F4}, ranked {e.WarmAt("ranked", 10).Ndcg:F4}, popular {e.WarmAt("popular", 10).Ndcg:F4}, als {e.WarmAt("als", 10).Ndcg:F4}, itemknn {e.WarmAt("itemknn", 10).Ndcg:F4}");
         Assert.That(e.WarmAt("popular", 10).Ndcg, Is.GreaterThan(0.2), "recent popular movies are a strong baseline here");
-        Assert.That(served, Is.GreaterThanOrEqualTo(e.WarmAt("popular", 10).Ndcg));
+        Assert.That(served, Is.GreaterThan(e.WarmAt("popular", 10).Ndcg), "the served list beats popular");
         Assert.That(served, Is.GreaterThan(e.WarmAt("als", 10).Ndcg));
     }
 
@@ -148,11 +158,11 @@ public class TrainPipelineTests
         var run = TrainReal("lastfm-dev", new DateOnly(2010, 6, 1), o => o with { ShuffleRankerLabels = true });
         var v = run.Validation;
         Assert.That(v.Served, Is.Not.EqualTo("ranked"), $"ranked {v.NdcgAt10("ranked"):F4}, best single {v.BestSingle} {v.NdcgAt10(v.BestSingle):F4}");
-        Assert.That(v.Served, Is.EqualTo(v.BestSingle));
+        Assert.That(ValidationReport.Combined, Does.Not.Contain(v.Served), "a single generator is served");
         Assert.That(v.NdcgAt10("ranked"), Is.LessThan(v.NdcgAt10(v.BestSingle)));
         AssertServedIsTheWinner(run);
         // What GetStatus reports (served_list) comes from the snapshot as the service loads it.
-        Assert.That(Recommender.Serving.ServingSnapshot.Load(run.SnapshotDir).ServedList, Is.EqualTo(v.BestSingle));
+        Assert.That(Recommender.Serving.ServingSnapshot.Load(run.SnapshotDir).ServedList, Is.EqualTo(v.Served));
     }
 
     [Test]
