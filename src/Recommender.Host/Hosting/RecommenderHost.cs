@@ -5,6 +5,9 @@ public static class RecommenderHost
 {
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
+    /// <summary>Where the HTTP/1.1 JSON routes listen by default.</summary>
+    public const string DefaultHttpUrl = "http://127.0.0.1:5081";
+
     /// <param name="environment">Development, Production, ...; null takes ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT, else Production.</param>
     public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null, string? environment = null)
     {
@@ -14,7 +17,7 @@ public static class RecommenderHost
             builder.Configuration.AddInMemoryCollection(overrides);
         }
 
-        builder.UseHttp2Only();
+        builder.UseGrpcAndHttpEndpoints();
         builder.Services.AddRecommender(builder.Configuration);
         configure?.Invoke(builder);
         return builder.Build().MapRecommender();

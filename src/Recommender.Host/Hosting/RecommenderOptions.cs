@@ -11,6 +11,9 @@ public sealed class RecommenderOptions
     /// <summary>Snapshot root written by train: DIR/current is served.</summary>
     public string ArtifactsDir { get; set; } = "out/artifacts";
 
+    /// <summary>HTTP/1.1 addresses of the JSON routes (gRPC JSON transcoding), ';'-separated; empty for none. gRPC listens on Urls.</summary>
+    public string HttpUrls { get; set; } = RecommenderHost.DefaultHttpUrl;
+
     /// <summary>The three input parquet files the nightly retrain reads.</summary>
     public string DataDir { get; set; } = "data/synthetic";
 

@@ -42,7 +42,7 @@ public static class ServiceCollectionExtensions
 
         // The token check belongs to the ops service's endpoint, not to a match on the request path:
         // routing ignores case, so a path prefix compared with case could be walked around.
-        services.AddGrpc().AddServiceOptions<OpsGrpcService>(o => o.Interceptors.Add<OpsAuthInterceptor>());
+        services.AddGrpc().AddJsonTranscoding().AddServiceOptions<OpsGrpcService>(o => o.Interceptors.Add<OpsAuthInterceptor>());
         services.AddSingleton<OpsAuthInterceptor>();
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<SnapshotHealthCheck>("snapshot");
@@ -58,13 +58,35 @@ public static class ServiceCollectionExtensions
         app.MapGrpcService<OpsGrpcService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
+        app.MapGet(OpenApi.Path, () => Results.Text(OpenApi.Document, "application/json"));
         return app;
     }
 
-    /// <summary>gRPC over cleartext HTTP/2 (h2c) on every endpoint, as grpcurl -plaintext expects.</summary>
-    public static WebApplicationBuilder UseHttp2Only(this WebApplicationBuilder builder)
+    /// <summary>
+    /// gRPC over cleartext HTTP/2 (h2c) on the Urls, as grpcurl -plaintext expects, and HTTP/1.1 for
+    /// the JSON routes on Recommender:HttpUrls: a cleartext endpoint cannot offer both (no ALPN), and
+    /// curl or a browser speak HTTP/1.1 unless told otherwise.
+    /// </summary>
+    public static WebApplicationBuilder UseGrpcAndHttpEndpoints(this WebApplicationBuilder builder)
     {
-        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(e => e.Protocols = HttpProtocols.Http2));
+        var grpc = (builder.Configuration["Urls"] ?? RecommenderHost.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var http = (builder.Configuration[$"{RecommenderOptions.Section}:{nameof(RecommenderOptions.HttpUrls)}"] ?? new RecommenderOptions().HttpUrls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var endpoints = new Dictionary<string, string?>();
+
+        // Kestrel binds its configured endpoints in key order: the gRPC ones first ("A…" before "B…").
+        for (var i = 0; i < grpc.Length; i++)
+        {
+            endpoints[$"Kestrel:Endpoints:A{i:D2}Grpc:Url"] = grpc[i];
+            endpoints[$"Kestrel:Endpoints:A{i:D2}Grpc:Protocols"] = nameof(HttpProtocols.Http2);
+        }
+
+        for (var i = 0; i < http.Length; i++)
+        {
+            endpoints[$"Kestrel:Endpoints:B{i:D2}Http:Url"] = http[i];
+            endpoints[$"Kestrel:Endpoints:B{i:D2}Http:Protocols"] = nameof(HttpProtocols.Http1);
+        }
+
+        builder.Configuration.AddInMemoryCollection(endpoints);
         return builder;
     }
 }

@@ -55,6 +55,7 @@ internal static class ServiceData
         ["Recommender:AlsIterations"] = "3",
         ["Ops:Token"] = Token,
         ["Urls"] = "http://127.0.0.1:0",
+        ["Recommender:HttpUrls"] = "http://127.0.0.1:0",
         ["Logging:LogLevel:Default"] = "Warning",
     };
 }
@@ -81,8 +82,12 @@ internal sealed class RunningService : IAsyncDisposable
             configure?.Invoke(b);
         });
         await app.StartAsync();
-        return new RunningService(app, app.Urls.First());
+        // The gRPC endpoints bind first, then the HTTP/1.1 JSON one.
+        return new RunningService(app, app.Urls.First()) { HttpAddress = app.Urls.Skip(1).FirstOrDefault() ?? "" };
     }
+
+    /// <summary>The HTTP/1.1 address of the JSON routes.</summary>
+    public string HttpAddress { get; private init; } = "";
 
     public RecommenderClient ClientWithToken(string? token) => RecommenderClient.Connect(Address, token);
 

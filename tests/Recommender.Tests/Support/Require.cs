@@ -13,6 +13,7 @@ internal static class Require
     public const string Variable = "RECOMMENDER_REQUIRE";
     public const string Shared = "shared";
     public const string Tmpfs = "tmpfs";
+    public const string Curl = "curl";
 
     public static bool Strict(string kind) =>
         (Environment.GetEnvironmentVariable(Variable) ?? "").Split(',', StringSplitOptions.TrimEntries) is var kinds
