@@ -1,3 +1,4 @@
+using Recommender.Host.Observability;
 using Microsoft.Extensions.Options;
 using Recommender.Serving;
 
@@ -23,6 +24,7 @@ public sealed partial class RetrainCoordinator(
     SnapshotHolder holder,
     OnlineEventLog online,
     IRetrainRunner runner,
+    RecommenderMetrics metrics,
     ILogger<RetrainCoordinator> logger)
 {
     private int _running;
@@ -77,6 +79,8 @@ public sealed partial class RetrainCoordinator(
         }
         finally
         {
+            var last = Last;
+            metrics.RetrainFinished(last.State, ((last.FinishedUtc ?? DateTime.UtcNow) - started).TotalSeconds);
             Volatile.Write(ref _running, 0);
         }
     }

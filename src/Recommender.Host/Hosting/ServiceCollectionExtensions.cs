@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using Quartz;
 using Recommender.Host.Jobs;
+using Recommender.Host.Observability;
 using Recommender.Host.Services;
 using Recommender.Serving;
 
@@ -42,7 +44,12 @@ public static class ServiceCollectionExtensions
 
         // The token check belongs to the ops service's endpoint, not to a match on the request path:
         // routing ignores case, so a path prefix compared with case could be walked around.
-        services.AddGrpc().AddJsonTranscoding().AddServiceOptions<OpsGrpcService>(o => o.Interceptors.Add<OpsAuthInterceptor>());
+        services.AddGrpc(o => o.Interceptors.Add<MetricsInterceptor>()).AddJsonTranscoding().AddServiceOptions<OpsGrpcService>(o => o.Interceptors.Add<OpsAuthInterceptor>());
+        services.AddSingleton<MetricsInterceptor>();
+        services.AddSingleton<RecommenderMetrics>();
+        services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(RecommenderMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
         services.AddSingleton<OpsAuthInterceptor>();
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<SnapshotHealthCheck>("snapshot");
@@ -59,6 +66,8 @@ public static class ServiceCollectionExtensions
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         app.MapGet(OpenApi.Path, () => Results.Text(OpenApi.Document, "application/json"));
+        app.MapPrometheusScrapingEndpoint(); // GET /metrics
+        _ = app.Services.GetRequiredService<RecommenderMetrics>(); // its gauges exist from the start
         return app;
     }
 

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Recommender.Host.Hosting;
+using Recommender.Host.Observability;
 using Recommender.Serving;
 using Recommender.V1;
 
@@ -11,7 +12,7 @@ namespace Recommender.Host.Services;
 /// GetRecommendations, GetSimilarTracks, GetPopular and LogListen over the current snapshot.
 /// Every handler is synchronous work on in-memory tables: it reads the snapshot reference once.
 /// </summary>
-public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEventLog online, IOptions<RecommenderOptions> options, TimeProvider clock)
+public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEventLog online, IOptions<RecommenderOptions> options, TimeProvider clock, RecommenderMetrics metrics)
     : RecommendationServiceBinding.ServiceBase
 {
     /// <summary>Raw ids in the export are non-negative 32-bit integers; anything else cannot exist.</summary>
@@ -106,6 +107,7 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
         try
         {
             var sequence = online.Append(new OnlineEvent(request.UserId, request.TrackId, time));
+            metrics.ListenLogged();
             return Task.FromResult(new LogListenReply { Sequence = sequence });
         }
         catch (OnlineLogWriteException e)

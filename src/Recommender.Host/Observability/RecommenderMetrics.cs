@@ -1,0 +1,100 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Recommender.Host.Hosting;
+using Recommender.Serving;
+
+namespace Recommender.Host.Observability;
+
+/// <summary>
+/// The service's own instruments (meter "Recommender"), exported with ASP.NET Core's HTTP metrics
+/// on /metrics in the Prometheus text format. Counters and histograms are recorded where things
+/// happen; the snapshot and online-log figures are observed at scrape time, so they cost nothing
+/// between scrapes.
+/// </summary>
+public sealed class RecommenderMetrics : IDisposable
+{
+    public const string MeterName = "Recommender";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly UpDownCounter<long> _inFlight;
+    private readonly Counter<long> _listens;
+    private readonly Counter<long> _retrains;
+    private readonly Histogram<double> _retrainDuration;
+
+    public RecommenderMetrics(IMeterFactory meters, SnapshotHolder holder, OnlineEventLog online, TimeProvider clock)
+    {
+        _meter = meters.Create(MeterName);
+        _requests = _meter.CreateCounter<long>("recommender.rpc.requests", "{request}", "RPCs answered, by method and gRPC status code");
+        _duration = _meter.CreateHistogram<double>("recommender.rpc.duration", "s", "RPC handling time, by method",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+        _inFlight = _meter.CreateUpDownCounter<long>("recommender.rpc.in_flight", "{request}", "RPCs being handled now");
+        _listens = _meter.CreateCounter<long>("recommender.online.listens", "{listen}", "listens acknowledged by LogListen since start");
+        _retrains = _meter.CreateCounter<long>("recommender.retrain.runs", "{run}", "retrain runs finished, by outcome");
+        _retrainDuration = _meter.CreateHistogram<double>("recommender.retrain.duration", "s", "retrain run time, by outcome",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600] });
+
+        _meter.CreateObservableGauge("recommender.online.events", () => online.Count, "{event}", "events in the durable online log");
+        _meter.CreateObservableGauge("recommender.snapshot.age", () => holder.Current is { } s ? new[] { new Measurement<double>((clock.GetUtcNow().UtcDateTime - s.CreatedUtc).TotalSeconds, Id(s)) } : [], "s", "time since the serving snapshot was trained");
+        _meter.CreateObservableGauge("recommender.snapshot.users", () => holder.Current is { } s ? new[] { new Measurement<long>(s.Users.Count, Id(s)) } : [], "{user}", "users in the serving snapshot");
+        _meter.CreateObservableGauge("recommender.snapshot.tracks", () => holder.Current is { } s ? new[] { new Measurement<long>(s.Items.Count, Id(s)) } : [], "{track}", "tracks in the serving snapshot");
+        _meter.CreateObservableGauge("recommender.snapshot.served_ndcg_at_10", () => holder.Current is { } s ? ServedNdcg(s) : [], null, "NDCG@10 of the served list as published with the snapshot (split: validation or test)");
+    }
+
+    public void RequestStarted() => _inFlight.Add(1);
+
+    public void RequestFinished(string method, string status, double seconds)
+    {
+        _inFlight.Add(-1);
+        var tags = new KeyValuePair<string, object?>("method", method);
+        _requests.Add(1, tags, new KeyValuePair<string, object?>("status", status));
+        _duration.Record(seconds, tags);
+    }
+
+    public void ListenLogged() => _listens.Add(1);
+
+    public void RetrainFinished(RunState outcome, double seconds)
+    {
+        var tag = new KeyValuePair<string, object?>("outcome", outcome.ToString());
+        _retrains.Add(1, tag);
+        _retrainDuration.Record(seconds, tag);
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    private static KeyValuePair<string, object?> Id(ServingSnapshot s) => new("snapshot_id", s.Id);
+
+    /// <summary>The served list's NDCG@10 from metrics.json: on validation always, on the test period when there was one.</summary>
+    private static Measurement<double>[] ServedNdcg(ServingSnapshot s)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(s.MetricsJson);
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("served", out var served) || served.GetString() is not { } name)
+            {
+                return [];
+            }
+
+            var result = new List<Measurement<double>>();
+            if (root.TryGetProperty("validation", out var v) && v.TryGetProperty("sources", out var sources) && sources.TryGetProperty(name, out var sets))
+            {
+                result.AddRange(sets.EnumerateArray().Where(m => m.GetProperty("k").GetInt32() == 10)
+                    .Select(m => new Measurement<double>(m.GetProperty("ndcg").GetDouble(), Id(s), new("split", "validation"))));
+            }
+
+            if (root.TryGetProperty("test", out var t) && t.ValueKind == JsonValueKind.Object && t.TryGetProperty("warm", out var warm) && warm.TryGetProperty("served", out var servedSets))
+            {
+                result.AddRange(servedSets.EnumerateArray().Where(m => m.GetProperty("k").GetInt32() == 10)
+                    .Select(m => new Measurement<double>(m.GetProperty("ndcg").GetDouble(), Id(s), new("split", "test"))));
+            }
+
+            return [.. result];
+        }
+        catch (JsonException)
+        {
+            return []; // metrics.json is checked at load; a snapshot without it has nothing to report
+        }
+    }
+}
