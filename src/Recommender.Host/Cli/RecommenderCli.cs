@@ -201,7 +201,7 @@ public static partial class RecommenderCli
         var watch = Stopwatch.StartNew();
         var summary = new SyntheticGenerator(options, logger).Generate(outDir);
         LogDone(logger, "generate", watch.Elapsed.TotalSeconds, PeakMemoryMb());
-        ctx.Out.WriteLine($"wrote {summary.Users:N0} users, {summary.Tracks:N0} tracks, {summary.Events:N0} events to {outDir}");
+        ctx.Out.WriteLine($"wrote {summary.Users:N0} users, {summary.Tracks:N0} tracks, {summary.Events:N0} events to {Path.GetFullPath(outDir)}");
         return Task.FromResult(ExitOk);
     }
 
@@ -215,7 +215,7 @@ public static partial class RecommenderCli
         var data = DataPreparation.Load(dataDir, logger, o.Flag("drop-duplicates"));
         DataPreparation.Write(data, outDir, logger, windowStart);
         LogDone(logger, "prepare", watch.Elapsed.TotalSeconds, PeakMemoryMb());
-        ctx.Out.WriteLine($"prepared {data.Events.NumEvents:N0} events of {data.Events.NumUsers:N0} users into {outDir}");
+        ctx.Out.WriteLine($"prepared {data.Events.NumEvents:N0} events of {data.Events.NumUsers:N0} users into {Path.GetFullPath(outDir)}");
         return Task.FromResult(ExitOk);
     }
 
@@ -267,7 +267,7 @@ public static partial class RecommenderCli
         {
             var result = new TrainPipeline(options, logger).Run(cancel.Token);
             LogDone(logger, "train", watch.Elapsed.TotalSeconds, PeakMemoryMb());
-            ctx.Out.WriteLine($"snapshot {result.SnapshotId} at {result.SnapshotDir}");
+            ctx.Out.WriteLine($"snapshot {result.SnapshotId} at {Path.GetFullPath(result.SnapshotDir)} ({Path.GetFullPath(Path.Combine(options.OutRoot, SnapshotStore.CurrentLink))} points at it); metrics in {FileNames.MetricsMarkdown} there");
             if (result.Evaluation is { } e)
             {
                 ctx.Out.Write(e.ToMarkdown());
@@ -302,7 +302,7 @@ public static partial class RecommenderCli
             return trained;
         }
 
-        ctx.Out.WriteLine($"serving {artifacts}/current on {o.Required("urls")}; try: dotnet run -c Release --project src/Recommender.Host -- recommend --user 1");
+        ctx.Out.WriteLine($"demo folder: {Path.GetFullPath(root)} (data, artifacts, online log); serving {Path.GetFullPath(artifacts)}/current over gRPC on {o.Required("urls")} and JSON on {Hosting.RecommenderHost.DefaultHttpUrl}; try: curl -s '{Hosting.RecommenderHost.DefaultHttpUrl}/v1/users/1/recommendations?k=5'");
         return await RunAsync(["serve", "--artifacts", artifacts, "--data", data, "--online-log", Path.Combine(root, "online", "listens.log"), "--urls", o.Required("urls"), "--environment", "Development"], ctx.Out, ctx.Error);
     }
 

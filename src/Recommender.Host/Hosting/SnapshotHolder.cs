@@ -22,13 +22,13 @@ public sealed partial class SnapshotHolder(IOptions<RecommenderOptions> options,
         var snapshot = ServingSnapshot.Load(dir);
         Swap(snapshot);
         Memory.CompactLargeObjects(); // the load's column buffers
-        LogLoaded(logger, snapshot.Id, snapshot.Users.Count, snapshot.Items.Count, watch.Elapsed.TotalSeconds);
+        LogLoaded(logger, snapshot.Id, snapshot.Directory, snapshot.Users.Count, snapshot.Items.Count, watch.Elapsed.TotalSeconds, Path.GetFullPath(options.Value.OnlineLogPath));
         return snapshot;
     }
 
     /// <summary>Publishes a new snapshot; returns the one it replaced.</summary>
     public ServingSnapshot? Swap(ServingSnapshot next) => Interlocked.Exchange(ref _current, next);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "serving snapshot {Id}: {Users} users, {Items} tracks, loaded in {Seconds:F1} s")]
-    private static partial void LogLoaded(ILogger logger, string id, int users, int items, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "serving snapshot {Id} from {Directory}: {Users} users, {Items} tracks, loaded in {Seconds:F1} s; online listens go to {OnlineLog}")]
+    private static partial void LogLoaded(ILogger logger, string id, string directory, int users, int items, double seconds, string onlineLog);
 }
