@@ -1,3 +1,4 @@
+using Recommender.Diagnostics;
 using System.Numerics.Tensors;
 using Recommender.Data;
 using Recommender.Numerics;
@@ -26,21 +27,22 @@ public sealed class NeighborTable : ScoredLists
 
     /// <summary>Cosine neighbours from ALS item factors, through the IVF index on normalised vectors.</summary>
     /// <param name="queryItems">the items to list neighbours for, ascending (others get none); null for every item.</param>
-    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24, int[]? queryItems = null, CancellationToken cancellation = default)
+    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
     {
         var f = model.Factors;
         var normalized = DenseKernels.NormalizeRows(model.ItemFactors, f);
         lists = lists > 0 ? lists : model.Items <= AlsRecommender.ExactLimit ? 1 : (int)Math.Sqrt(model.Items);
         var index = IvfIndex.Build(normalized, f, lists, model.Parameters.Seed + 1);
-        return FromIndex(index, normalized, f, model.Items, k, probes, queryItems, cancellation);
+        return FromIndex(index, normalized, f, model.Items, k, probes, queryItems, cancellation, progress);
     }
 
-    internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default)
+    internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
     {
         var table = new ScoredListsBuilder(n, queryItems, k);
         Parallel.For(0, table.Slots, Cores.Options(cancellation), () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (slot, _, local) =>
         {
             var i = queryItems?[slot] ?? slot;
+            progress?.Add(1);
             var query = normalized.AsSpan(i * f, f);
             if (TensorPrimitives.SumOfSquares(query) == 0)
             {

@@ -1,3 +1,4 @@
+using Recommender.Diagnostics;
 using Recommender.Data;
 using Recommender.Numerics;
 
@@ -33,8 +34,8 @@ public sealed class SimilarToRecentModel : IRecommenderModel
     /// the items whose ALS neighbours are needed, ascending; null for every item. A model fitted for
     /// some users only needs their recent tracks: it recommends to them exactly what the full model would.
     /// </param>
-    public static SimilarToRecentModel Fit(EventLog train, AlsModel als, int neighbors = 20, int[]? queryItems = null, CancellationToken cancellation = default) =>
-        new(NeighborTable.FromFactors(als, neighbors, queryItems: queryItems, cancellation: cancellation), NeighborTable.Sequential(train, neighbors));
+    public static SimilarToRecentModel Fit(EventLog train, AlsModel als, int neighbors = 20, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null) =>
+        new(NeighborTable.FromFactors(als, neighbors, queryItems: queryItems, cancellation: cancellation, progress: progress), NeighborTable.Sequential(train, neighbors));
 
     /// <summary>The distinct tracks among the last <paramref name="recent"/> listens of the given users, ascending.</summary>
     public static int[] RecentItems(EventLog train, ReadOnlySpan<int> users, int recent = DefaultRecent)

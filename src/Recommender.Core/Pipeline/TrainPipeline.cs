@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
+using Recommender.Diagnostics;
 using Recommender.Evaluation;
 using Recommender.Models;
 using Recommender.Numerics;
@@ -82,7 +83,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var blend = Blend(als, itemKnn);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
-        var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation));
+        var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length)));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
         var served = Stage($"served list ({validation.Served}) for every user", () => validation.Served switch
         {
@@ -202,13 +203,14 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
     {
-        var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, _als, it => LogIteration(logger, name, it.Iteration, it.Loss, it.Seconds), _cancellation));
+        var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, _als, it => LogIteration(logger, name, it.Iteration, _als.Iterations, it.Loss, it.Seconds, it.Seconds / it.Iteration * (_als.Iterations - it.Iteration)), _cancellation));
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
         var window = ItemKnnModel.WindowWithinBudget(train, _itemKnn.MaxUserItems, _itemKnn.PairBudget);
         var itemKnn = Stage($"item-knn ({name}): {_itemKnn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, _itemKnn, _cancellation));
         Memory.CompactLargeObjects(); // the build's item → users lists and slot arrays are garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
-        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation));
+        var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation,
+            new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, _popularDays));
         return (als, itemKnn, similar, popular, features);
@@ -499,7 +501,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             accumulators.ToDictionary(kv => kv.Key, kv => kv.Value[Array.IndexOf(ks, 10)].UserNdcg));
     }
 
-    private static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation)
+    private static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, k);
         Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), Cores.Options(cancellation), range =>
@@ -511,6 +513,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 var n = model.Recommend(u, train.ItemsOf(u), k, buffer);
                 table.Set(b, buffer.AsSpan(0, n));
             }
+
+            progress?.Add(range.Item2 - range.Item1);
         });
         return new RecommendationTable(table);
     }
@@ -519,6 +523,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, options.RecommendationsK);
         const int Batch = 4096;
+        var progress = new StageProgress(logger, "ranking every user", users.Length);
         for (var start = 0; start < users.Length; start += Batch)
         {
             _cancellation.ThrowIfCancellationRequested();
@@ -529,10 +534,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 table.Set(start + b, results[b]);
             }
 
-            if ((start / Batch) % 50 == 0)
-            {
-                LogRankProgress(logger, Math.Min(users.Length, start + Batch), users.Length);
-            }
+            progress.Add(batch.Length);
         }
 
         return new RecommendationTable(table);
@@ -699,14 +701,12 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     [LoggerMessage(Level = LogLevel.Information, Message = "validation: serving {Served} (NDCG@10 {Ndcg:F4}); best single generator {BestSingle} ({SingleNdcg:F4})")]
     private static partial void LogServed(ILogger logger, string served, double ndcg, string bestSingle, double singleNdcg);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "als ({Name}): iteration {Iteration}, loss {Loss:E4}, {Seconds:F1} s")]
-    private static partial void LogIteration(ILogger logger, string name, int iteration, double loss, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "als ({Name}): iteration {Iteration}/{Iterations}, loss {Loss:E4}, {Seconds:F1} s, about {SecondsLeft:F0} s left")]
+    private static partial void LogIteration(ILogger logger, string name, int iteration, int iterations, double loss, double seconds, double secondsLeft);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ranker: {Users} users, {Rows} rows, {Positives} positives")]
     private static partial void LogRankerData(ILogger logger, int users, int rows, long positives);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "ranker: scored {Done}/{Total} users")]
-    private static partial void LogRankProgress(ILogger logger, int done, int total);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: snapshot {Id} published at {Dir}")]
     private static partial void LogPublished(ILogger logger, string id, string dir);

@@ -18,6 +18,7 @@ public static class RecommenderHost
         }
 
         builder.UseGrpcAndHttpEndpoints();
+        builder.Host.UseSystemd(); // ready/stopping notifications and journal-friendly logs under systemd; nothing elsewhere
         builder.Services.AddRecommender(builder.Configuration);
         configure?.Invoke(builder);
         return builder.Build().MapRecommender();
