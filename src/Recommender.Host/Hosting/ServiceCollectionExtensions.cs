@@ -49,7 +49,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<RecommenderMetrics>();
         services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(RecommenderMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
-            .AddPrometheusExporter());
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape sees the counters as they are
         services.AddSingleton<OpsAuthInterceptor>();
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<SnapshotHealthCheck>("snapshot");
