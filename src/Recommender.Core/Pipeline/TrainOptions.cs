@@ -25,6 +25,9 @@ public sealed record TrainOptions
     /// </summary>
     public bool SearchAls { get; init; } = true;
 
+    /// <summary>With <see cref="SearchAls"/>: also try the chosen (λ, α) at half and double the factors.</summary>
+    public bool SearchAlsFactors { get; init; } = true;
+
     /// <summary>Whether validation chooses between the cosine and EASE for the item-based generator (EASE is only tried on catalogs up to ItemKnn.EaseMaxItems).</summary>
     public bool SearchItemBased { get; init; } = true;
 

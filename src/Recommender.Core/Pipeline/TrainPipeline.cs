@@ -250,22 +250,52 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return rows;
     }
 
-    /// <summary>ALS with each (λ, α) of a 3 × 3 grid, scored by NDCG@10 on the validation users; the options' own settings win ties.</summary>
+    /// <summary>
+    /// ALS with each (λ, α) of a 3 × 3 grid, scored by NDCG@10 on the validation users (the
+    /// options' own settings win ties); then, unless the factors were given, the winner at half the
+    /// factors (taken when at least as good) and at double (taken only when better by more than one
+    /// standard error): a larger model must earn its memory and time.
+    /// </summary>
     private AlsParameters ChooseAls(EventLog history, EventLog window, int[] users)
     {
         var listeners = history.ItemUserCounts();
-        var best = (Parameters: options.Als, Ndcg: double.MinValue);
+        IReadOnlyList<double> Score(AlsParameters p)
+        {
+            var perUser = UserNdcgAt10(AlsRecommender.Fit(history, p with { ComputeLoss = false }, cancellation: _cancellation), history, window, users, listeners);
+            LogAlsChoice(logger, p.Regularization, p.Alpha, p.Factors, perUser.Average());
+            return perUser;
+        }
+
+        var best = (Parameters: options.Als, Users: (IReadOnlyList<double>)[double.MinValue]);
         var grid = new[] { (options.Als.Regularization, options.Als.Alpha) }
             .Concat(from reg in new[] { 0.1f, 1f, 10f } from alpha in new[] { 1f, 10f, 40f } select (reg, alpha))
             .Distinct();
         foreach (var (reg, alpha) in grid)
         {
-            var p = options.Als with { Regularization = reg, Alpha = alpha, ComputeLoss = false };
-            var ndcg = NdcgAt10(AlsRecommender.Fit(history, p, cancellation: _cancellation), history, window, users, listeners);
-            LogAlsChoice(logger, reg, alpha, ndcg);
-            if (ndcg > best.Ndcg)
+            var p = options.Als with { Regularization = reg, Alpha = alpha };
+            var scores = Score(p);
+            if (scores.Average() > best.Users.Average())
             {
-                best = (p with { ComputeLoss = options.Als.ComputeLoss }, ndcg);
+                best = (p, scores);
+            }
+        }
+
+        if (options.SearchAlsFactors)
+        {
+            var smaller = best.Parameters with { Factors = Math.Max(8, best.Parameters.Factors / 2) };
+            var smallerScores = Score(smaller);
+            if (smallerScores.Average() >= best.Users.Average())
+            {
+                best = (smaller, smallerScores);
+            }
+            else
+            {
+                var larger = best.Parameters with { Factors = best.Parameters.Factors * 2 };
+                var largerScores = Score(larger);
+                if (ValidationReport.ClearlyBetter(largerScores, best.Users))
+                {
+                    best = (larger, largerScores);
+                }
             }
         }
 
@@ -313,9 +343,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     }
 
     /// <summary>NDCG@10 of a model's lists for the users, against the tracks they first heard in the window.</summary>
-    private static double NdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners)
+    private static double NdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners) =>
+        UserNdcgAt10(model, history, window, users, listeners).Average();
+
+    /// <summary>Each user's NDCG@10 (users with nothing to predict left out), in the order of <paramref name="users"/>.</summary>
+    private static IReadOnlyList<double> UserNdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners)
     {
-        var acc = new MetricsAccumulator(10, listeners, users.Length);
+        var acc = new MetricsAccumulator(10, listeners, users.Length, keepUserNdcg: true);
         var buffer = new ScoredItem[10];
         foreach (var u in users)
         {
@@ -325,7 +359,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
         }
 
-        return acc.Result().Ndcg;
+        return acc.UserNdcg.Count == 0 ? [0.0] : acc.UserNdcg;
     }
 
     /// <summary>Users with history before the window and listens in it: a seeded sample of at most MaxRankerUsers, in shuffled order.</summary>
@@ -686,8 +720,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     [LoggerMessage(Level = LogLevel.Information, Message = "validation window from {WindowStart}: {Users} users with history before it and listens in it")]
     private static partial void LogSample(ILogger logger, DateOnly windowStart, int users);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "validation: ALS with regularization {Regularization}, alpha {Alpha}: NDCG@10 {Ndcg:F4}")]
-    private static partial void LogAlsChoice(ILogger logger, float regularization, float alpha, double ndcg);
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: ALS with regularization {Regularization}, alpha {Alpha}, {Factors} factors: NDCG@10 {Ndcg:F4}")]
+    private static partial void LogAlsChoice(ILogger logger, float regularization, float alpha, int factors, double ndcg);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation: item-based {Method}: NDCG@10 {Ndcg:F4}")]
     private static partial void LogItemBasedChoice(ILogger logger, string method, double ndcg);
