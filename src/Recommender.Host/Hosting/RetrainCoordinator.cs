@@ -25,6 +25,7 @@ public sealed partial class RetrainCoordinator(
     OnlineEventLog online,
     IRetrainRunner runner,
     RecommenderMetrics metrics,
+    TimeProvider clock,
     ILogger<RetrainCoordinator> logger)
 {
     private int _running;
@@ -41,8 +42,8 @@ public sealed partial class RetrainCoordinator(
             return false;
         }
 
-        runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
-        Volatile.Write(ref _last, new RunStatus(runId, RunState.Running, "", DateTime.UtcNow, null));
+        runId = $"run-{clock.GetUtcNow().UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
+        Volatile.Write(ref _last, new RunStatus(runId, RunState.Running, "", clock.GetUtcNow().UtcDateTime, null));
         return true;
     }
 
@@ -63,24 +64,24 @@ public sealed partial class RetrainCoordinator(
             var next = LoadOrReject(snapshotDir);
             holder.Swap(next);
             Memory.CompactLargeObjects(); // the replaced snapshot
-            Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, DateTime.UtcNow));
+            Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, clock.GetUtcNow().UtcDateTime));
             LogSucceeded(logger, runId, next.Id);
         }
         catch (OperationCanceledException)
         {
-            Volatile.Write(ref _last, new RunStatus(runId, RunState.Cancelled, "cancelled (service shutting down)", started, DateTime.UtcNow));
+            Volatile.Write(ref _last, new RunStatus(runId, RunState.Cancelled, "cancelled (service shutting down)", started, clock.GetUtcNow().UtcDateTime));
             LogCancelled(logger, runId);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Any failure of a run is reported through GetStatus; the service keeps serving.
-            Volatile.Write(ref _last, new RunStatus(runId, RunState.Failed, e.Message, started, DateTime.UtcNow));
+            Volatile.Write(ref _last, new RunStatus(runId, RunState.Failed, e.Message, started, clock.GetUtcNow().UtcDateTime));
             LogFailed(logger, runId, e);
         }
         finally
         {
             var last = Last;
-            metrics.RetrainFinished(last.State, ((last.FinishedUtc ?? DateTime.UtcNow) - started).TotalSeconds);
+            metrics.RetrainFinished(last.State, ((last.FinishedUtc ?? clock.GetUtcNow().UtcDateTime) - started).TotalSeconds);
             Volatile.Write(ref _running, 0);
         }
     }

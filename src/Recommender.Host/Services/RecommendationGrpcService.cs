@@ -31,11 +31,21 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
         foreach (var item in blended)
         {
-            reply.Items.Add(Track(snapshot, item.Item, item.Score, (Source)item.Source));
+            reply.Items.Add(Track(snapshot, item.Item, item.Score, ToProto(item.Source)));
         }
 
         return Task.FromResult(reply);
     }
+
+    /// <summary>Core's source to the proto's: named, not cast, so renumbering either side cannot mislabel an answer.</summary>
+    internal static Source ToProto(RecommendationSource source) => source switch
+    {
+        RecommendationSource.Personal => Source.Personal,
+        RecommendationSource.Online => Source.Online,
+        RecommendationSource.Popular => Source.Popular,
+        RecommendationSource.Similar => Source.Similar,
+        _ => throw new ArgumentOutOfRangeException(nameof(source), source, "no proto counterpart"),
+    };
 
     private BlendChoice BlendFor(ServingSnapshot snapshot) => options.Value.Blend switch
     {
