@@ -31,9 +31,6 @@ public sealed partial class StageProgress
         _lastLog = _started;
     }
 
-    /// <summary>No logging: for callers that were given no progress to report to.</summary>
-    public static StageProgress? None => null;
-
     public long Done => Interlocked.Read(ref _done);
 
     public void Add(long units)
