@@ -29,6 +29,12 @@ public sealed record AlsParameters
     /// and scaled up: exact enough to watch convergence, and a sixth of a sweep cheaper at full size.
     /// </summary>
     public int LossSampleUsers { get; init; } = 200_000;
+
+    /// <summary>
+    /// Read the fixed side's factors from a bfloat16 copy during a sweep (accumulating in float32):
+    /// half the memory traffic of the gathers that bound a full-size sweep.
+    /// </summary>
+    public bool Bfloat16Gather { get; init; } = true;
 }
 
 public sealed record AlsIteration(int Iteration, double Loss, double Seconds);
@@ -79,13 +85,14 @@ public sealed class AlsModel
         }
 
         var model = new AlsModel(f, users, items, p);
+        var shadow = p.Bfloat16Gather ? new ushort[Math.Max(users.Length, items.Length)] : null;
         var watch = System.Diagnostics.Stopwatch.StartNew();
         for (var it = 1; it <= p.Iterations; it++)
         {
             cancellation.ThrowIfCancellationRequested();
-            Sweep(matrix.UserItems, items, users, f, p);
+            Sweep(matrix.UserItems, items, users, f, p, shadow);
             cancellation.ThrowIfCancellationRequested();
-            Sweep(matrix.ItemUsers, users, items, f, p);
+            Sweep(matrix.ItemUsers, users, items, f, p, shadow);
             var loss = p.ComputeLoss ? model.Loss(matrix) : double.NaN;
             onIteration?.Invoke(new AlsIteration(it, loss, watch.Elapsed.TotalSeconds));
         }
@@ -93,43 +100,93 @@ public sealed class AlsModel
         return model;
     }
 
+    /// <summary>
+    /// Rows with at most this many floats of opposite factors (16 MB) are gathered once into a
+    /// per-thread buffer; longer rows (the few most-played tracks) are read in place at every step.
+    /// </summary>
+    internal const int MaxGatheredFloats = 4 << 20;
+
     /// <summary>Solves every row of <paramref name="target"/> given the fixed <paramref name="fixedFactors"/>.</summary>
-    internal static void Sweep(SparseCompressedRowMatrixStorage<float> rows, float[] fixedFactors, float[] target, int f, AlsParameters p)
+    internal static void Sweep(SparseCompressedRowMatrixStorage<float> rows, float[] fixedFactors, float[] target, int f, AlsParameters p, ushort[]? shadow = null)
     {
         var gram = DenseKernels.Gram(fixedFactors, f, p.Regularization);
+        if (shadow is not null)
+        {
+            const int Chunk = 1 << 20;
+            Parallel.For(0, (fixedFactors.Length + Chunk - 1) / Chunk, Cores.Options(), c =>
+            {
+                var start = c * Chunk;
+                var length = Math.Min(Chunk, fixedFactors.Length - start);
+                AlsKernels.ToBfloat16(fixedFactors.AsSpan(start, length), shadow.AsSpan(start, length));
+            });
+        }
+
         var pointers = rows.RowPointers;
         var columns = rows.ColumnIndices;
         var values = rows.Values;
-        Parallel.For(0, rows.RowCount, Cores.Options(), () => new float[3 * f], (r, _, scratch) =>
+        Parallel.For(0, rows.RowCount, Cores.Options(), r =>
         {
             var start = pointers[r];
             var count = pointers[r + 1] - start;
-            SolveRow(target.AsSpan(r * f, f), columns.AsSpan(start, count), values.AsSpan(start, count), fixedFactors, gram, p.Alpha, p.CgSteps, scratch);
-            return scratch;
-        }, _ => { });
+            var scratch = t_scratch is { } s && s.Factors == f ? s : t_scratch = new RowScratch(f);
+            SolveRow(target.AsSpan(r * f, f), columns.AsSpan(start, count), values.AsSpan(start, count), fixedFactors, shadow, gram, p.Alpha, p.CgSteps, scratch);
+        });
+    }
+
+    [ThreadStatic]
+    private static RowScratch? t_scratch;
+
+    /// <summary>One thread's buffers: the CG vectors and the gathered opposite factors.</summary>
+    internal sealed class RowScratch(int f)
+    {
+        public int Factors => f;
+        public float[] Vectors { get; } = new float[3 * f];
+        private float[] _gathered = new float[256 * f];
+
+        public Span<float> Gathered(int floats)
+        {
+            if (_gathered.Length < floats)
+            {
+                _gathered = new float[Math.Max(floats, _gathered.Length * 2)];
+            }
+
+            return _gathered.AsSpan(0, floats);
+        }
     }
 
     /// <summary>
     /// A few conjugate-gradient steps on (YᵀY + λI + Yᵀ(Cᵤ−I)Y) x = YᵀCᵤp, starting from the current x.
+    /// The row's opposite factors are gathered once (one random read per non-zero) and every
+    /// step then streams them from cache.
     /// </summary>
-    internal static void SolveRow(Span<float> x, ReadOnlySpan<int> cols, ReadOnlySpan<float> vals, float[] y, float[] gram, float alpha, int steps, float[] scratch)
+    internal static void SolveRow(Span<float> x, ReadOnlySpan<int> cols, ReadOnlySpan<float> vals, float[] y, ushort[]? yBfloat16, float[] gram, float alpha, int steps, RowScratch scratch)
     {
         var f = x.Length;
-        var r = scratch.AsSpan(0, f);
-        var d = scratch.AsSpan(f, f);
-        var ad = scratch.AsSpan(2 * f, f);
+        var r = scratch.Vectors.AsSpan(0, f);
+        var d = scratch.Vectors.AsSpan(f, f);
+        var ad = scratch.Vectors.AsSpan(2 * f, f);
+        var gather = (long)cols.Length * f <= MaxGatheredFloats;
+        var rows = gather ? scratch.Gathered(cols.Length * f) : default;
+        if (gather && yBfloat16 is not null)
+        {
+            AlsKernels.GatherBfloat16(yBfloat16, f, cols, rows);
+        }
+        else if (gather)
+        {
+            AlsKernels.Gather(y, f, cols, rows);
+        }
 
         // r = b − A·x
-        DenseKernels.MatVec(gram, x, r);
+        AlsKernels.SymmetricMatVec(gram, x, r);
         TensorPrimitives.Negate(r, r);
-        AlsKernels.Accumulate(y, f, cols, vals, alpha, x, r, residual: true);
+        Accumulate(gather, rows, y, f, cols, vals, alpha, x, r, residual: true);
 
         r.CopyTo(d);
         var rsOld = TensorPrimitives.Dot(r, r);
         for (var step = 0; step < steps && rsOld > 1e-20f; step++)
         {
-            DenseKernels.MatVec(gram, d, ad);
-            AlsKernels.Accumulate(y, f, cols, vals, alpha, d, ad, residual: false);
+            AlsKernels.SymmetricMatVec(gram, d, ad);
+            Accumulate(gather, rows, y, f, cols, vals, alpha, d, ad, residual: false);
 
             var curvature = TensorPrimitives.Dot(d, ad);
             if (curvature <= 0)
@@ -143,6 +200,19 @@ public sealed class AlsModel
             var rsNew = TensorPrimitives.Dot(r, r);
             TensorPrimitives.MultiplyAdd(d, rsNew / rsOld, r, d);
             rsOld = rsNew;
+        }
+
+    }
+
+    private static void Accumulate(bool gathered, ReadOnlySpan<float> rows, float[] y, int f, ReadOnlySpan<int> cols, ReadOnlySpan<float> vals, float alpha, ReadOnlySpan<float> v, Span<float> acc, bool residual)
+    {
+        if (gathered)
+        {
+            AlsKernels.AccumulateGathered(rows, f, vals, alpha, v, acc, residual);
+        }
+        else
+        {
+            AlsKernels.Accumulate(y, f, cols, vals, alpha, v, acc, residual);
         }
     }
 

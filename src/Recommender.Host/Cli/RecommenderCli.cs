@@ -69,6 +69,7 @@ public static partial class RecommenderCli
             new("address", "service address", Hosting.RecommenderHost.DefaultUrl),
         ]), Recommend),
         new(LoadTest.Spec, LoadTest.RunAsync),
+        new(Bench.Spec, Bench.RunAsync),
         new(new VerbSpec("demo", "the main job: generate a small dataset (unless --data is given), train, and serve it",
         [
             new("out", "working directory", "out/demo"),

@@ -64,7 +64,7 @@ public class AlsTests
         foreach (var items in Rows)
         {
             var x = new float[F];
-            AlsModel.SolveRow(x, items, Enumerable.Repeat(1f, items.Length).ToArray(), y, gram, 3f, 50, new float[3 * F]);
+            AlsModel.SolveRow(x, items, Enumerable.Repeat(1f, items.Length).ToArray(), y, null, gram, 3f, 50, new AlsModel.RowScratch(F));
             var exact = ExactRow(items, y, F, 0.5f, 3f);
             Assert.That(x.Select(v => (double)v), Is.EqualTo(exact).Within(1e-3), string.Join(",", items));
         }
@@ -107,6 +107,52 @@ public class AlsTests
         // User 1 listened to 0 and 1: item 2 (same group) must outrank items 4 and 5 (other group).
         Assert.That(model.Score(1, 2), Is.GreaterThan(model.Score(1, 4)));
         Assert.That(model.Score(3, 3), Is.GreaterThan(model.Score(3, 0)));
+    }
+
+    [Test]
+    public void Bfloat16Gathers_GiveTheFloat32Fit_WithinRounding()
+    {
+        // 300 users in 5 taste groups of 40 tracks each, 12 listens per user (one in six outside the group).
+        var rng = new Rng(5);
+        const int Users = 300, Items = 200, Per = 12;
+        var pointers = new int[Users + 1];
+        var cols = new List<int>();
+        for (var u = 0; u < Users; u++)
+        {
+            var group = u % 5;
+            var row = new SortedSet<int>();
+            while (row.Count < Per)
+            {
+                row.Add(rng.Next(6) == 0 ? rng.Next(Items) : (group * 40) + rng.Next(40));
+            }
+
+            cols.AddRange(row);
+            pointers[u + 1] = cols.Count;
+        }
+
+        var matrix = InteractionMatrix.FromCsr(Users, Items, pointers, [.. cols], Enumerable.Repeat(1f, cols.Count).ToArray());
+        var p = new AlsParameters { Factors = 16, Iterations = 6 };
+        double LastLoss(AlsParameters q)
+        {
+            var loss = 0.0;
+            AlsModel.Fit(matrix, q, it => loss = it.Loss);
+            return loss;
+        }
+
+        var exact = AlsModel.Fit(matrix, p with { Bfloat16Gather = false });
+        var rounded = AlsModel.Fit(matrix, p);
+        Assert.That(rounded.ItemFactors, Is.Not.EqualTo(exact.ItemFactors), "the bfloat16 path must actually be taken");
+        Assert.That(LastLoss(p), Is.EqualTo(LastLoss(p with { Bfloat16Gather = false })).Within(0.5).Percent);
+
+        // Each user's best unseen track lies in the same group under both fits.
+        var agree = 0;
+        for (var u = 0; u < Users; u++)
+        {
+            int Best(AlsModel m) => Enumerable.Range(0, Items).Where(i => !cols.Skip(pointers[u]).Take(Per).Contains(i)).MaxBy(i => m.Score(u, i));
+            agree += Best(exact) / 40 == Best(rounded) / 40 ? 1 : 0;
+        }
+
+        Assert.That(agree, Is.GreaterThanOrEqualTo(Users * 95 / 100));
     }
 
     [Test]

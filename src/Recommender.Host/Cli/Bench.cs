@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Recommender.Data;
+using Recommender.Models;
+using Recommender.Numerics;
+using Recommender.Pipeline;
+
+namespace Recommender.Host.Cli;
+
+/// <summary>
+/// Times the compute kernels on one dataset (generate one with `generate`): ALS sweeps, IVF top-k,
+/// the similar-tracks table. Prints wall time, the rate and bytes allocated per stage, so that
+/// docs/benchmarks.md can hold its output and a change can be compared with the run before it.
+/// </summary>
+internal static partial class Bench
+{
+    public static VerbSpec Spec { get; } = new("bench", "time ALS sweeps, IVF top-k and similar tracks on a dataset and print the figures",
+    [
+        new("data", "directory with the three input parquet files (e.g. from generate)"),
+        new("stages", "comma-separated: als, topk, similar", "als,topk,similar"),
+        new("factors", "ALS factors", "64"),
+        new("iterations", "ALS iterations", "5"),
+        new("cg-steps", "ALS conjugate-gradient steps per row", "3"),
+        new("float32-gather", "gather float32 factors instead of the bfloat16 copy", IsFlag: true),
+        new("export-csr", "also write the user×track matrix as raw CSR (int32 header users, tracks, nnz; row pointers; columns) for bench/implicit_als.py"),
+        new("sample", "users (top-k) and tracks (similar) timed; the rate is per row", "100000"),
+    ]);
+
+    public static Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    {
+        var dataDir = o.Required("data");
+        var stages = o.String("stages")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = stages.Except(["als", "topk", "similar"]).ToArray();
+        if (unknown.Length > 0)
+        {
+            throw new UsageException($"bench: unknown stage(s) {string.Join(", ", unknown)} in --stages; known: als, topk, similar");
+        }
+
+        var parameters = new AlsParameters { Factors = o.Int("factors", 1, 1024), Iterations = o.Int("iterations", 1, 1000), CgSteps = o.Int("cg-steps", 1, 32), ComputeLoss = false, Bfloat16Gather = !o.Flag("float32-gather") };
+        var sample = o.Int("sample", 1);
+        var logger = ctx.Logger("bench");
+        var data = DataPreparation.Load(dataDir, logger);
+        var events = data.Events;
+        var matrix = InteractionMatrix.FromEvents(events);
+        ctx.Out.WriteLine($"data: {events.NumUsers:N0} users, {events.NumItems:N0} tracks, {matrix.NonZeros:N0} non-zeros; {Cores.Count} cores, {parameters.Factors} factors, {parameters.CgSteps} CG steps, {(parameters.Bfloat16Gather ? "bfloat16" : "float32")} gathers");
+        if (o.String("export-csr") is { } csrPath)
+        {
+            ExportCsr(matrix, csrPath);
+            ctx.Out.WriteLine($"wrote {Path.GetFullPath(csrPath)}");
+        }
+
+        ctx.Out.WriteLine("| stage | wall time | rate | allocated |");
+        ctx.Out.WriteLine("|---|---:|---:|---:|");
+
+        AlsModel? model = null;
+        if (stages.Length > 0)
+        {
+            var perIteration = new List<double>();
+            var (m, seconds, bytes) = Measure(() => AlsModel.Fit(matrix, parameters, it => perIteration.Add(it.Seconds)));
+            model = m;
+            var each = perIteration.Zip(perIteration.Prepend(0), (now, before) => now - before).ToArray();
+            if (stages.Contains("als"))
+            {
+                Row(ctx, $"ALS fit, {parameters.Iterations} iterations (both sweeps)", seconds, $"{each.Average():F2} s/iteration (min {each.Min():F2})", bytes);
+            }
+        }
+
+        matrix = null;
+        Memory.CompactLargeObjects();
+        var users = Enumerable.Range(0, events.NumUsers).Where(u => events.CountOf(u) > 0).ToArray();
+        var step = Math.Max(1, users.Length / sample);
+        var sampledUsers = users.Where((_, i) => i % step == 0).Take(sample).ToArray();
+        if (stages.Contains("topk"))
+        {
+            var (als, indexSeconds, indexBytes) = Measure(() => new AlsRecommender(model!));
+            Row(ctx, $"IVF index ({als.Index.Lists:N0} lists)", indexSeconds, "", indexBytes);
+            var (_, seconds, bytes) = Measure(() =>
+            {
+                Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, sampledUsers.Length, 1024), Cores.Options(), range =>
+                {
+                    var buffer = new ScoredItem[100];
+                    for (var b = range.Item1; b < range.Item2; b++)
+                    {
+                        als.Recommend(sampledUsers[b], events.ItemsOf(sampledUsers[b]), 100, buffer);
+                    }
+                });
+                return 0;
+            });
+            Row(ctx, $"ALS top-100 (IVF), {sampledUsers.Length:N0} users", seconds, $"{sampledUsers.Length / seconds:N0} users/s; all {users.Length:N0}: {users.Length / (sampledUsers.Length / seconds):N0} s", bytes);
+        }
+
+        if (stages.Contains("similar"))
+        {
+            var itemStep = Math.Max(1, events.NumItems / sample);
+            var items = Enumerable.Range(0, events.NumItems).Where(i => i % itemStep == 0).Take(sample).ToArray();
+            var (_, seconds, bytes) = Measure(() => NeighborTable.FromFactors(model!, 20, queryItems: items));
+            Row(ctx, $"similar tracks (IVF cosine, 20 neighbours), {items.Length:N0} tracks", seconds, $"{items.Length / seconds:N0} tracks/s; all {events.NumItems:N0}: {events.NumItems / (items.Length / seconds):N0} s", bytes);
+        }
+
+        LogDone(logger, Environment.WorkingSet >> 20);
+        return Task.FromResult(RecommenderCli.ExitOk);
+    }
+
+    private static void ExportCsr(InteractionMatrix matrix, string path) => AtomicFile.Write(path, temp =>
+    {
+        using var w = new BinaryWriter(File.Create(temp));
+        w.Write(matrix.Users);
+        w.Write(matrix.Items);
+        w.Write(matrix.NonZeros);
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(matrix.UserItems.RowPointers.AsSpan()));
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(matrix.UserItems.ColumnIndices.AsSpan(0, matrix.NonZeros)));
+    });
+
+    private static (T Result, double Seconds, long Bytes) Measure<T>(Func<T> run)
+    {
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var watch = Stopwatch.StartNew();
+        var result = run();
+        return (result, watch.Elapsed.TotalSeconds, GC.GetTotalAllocatedBytes(precise: true) - before);
+    }
+
+    private static void Row(CliContext ctx, string stage, double seconds, string rate, long bytes) =>
+        ctx.Out.WriteLine($"| {stage} | {seconds:F1} s | {rate} | {bytes / (1024.0 * 1024):N1} MB |");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "bench finished, working set {WorkingSetMb} MB")]
+    private static partial void LogDone(ILogger logger, long workingSetMb);
+}
