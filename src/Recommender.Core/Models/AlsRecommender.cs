@@ -34,6 +34,52 @@ public sealed class AlsRecommender : IRecommenderModel
     public static AlsRecommender Fit(EventLog train, AlsParameters parameters, Action<AlsIteration>? onIteration = null, CancellationToken cancellation = default) =>
         new(AlsModel.Fit(InteractionMatrix.FromEvents(train), parameters, onIteration, cancellation));
 
+    /// <summary>
+    /// Positions into <paramref name="users"/> ordered by each user's nearest IVF list: scoring
+    /// many users in this order keeps the lists they scan in cache (for batch jobs).
+    /// </summary>
+    public int[] LocalityOrder(ReadOnlySpan<int> users)
+    {
+        var order = new int[users.Length];
+        for (var b = 0; b < order.Length; b++)
+        {
+            order[b] = b;
+        }
+
+        if (Index.IsExact)
+        {
+            return order;
+        }
+
+        var keys = new int[users.Length];
+        var copy = users.ToArray();
+        Parallel.For(0, keys.Length, Cores.Options(), b => keys[b] = (uint)copy[b] < (uint)Model.Users ? Index.NearestList(Model.UserVector(copy[b])) : -1);
+        Array.Sort(keys, order);
+        return order;
+    }
+
+    /// <summary>
+    /// Top-<paramref name="k"/> for every user of <paramref name="users"/> (the same lists as
+    /// <see cref="Recommend"/>), in batches of users that share their nearest IVF lists;
+    /// <paramref name="sink"/> gets positions into <paramref name="users"/>. Users outside the model get nothing.
+    /// </summary>
+    public void RecommendAll(int[] users, EventLog history, int k, IvfIndex.ResultSink sink, CancellationToken cancellation = default, Diagnostics.StageProgress? progress = null)
+    {
+        var order = LocalityOrder(users);
+        Index.SearchAll(order.Length, k, _probes, (int o, Span<float> query, out ReadOnlySpan<int> excluded) =>
+        {
+            var u = users[order[o]];
+            excluded = history.ItemsOf(u);
+            if ((uint)u >= (uint)Model.Users)
+            {
+                return false;
+            }
+
+            Model.UserVector(u).CopyTo(query);
+            return true;
+        }, (o, best) => sink(order[o], best), cancellation, progress);
+    }
+
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination) =>
         user < 0 || user >= Model.Users ? 0 : RecommendFor(Model.UserVector(user), history, k, destination);
 

@@ -39,30 +39,28 @@ public sealed class NeighborTable : ScoredLists
     internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
     {
         var table = new ScoredListsBuilder(n, queryItems, k);
-        Parallel.For(0, table.Slots, Cores.Options(cancellation), () => (Top: new TopK(k + 1), Buffer: new ScoredItem[k + 1], Lists: new float[index.Lists]), (slot, _, local) =>
+
+        // Queries in the index's list order: neighbouring queries probe mostly the same lists,
+        // which then stay in cache instead of streaming the whole catalog per query.
+        var position = new int[n];
+        var listOrder = index.ItemsInListOrder;
+        for (var p = 0; p < listOrder.Length; p++)
         {
-            var i = queryItems?[slot] ?? slot;
-            progress?.Add(1);
-            var query = normalized.AsSpan(i * f, f);
-            if (TensorPrimitives.SumOfSquares(query) == 0)
-            {
-                return local;
-            }
+            position[listOrder[p]] = p;
+        }
 
-            index.Search(query, probes, local.Top, [], local.Lists);
-            var got = local.Top.Drain(local.Buffer);
-            var c = 0;
-            for (var j = 0; j < got && c < k; j++)
-            {
-                if (local.Buffer[j].Item != i)
-                {
-                    local.Buffer[c++] = local.Buffer[j]; // drop the item itself, keep the order
-                }
-            }
-
-            table.Set(slot, local.Buffer.AsSpan(0, c));
-            return local;
-        }, _ => { });
+        var order = Enumerable.Range(0, table.Slots).ToArray();
+        var keys = order.Select(slot => position[queryItems?[slot] ?? slot]).ToArray();
+        Array.Sort(keys, order);
+        var slotItems = queryItems ?? order.Order().ToArray();
+        index.SearchAll(order.Length, k, probes, (int o, Span<float> query, out ReadOnlySpan<int> excluded) =>
+        {
+            var slot = order[o];
+            var row = normalized.AsSpan(slotItems[slot] * f, f);
+            row.CopyTo(query);
+            excluded = slotItems.AsSpan(slot, 1); // never its own neighbour
+            return TensorPrimitives.SumOfSquares(row) != 0;
+        }, (o, best) => table.Set(order[o], best), cancellation, progress);
         return new NeighborTable(table.Pack());
     }
 

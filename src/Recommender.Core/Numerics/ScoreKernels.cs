@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -11,12 +12,16 @@ namespace Recommender.Numerics;
 /// </summary>
 public static unsafe class ScoreKernels
 {
-    /// <summary>scores[r] = rows[r·f .. r·f+f) · query for r in [0, scores.Length).</summary>
+    /// <summary>
+    /// scores[r] = rows[r·f .. r·f+f) · query for r in [0, scores.Length). A row's score does not
+    /// depend on where the block starts (rows left over after the eight-row steps are summed in
+    /// the same order), so batched and one-at-a-time scans give bit-identical scores.
+    /// </summary>
     public static void DotRows(ReadOnlySpan<float> rows, int f, ReadOnlySpan<float> query, Span<float> scores)
     {
         if (query.Length != f || (long)scores.Length * f > rows.Length)
         {
-            throw new ArgumentException("query width differs from f, or fewer rows than scores");
+            throw new ArgumentException($"query has {query.Length} floats for width {f}, or {rows.Length} floats hold fewer than {scores.Length} rows");
         }
 
         if (!Avx.IsSupported || !Fma.IsSupported || f % 8 != 0)
@@ -61,8 +66,24 @@ public static unsafe class ScoreKernels
 
             for (; r < n; r++)
             {
-                scores[r] = TensorPrimitives.Dot(rows.Slice(r * f, f), query);
+                var a = pr + ((long)r * f);
+                Vector256<float> s = default;
+                for (var j = 0; j < f; j += 8)
+                {
+                    s = Fma.MultiplyAdd(Avx.LoadVector256(a + j), Avx.LoadVector256(pq + j), s);
+                }
+
+                ps[r] = ReduceLikeTree(s);
             }
         }
+    }
+
+    /// <summary>((s0+s1)+(s2+s3)) + ((s4+s5)+(s6+s7)): the order the eight-row tree sums one row in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ReduceLikeTree(Vector256<float> s)
+    {
+        var h = Avx.HorizontalAdd(s, s);
+        h = Avx.HorizontalAdd(h, h);
+        return h.ToScalar() + h.GetElement(4);
     }
 }

@@ -12,50 +12,76 @@ public readonly record struct ScoredItem(int Item, float Score) : IComparable<Sc
 }
 
 /// <summary>
-/// Keeps the k best of a stream of scored items in a binary min-heap (the worst kept item at
-/// the root), then emits them best first. O(n log k), no allocation per candidate.
+/// Keeps the k best of a stream of scored items, then emits them best first. Candidates at or
+/// above <see cref="Threshold"/> are appended to a buffer of 2k; when it fills, a quickselect keeps
+/// the k best and raises the threshold to the k-th score. Appends are what a scan does almost
+/// always, so they cost a compare and a store (a heap costs a sift per candidate); the k best
+/// under the total order (score, then item) come out the same whatever order they went in.
 /// </summary>
 public sealed class TopK
 {
-    private readonly ScoredItem[] _heap;
+    private readonly int _k;
+    private readonly ScoredItem[] _buffer;
+    private int _count;
+    private float _threshold = float.NegativeInfinity;
 
     public TopK(int k)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(k);
-        _heap = new ScoredItem[k];
+        _k = k;
+        _buffer = new ScoredItem[k == 0 ? 0 : Math.Max(2 * k, k + 16)];
     }
 
-    public int Capacity => _heap.Length;
-    public int Count { get; private set; }
+    /// <summary>k: how many items come out at most.</summary>
+    public int Capacity => _k;
 
-    /// <summary>The score an item must beat to enter once the heap is full.</summary>
-    public float Threshold => Count < _heap.Length ? float.NegativeInfinity : _heap[0].Score;
+    /// <summary>How many items <see cref="Drain"/> would emit now.</summary>
+    public int Count => Math.Min(_count, _k);
 
-    public void Clear() => Count = 0;
+    /// <summary>
+    /// A lower bound of the k-th best score so far (−∞ until k items have been compacted): an item
+    /// scoring below it can no longer be among the k best, so scans may skip it without calling Add.
+    /// </summary>
+    public float Threshold => _threshold;
+
+    public void Clear()
+    {
+        _count = 0;
+        _threshold = float.NegativeInfinity;
+    }
 
     public void Add(int item, float score)
     {
-        var candidate = new ScoredItem(item, score);
-        if (Count < _heap.Length)
+        if (_k == 0 || score < _threshold)
         {
-            _heap[Count] = candidate;
-            SiftUp(Count++);
+            return;
         }
-        else if (_heap.Length > 0 && candidate.CompareTo(_heap[0]) < 0)
+
+        if (_count == _buffer.Length)
         {
-            _heap[0] = candidate;
-            SiftDown(0);
+            KeepBest();
+            if (score < _threshold)
+            {
+                return;
+            }
         }
+
+        _buffer[_count++] = new ScoredItem(item, score);
     }
 
     /// <summary>Writes the kept items best first into <paramref name="destination"/>; returns how many.</summary>
     public int Drain(Span<ScoredItem> destination)
     {
-        var n = Count;
-        var items = _heap.AsSpan(0, n);
+        if (_count > _k)
+        {
+            KeepBest();
+        }
+
+        var n = _count;
+        var items = _buffer.AsSpan(0, n);
         items.Sort();
         items.CopyTo(destination);
-        Count = 0;
+        Clear();
         return n;
     }
 
@@ -66,42 +92,63 @@ public sealed class TopK
         return result;
     }
 
-    // The heap orders by "worse first": a is above b when a ranks after b.
-    private bool Worse(int a, int b) => _heap[a].CompareTo(_heap[b]) > 0;
-
-    private void SiftUp(int i)
+    /// <summary>Moves the k best of the buffer to its front (unordered), drops the rest, raises the threshold.</summary>
+    private void KeepBest()
     {
-        while (i > 0)
-        {
-            var parent = (i - 1) >> 1;
-            if (!Worse(i, parent))
-            {
-                break;
-            }
-
-            (_heap[i], _heap[parent]) = (_heap[parent], _heap[i]);
-            i = parent;
-        }
+        SelectFirst(_buffer.AsSpan(0, _count), _k);
+        _count = _k;
+        _threshold = _buffer[_k - 1].Score;
     }
 
-    private void SiftDown(int i)
+    /// <summary>Quickselect: afterwards a[..k] holds the k smallest of a under CompareTo, a[k−1] the k-th of them.</summary>
+    internal static void SelectFirst(Span<ScoredItem> a, int k)
     {
-        while (true)
+        int lo = 0, hi = a.Length - 1, nth = k - 1;
+        while (hi > lo)
         {
-            var left = (2 * i) + 1;
-            if (left >= Count)
+            // Median of three as the pivot, parked at hi; then a Lomuto partition.
+            var mid = lo + ((hi - lo) >> 1);
+            if (a[mid].CompareTo(a[lo]) < 0)
             {
-                break;
+                (a[mid], a[lo]) = (a[lo], a[mid]);
             }
 
-            var worst = left + 1 < Count && Worse(left + 1, left) ? left + 1 : left;
-            if (!Worse(worst, i))
+            if (a[hi].CompareTo(a[lo]) < 0)
             {
-                break;
+                (a[hi], a[lo]) = (a[lo], a[hi]);
             }
 
-            (_heap[i], _heap[worst]) = (_heap[worst], _heap[i]);
-            i = worst;
+            if (a[hi].CompareTo(a[mid]) < 0)
+            {
+                (a[hi], a[mid]) = (a[mid], a[hi]);
+            }
+
+            (a[mid], a[hi]) = (a[hi], a[mid]);
+            var pivot = a[hi];
+            var store = lo;
+            for (var i = lo; i < hi; i++)
+            {
+                if (a[i].CompareTo(pivot) < 0)
+                {
+                    (a[i], a[store]) = (a[store], a[i]);
+                    store++;
+                }
+            }
+
+            (a[store], a[hi]) = (a[hi], a[store]);
+            if (store == nth)
+            {
+                return;
+            }
+
+            if (store < nth)
+            {
+                lo = store + 1;
+            }
+            else
+            {
+                hi = store - 1;
+            }
         }
     }
 }

@@ -535,9 +535,16 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             accumulators.ToDictionary(kv => kv.Key, kv => kv.Value[Array.IndexOf(ks, 10)].UserNdcg));
     }
 
-    private static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null)
+    /// <summary>Top-k of <paramref name="model"/> for every user of <paramref name="users"/> (ALS in IVF locality order), as one packed table.</summary>
+    public static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, k);
+        if (model is AlsRecommender als)
+        {
+            als.RecommendAll(users, train, k, table.Set, cancellation, progress);
+            return new RecommendationTable(table);
+        }
+
         Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), Cores.Options(cancellation), range =>
         {
             var buffer = new ScoredItem[k];

@@ -103,3 +103,55 @@ public class IvfIndexTests
         Assert.That(() => IvfIndex.Load(path, v, Dim), Throws.TypeOf<Recommender.Data.DataException>().With.Message.Contains("not an IVF index"));
     }
 }
+
+public class IvfBatchSearchTests
+{
+    [TestCase(1, 16)]
+    [TestCase(40, 16)]
+    [TestCase(40, 12)]
+    public void SearchMany_GivesEveryQueryExactlyWhatSearchGivesIt(int lists, int dim)
+    {
+        const int N = 4_000, Queries = 150, K = 15, Probes = 6;
+        var rng = new Rng(21);
+        var v = Enumerable.Range(0, N * dim).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var index = IvfIndex.Build(v, dim, lists, 22);
+        var queries = Enumerable.Range(0, Queries * dim).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var histories = Enumerable.Range(0, Queries).Select(q => Enumerable.Range(0, q % 7 == 0 ? 0 : 40).Select(_ => rng.Next(N)).ToArray()).ToArray();
+
+        var got = new ScoredItem[Queries][];
+        index.SearchAll(Queries, K, Probes, (int q, Span<float> query, out ReadOnlySpan<int> excluded) =>
+        {
+            queries.AsSpan(q * dim, dim).CopyTo(query);
+            excluded = histories[q];
+            return q != 3; // a skipped query gets no call back
+        }, (q, best) => got[q] = best.ToArray());
+
+        Assert.That(got[3], Is.Null);
+        for (var q = 0; q < Queries; q++)
+        {
+            if (q == 3)
+            {
+                continue;
+            }
+
+            var mask = new bool[N];
+            foreach (var i in histories[q])
+            {
+                mask[i] = true;
+            }
+
+            var top = new TopK(K);
+            index.Search(queries.AsSpan(q * dim, dim), Probes, top, mask, new float[index.Lists]);
+            Assert.That(got[q], Is.EqualTo(top.ToArray()), $"query {q}");
+            Assert.That(got[q].Select(s => s.Item).Intersect(histories[q]), Is.Empty);
+        }
+    }
+
+    [Test]
+    public void SearchMany_RejectsQueriesThatDoNotFitTheBatch()
+    {
+        var index = IvfIndex.Build(new float[80], 8, 1, 0);
+        Assert.Throws<ArgumentException>(() => index.SearchMany(new float[15], 1, [new TopK(3), new TopK(3)], [], [], new IvfSearchScratch()));
+        Assert.Throws<ArgumentException>(() => index.SearchMany(new float[16], 1, [new TopK(3), new TopK(3)], [0, 0], [], new IvfSearchScratch()));
+    }
+}

@@ -27,13 +27,41 @@ public class TopKTests
     }
 
     [Test]
-    public void Threshold_IsTheWorstKeptScore()
+    public void Threshold_NeverPassesTheKthBestSoFar_AndRisesOnceTheBufferFills()
     {
-        var top = new TopK(2);
+        const int K = 10;
+        var rng = new Rng(8);
+        var top = new TopK(K);
         Assert.That(top.Threshold, Is.EqualTo(float.NegativeInfinity));
-        top.Add(1, 5);
-        top.Add(2, 3);
-        top.Add(3, 4);
-        Assert.That(top.Threshold, Is.EqualTo(4));
+        var seen = new List<float>();
+        for (var i = 0; i < 500; i++)
+        {
+            var score = (float)rng.NextGaussian();
+            seen.Add(score);
+            top.Add(i, score);
+            var kth = seen.Count < K ? float.NegativeInfinity : seen.OrderByDescending(x => x).ElementAt(K - 1);
+            Assert.That(top.Threshold, Is.LessThanOrEqualTo(kth), $"after {i + 1} adds");
+        }
+
+        Assert.That(top.Threshold, Is.GreaterThan(float.NegativeInfinity));
+        Assert.That(top.Count, Is.EqualTo(K));
+    }
+
+    [Test]
+    public void SelectFirst_PutsTheKSmallestInFront_WithTheKthLast()
+    {
+        var rng = new Rng(9);
+        foreach (var n in new[] { 1, 2, 3, 10, 57, 300 })
+        {
+            for (var k = 1; k <= n; k += Math.Max(1, n / 7))
+            {
+                // Many equal scores: the item id decides among them.
+                var a = Enumerable.Range(0, n).Select(i => new ScoredItem(rng.Next(1000), rng.Next(5))).ToArray();
+                var expected = a.Order().ToArray();
+                TopK.SelectFirst(a, k);
+                Assert.That(a[..k].Order(), Is.EqualTo(expected[..k]), $"n={n} k={k}");
+                Assert.That(a[k - 1], Is.EqualTo(expected[k - 1]), $"n={n} k={k}");
+            }
+        }
     }
 }
