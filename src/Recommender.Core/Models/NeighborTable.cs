@@ -29,14 +29,21 @@ public sealed class NeighborTable : ScoredLists
     /// <param name="queryItems">the items to list neighbours for, ascending (others get none); null for every item.</param>
     public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = 24, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
     {
+        var (index, normalized) = CosineIndex(model, lists);
+        return FromIndex(index, normalized, model.Factors, model.Items, k, probes, queryItems, cancellation, progress);
+    }
+
+    /// <summary>The unit-length item factors and the IVF index over them that <see cref="FromFactors"/> searches.</summary>
+    public static (IvfIndex Index, float[] Normalized) CosineIndex(AlsModel model, int lists = 0)
+    {
         var f = model.Factors;
         var normalized = DenseKernels.NormalizeRows(model.ItemFactors, f);
         lists = lists > 0 ? lists : model.Items <= AlsRecommender.ExactLimit ? 1 : (int)Math.Sqrt(model.Items);
-        var index = IvfIndex.Build(normalized, f, lists, model.Parameters.Seed + 1);
-        return FromIndex(index, normalized, f, model.Items, k, probes, queryItems, cancellation, progress);
+        return (IvfIndex.Build(normalized, f, lists, model.Parameters.Seed + 1), normalized);
     }
 
-    internal static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
+    /// <summary>Neighbours of <paramref name="queryItems"/> (or every item) by searching <paramref name="index"/> built over <paramref name="normalized"/>.</summary>
+    public static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
     {
         var table = new ScoredListsBuilder(n, queryItems, k);
 

@@ -87,7 +87,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
         var served = Stage($"served list ({validation.Served}) for every user", () => validation.Served switch
         {
-            "ranked" => RankAll(train, historyUsers, ranked),
+            "ranked" => RankAll(train, historyUsers, ranked, new PrecomputedLists(personal, options.PersonalK, als)),
             "als" => RecommendAll(train, historyUsers, als, options.RecommendationsK, _cancellation),
             "itemknn" => RecommendAll(train, historyUsers, itemKnn, options.RecommendationsK, _cancellation),
             "similar" => RecommendAll(train, historyUsers, similar, options.RecommendationsK, _cancellation),
@@ -560,7 +560,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return new RecommendationTable(table);
     }
 
-    private RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked)
+    private RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, options.RecommendationsK);
         const int Batch = 4096;
@@ -569,7 +569,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         {
             _cancellation.ThrowIfCancellationRequested();
             var batch = users.AsSpan(start, Math.Min(Batch, users.Length - start)).ToArray();
-            var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), options.RecommendationsK);
+            var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), options.RecommendationsK, alsLists);
             for (var b = 0; b < batch.Length; b++)
             {
                 table.Set(start + b, results[b]);
@@ -629,7 +629,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var trainUsers = Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0);
         var warmUsers = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
         // The lists not already computed for every user, for the warm test users only.
-        var rankedTable = servedName == "ranked" ? served : RankAll(train, warmUsers, ranked);
+        var rankedTable = servedName == "ranked" ? served : RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als));
         var itemKnnTable = RecommendAll(train, warmUsers, itemKnn, 10, _cancellation);
         var blendTable = servedName == "blend" ? served : RecommendAll(train, warmUsers, blend, 10, _cancellation);
         int[] ks = [5, 10];

@@ -36,7 +36,7 @@ public sealed class RankedRecommender : IRecommenderModel
     public GradientBoostedRanker Ranker { get; }
 
     /// <summary>The union of the four generators' lists, with each one's score and rank (rank = list length + 1 when absent).</summary>
-    public static int Candidates(AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
+    public static int Candidates(IRecommenderModel als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
     {
         Span<ScoredItem> buffer = stackalloc ScoredItem[Math.Max(AlsCandidates, ItemKnnCandidates)];
         var count = 0;
@@ -106,13 +106,15 @@ public sealed class RankedRecommender : IRecommenderModel
     }
 
     /// <summary>Ranks many users at once: one ranker call per batch keeps ML.NET's per-call cost small.</summary>
-    public ScoredItem[][] RecommendBatch(int[] users, int[][] histories, int k)
+    /// <param name="alsLists">the ALS candidates from lists computed earlier in the run (<see cref="PrecomputedLists"/>); null searches <see cref="Als"/>.</param>
+    public ScoredItem[][] RecommendBatch(int[] users, int[][] histories, int k, IRecommenderModel? alsLists = null)
     {
+        var alsSource = alsLists ?? Als;
         var candidates = new Candidate[users.Length][];
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var buffer = new Candidate[MaxCandidates];
-            var n = Candidates(Als, ItemKnn, Similar, Popular, users[b], histories[b], buffer);
+            var n = Candidates(alsSource, ItemKnn, Similar, Popular, users[b], histories[b], buffer);
             candidates[b] = buffer[..n];
         });
         var offsets = new int[users.Length + 1];
