@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Serialization;
 using Recommender.Data;
 using Recommender.Models;
@@ -54,10 +55,20 @@ public static class Blender
     /// <summary>The fusion constant of reciprocal-rank fusion (Cormack et al. 2009).</summary>
     private const float FusionK = 60;
 
+    /// <summary>Buffers up to this many entries live on the stack; longer requests rent from the shared pool.</summary>
+    private const int StackLimit = 256;
+
     public static List<BlendedItem> Recommend(ServingSnapshot snapshot, long userId, ReadOnlySpan<int> online, int k, BlendChoice choice)
     {
+        var result = new BlendedItem[k];
+        return [.. result.AsSpan(0, Recommend(snapshot, userId, online, choice, result))];
+    }
+
+    /// <summary>Writes up to destination.Length items; returns how many. Allocates nothing for a warm user with k ≤ 256.</summary>
+    public static int Recommend(ServingSnapshot snapshot, long userId, ReadOnlySpan<int> online, BlendChoice choice, Span<BlendedItem> destination)
+    {
         var user = snapshot.Users.IndexOf(userId);
-        return Recommend(snapshot.Sources, user, snapshot.HistoryOf(user), online, k, IsWarm(snapshot.Sources, user) ? choice.Warm : choice.Cold);
+        return Recommend(snapshot.Sources, user, snapshot.HistoryOf(user), online, IsWarm(snapshot.Sources, user) ? choice.Warm : choice.Cold, destination);
     }
 
     /// <summary>Whether the offline personal list has the user: the warm side of a <see cref="BlendChoice"/>.</summary>
@@ -67,128 +78,254 @@ public static class Blender
     /// <param name="history">the user's offline listens.</param>
     public static List<BlendedItem> Recommend(BlendSources sources, int user, ReadOnlySpan<int> history, ReadOnlySpan<int> online, int k, BlendStrategy strategy)
     {
-        var seen = new HashSet<int>(history.Length + online.Length);
-        foreach (var i in history)
-        {
-            seen.Add(i);
-        }
+        var result = new BlendedItem[k];
+        return [.. result.AsSpan(0, Recommend(sources, user, history, online, strategy, result))];
+    }
 
-        foreach (var i in online)
+    /// <summary>The blend into <paramref name="destination"/> (k = its length); returns how many items were written.</summary>
+    public static int Recommend(BlendSources sources, int user, ReadOnlySpan<int> history, ReadOnlySpan<int> online, BlendStrategy strategy, Span<BlendedItem> destination)
+    {
+        var k = destination.Length;
+        ScoredItem[]? rentedOnline = null, rentedFolded = null;
+        int[]? rentedHeard = null;
+        try
         {
-            seen.Add(i);
-        }
+            // The models first: they use the per-thread exclusion mask that `seen` below takes over.
+            // Online: neighbours of the latest online listens.
+            var useOnline = online.Length > 0 && strategy != BlendStrategy.OfflineOnly;
+            var onlineList = !useOnline ? [] : k <= StackLimit ? stackalloc ScoredItem[k] : (rentedOnline = ArrayPool<ScoredItem>.Shared.Rent(k)).AsSpan(0, k);
+            var onlineCount = useOnline ? sources.SimilarToRecent.Recommend(-1, online, k, onlineList) : 0;
 
-        // Online: neighbours of the latest online listens (history kept out through `seen`).
-        var useOnline = online.Length > 0 && strategy != BlendStrategy.OfflineOnly;
-        var onlineList = new ScoredItem[useOnline ? k : 0];
-        var onlineCount = useOnline ? sources.SimilarToRecent.Recommend(-1, online, k, onlineList) : 0;
-
-        // Personal: the offline list read in place, or a fold-in for a user the model has not seen.
-        ReadOnlySpan<int> personalItems = [];
-        ReadOnlySpan<float> personalScores = [];
-        if (IsWarm(sources, user))
-        {
-            personalItems = sources.Personal.ItemsOf(user);
-            personalScores = sources.Personal.ScoresOf(user);
-        }
-        else if (online.Length > 0 && strategy != BlendStrategy.OfflineOnly)
-        {
-            var vector = sources.Als.Model.FoldIn(online, sources.Gram);
-            var all = new int[history.Length + online.Length];
-            history.CopyTo(all);
-            online.CopyTo(all.AsSpan(history.Length));
-            var buffer = new ScoredItem[k];
-            var n = sources.Als.RecommendFor(vector, all, k, buffer);
-            var items = new int[n];
-            var scores = new float[n];
-            for (var r = 0; r < n; r++)
+            // Personal: the offline list read in place, or a fold-in for a user the model has not seen.
+            var personal = new PersonalList(sources, user);
+            if (!IsWarm(sources, user) && online.Length > 0 && strategy != BlendStrategy.OfflineOnly)
             {
-                (items[r], scores[r]) = (buffer[r].Item, buffer[r].Score);
+                var vector = sources.Als.Model.FoldIn(online, sources.Gram);
+                rentedHeard = ArrayPool<int>.Shared.Rent(history.Length + online.Length);
+                history.CopyTo(rentedHeard);
+                online.CopyTo(rentedHeard.AsSpan(history.Length));
+                rentedFolded = ArrayPool<ScoredItem>.Shared.Rent(k);
+                var n = sources.Als.RecommendFor(vector, rentedHeard.AsSpan(0, history.Length + online.Length), k, rentedFolded);
+                personal = new PersonalList(rentedFolded.AsSpan(0, n));
             }
 
-            personalItems = items;
-            personalScores = scores;
+            var seen = new SeenItems(sources.NumItems, history, online);
+            try
+            {
+                var count = strategy == BlendStrategy.RankFusion
+                    ? Fuse(onlineList[..onlineCount], personal, sources.Popular.Items.AsSpan(0, Math.Min(sources.Popular.Items.Length, 4 * k)), seen, destination)
+                    : Interleave(onlineList[..onlineCount], personal, seen, destination);
+
+                var popular = sources.Popular;
+                for (var r = 0; r < popular.Items.Length && count < k; r++)
+                {
+                    if (seen.Add(popular.Items[r]))
+                    {
+                        destination[count++] = new BlendedItem(popular.Items[r], popular.Users[r] / (float)Math.Max(1, popular.Users[0]), RecommendationSource.Popular);
+                    }
+                }
+
+                // A long list from a heavy listener: any unheard track, in index order.
+                for (var i = 0; i < sources.NumItems && count < k; i++)
+                {
+                    if (seen.Add(i))
+                    {
+                        destination[count++] = new BlendedItem(i, 0, RecommendationSource.Popular);
+                    }
+                }
+
+                return count;
+            }
+            finally
+            {
+                seen.Release(history, online, destination);
+            }
+        }
+        finally
+        {
+            Return(rentedOnline);
+            Return(rentedFolded);
+            if (rentedHeard is not null)
+            {
+                ArrayPool<int>.Shared.Return(rentedHeard);
+            }
+        }
+    }
+
+    private static void Return(ScoredItem[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<ScoredItem>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Odd positions online, even positions personal, each falling back to the other.</summary>
+    private static int Interleave(ReadOnlySpan<ScoredItem> online, PersonalList personal, SeenItems seen, Span<BlendedItem> destination)
+    {
+        int o = 0, p = 0, count = 0;
+        while (count < destination.Length && (o < online.Length || p < personal.Length))
+        {
+            var takeOnline = o < online.Length && (count % 2 == 0 || p >= personal.Length);
+            var next = takeOnline ? new BlendedItem(online[o].Item, online[o++].Score, RecommendationSource.Online) : new BlendedItem(personal.Item(p), personal.Score(p++), RecommendationSource.Personal);
+            if (seen.Add(next.Item))
+            {
+                destination[count++] = next;
+            }
         }
 
-        var result = new List<BlendedItem>(k);
-        if (strategy == BlendStrategy.RankFusion)
+        return count;
+    }
+
+    /// <summary>
+    /// Reciprocal-rank fusion of the lists; a track keeps the source whose rank gave it the most.
+    /// Best fused score first; ties go to the track that entered first (online, then personal,
+    /// then popular order). The entries are merged by sorting, not in a dictionary: no allocation.
+    /// </summary>
+    private static int Fuse(ReadOnlySpan<ScoredItem> online, PersonalList personal, ReadOnlySpan<int> popular, SeenItems seen, Span<BlendedItem> destination)
+    {
+        var total = online.Length + personal.Length + popular.Length;
+        FuseEntry[]? rented = null;
+        var entries = total <= StackLimit ? stackalloc FuseEntry[total] : (rented = ArrayPool<FuseEntry>.Shared.Rent(total)).AsSpan(0, total);
+        try
         {
-            Fuse(onlineList.AsSpan(0, onlineCount), personalItems, sources.Popular.Items.AsSpan(0, Math.Min(sources.Popular.Items.Length, 4 * k)), seen, k, result);
-        }
-        else
-        {
-            int o = 0, p = 0;
-            while (result.Count < k && (o < onlineCount || p < personalItems.Length))
+            var n = 0;
+            for (var r = 0; r < online.Length; r++, n++)
             {
-                // Odd positions online, even positions personal, each falling back to the other.
-                var takeOnline = o < onlineCount && (result.Count % 2 == 0 || p >= personalItems.Length);
-                var next = takeOnline ? new BlendedItem(onlineList[o].Item, onlineList[o++].Score, RecommendationSource.Online) : new BlendedItem(personalItems[p], personalScores[p++], RecommendationSource.Personal);
-                if (seen.Add(next.Item))
+                entries[n] = new FuseEntry(online[r].Item, Share(r), RecommendationSource.Online, n);
+            }
+
+            for (var r = 0; r < personal.Length; r++, n++)
+            {
+                entries[n] = new FuseEntry(personal.Item(r), Share(r), RecommendationSource.Personal, n);
+            }
+
+            for (var r = 0; r < popular.Length; r++, n++)
+            {
+                entries[n] = new FuseEntry(popular[r], Share(r), RecommendationSource.Popular, n);
+            }
+
+            // Group each track's entries in the order they were added, then sum them in that order.
+            entries.Sort(static (a, b) => a.Item != b.Item ? a.Item.CompareTo(b.Item) : a.Order.CompareTo(b.Order));
+            var merged = 0;
+            for (var start = 0; start < n;)
+            {
+                var first = entries[start];
+                float score = first.Share, best = first.Share;
+                var source = first.Source;
+                var end = start + 1;
+                for (; end < n && entries[end].Item == first.Item; end++)
                 {
-                    result.Add(next);
+                    score += entries[end].Share;
+                    if (entries[end].Share > best)
+                    {
+                        (best, source) = (entries[end].Share, entries[end].Source);
+                    }
+                }
+
+                entries[merged++] = first with { Share = score, Source = source };
+                start = end;
+            }
+
+            var fused = entries[..merged];
+            fused.Sort(static (a, b) => a.Share != b.Share ? b.Share.CompareTo(a.Share) : a.Order.CompareTo(b.Order));
+            var count = 0;
+            foreach (var e in fused)
+            {
+                if (count >= destination.Length)
+                {
+                    break;
+                }
+
+                if (seen.Add(e.Item))
+                {
+                    destination[count++] = new BlendedItem(e.Item, e.Share, e.Source);
+                }
+            }
+
+            return count;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<FuseEntry>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static float Share(int rank) => 1 / (FusionK + rank + 1);
+
+    /// <summary>One list's vote for a track: its 1/(60 + rank) share, the list, and the order it was added in.</summary>
+    private readonly record struct FuseEntry(int Item, float Share, RecommendationSource Source, int Order);
+
+    /// <summary>The personal list as parallel item and score spans: the table's row in place, or a fold-in's results.</summary>
+    private readonly ref struct PersonalList
+    {
+        private readonly ReadOnlySpan<int> _items;
+        private readonly ReadOnlySpan<float> _scores;
+        private readonly ReadOnlySpan<ScoredItem> _folded;
+
+        public PersonalList(BlendSources sources, int user)
+        {
+            if (IsWarm(sources, user))
+            {
+                _items = sources.Personal.ItemsOf(user);
+                _scores = sources.Personal.ScoresOf(user);
+            }
+        }
+
+        public PersonalList(ReadOnlySpan<ScoredItem> folded) => _folded = folded;
+
+        public int Length => _folded.IsEmpty ? _items.Length : _folded.Length;
+
+        public int Item(int r) => _folded.IsEmpty ? _items[r] : _folded[r].Item;
+
+        public float Score(int r) => _folded.IsEmpty ? _scores[r] : _folded[r].Score;
+    }
+
+    /// <summary>
+    /// The tracks a request may no longer return (heard, or already returned), on the per-thread
+    /// catalog mask instead of a per-request hash set; <see cref="Release"/> clears exactly what was set.
+    /// </summary>
+    private readonly struct SeenItems
+    {
+        private readonly bool[] _mask;
+
+        public SeenItems(int items, ReadOnlySpan<int> history, ReadOnlySpan<int> online)
+        {
+            _mask = ExclusionMask.Rent(items, history);
+            foreach (var i in online)
+            {
+                if ((uint)i < (uint)_mask.Length)
+                {
+                    _mask[i] = true;
                 }
             }
         }
 
-        var popular = sources.Popular;
-        for (var r = 0; r < popular.Items.Length && result.Count < k; r++)
+        /// <summary>Marks <paramref name="item"/>; false when it was marked already.</summary>
+        public bool Add(int item)
         {
-            if (seen.Add(popular.Items[r]))
+            if ((uint)item >= (uint)_mask.Length || _mask[item])
             {
-                result.Add(new BlendedItem(popular.Items[r], popular.Users[r] / (float)Math.Max(1, popular.Users[0]), RecommendationSource.Popular));
-            }
-        }
-
-        // A long list from a heavy listener: any unheard track, in index order.
-        for (var i = 0; i < sources.NumItems && result.Count < k; i++)
-        {
-            if (seen.Add(i))
-            {
-                result.Add(new BlendedItem(i, 0, RecommendationSource.Popular));
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Reciprocal-rank fusion of the lists; a track keeps the source whose rank gave it the most.</summary>
-    private static void Fuse(ReadOnlySpan<ScoredItem> online, ReadOnlySpan<int> personal, ReadOnlySpan<int> popular, HashSet<int> seen, int k, List<BlendedItem> result)
-    {
-        var fused = new Dictionary<int, (float Score, RecommendationSource Source, float Best)>(online.Length + personal.Length);
-        void Add(int item, int rank, RecommendationSource source)
-        {
-            var share = 1 / (FusionK + rank + 1);
-            fused[item] = fused.TryGetValue(item, out var f)
-                ? (f.Score + share, share > f.Best ? source : f.Source, Math.Max(share, f.Best))
-                : (share, source, share);
-        }
-
-        for (var r = 0; r < online.Length; r++)
-        {
-            Add(online[r].Item, r, RecommendationSource.Online);
-        }
-
-        for (var r = 0; r < personal.Length; r++)
-        {
-            Add(personal[r], r, RecommendationSource.Personal);
-        }
-
-        for (var r = 0; r < popular.Length; r++)
-        {
-            Add(popular[r], r, RecommendationSource.Popular);
-        }
-
-        // Best fused score first; ties to the online list's order, then the personal list's (stable sort).
-        foreach (var (item, f) in fused.OrderByDescending(x => x.Value.Score))
-        {
-            if (result.Count >= k)
-            {
-                break;
+                return false;
             }
 
-            if (seen.Add(item))
+            _mask[item] = true;
+            return true;
+        }
+
+        public void Release(ReadOnlySpan<int> history, ReadOnlySpan<int> online, ReadOnlySpan<BlendedItem> returned)
+        {
+            ExclusionMask.Return(_mask, history);
+            ExclusionMask.Return(_mask, online);
+            foreach (var item in returned)
             {
-                result.Add(new BlendedItem(item, f.Score, f.Source));
+                if ((uint)item.Item < (uint)_mask.Length)
+                {
+                    _mask[item.Item] = false;
+                }
             }
         }
     }

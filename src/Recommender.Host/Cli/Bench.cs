@@ -165,18 +165,19 @@ internal static partial class Bench
             ("unknown user, 5 online listens (fold-in)", _ => -1, b => online[b]),
         ];
         var latencies = new double[users.Length];
+        var destination = new BlendedItem[10];
         foreach (var (name, id, listens) in cases)
         {
             for (var b = 0; b < Math.Min(1000, users.Length); b++)
             {
-                Blender.Recommend(snapshot, id(b), listens(b), 10, BlendChoice.Default); // warm-up: tiered JIT
+                Blender.Recommend(snapshot, id(b), listens(b), BlendChoice.Default, destination); // warm-up: tiered JIT
             }
 
             var before = GC.GetAllocatedBytesForCurrentThread();
             for (var b = 0; b < users.Length; b++)
             {
                 var started = Stopwatch.GetTimestamp();
-                Blender.Recommend(snapshot, id(b), listens(b), 10, BlendChoice.Default);
+                Blender.Recommend(snapshot, id(b), listens(b), BlendChoice.Default, destination);
                 latencies[b] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
             }
 

@@ -27,7 +27,8 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
         var k = ValidateK(request.K);
         var snapshot = Snapshot();
         var onlineItems = Dense(snapshot, online.Recent(request.UserId));
-        var blended = Blender.Recommend(snapshot, request.UserId, onlineItems, k, BlendFor(snapshot));
+        Span<BlendedItem> blended = k <= 256 ? stackalloc BlendedItem[k] : new BlendedItem[k];
+        blended = blended[..Blender.Recommend(snapshot, request.UserId, onlineItems, BlendFor(snapshot), blended)];
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
         foreach (var item in blended)
         {
