@@ -85,27 +85,44 @@ public sealed class GradientBoostedRanker
         return new GradientBoostedRanker(ml, model, schema);
     }
 
-    /// <summary>Scores rows × FeatureCount features; higher is better.</summary>
-    public float[] Score(float[] features, int rows)
-    {
-        var scored = _model.Transform(_ml.Data.LoadFromEnumerable(Stream(features, rows)));
-        var result = new float[rows];
-        var r = 0;
-        foreach (var score in scored.GetColumn<float>("Score"))
-        {
-            result[r++] = score;
-        }
+    /// <summary>Scores rows × FeatureCount features; higher is better. Large calls score one slice per core.</summary>
+    public float[] Score(float[] features, int rows) => Score(features, rows, Math.Clamp(rows / MinRowsPerSlice, 1, Numerics.Cores.Count));
 
+    /// <summary>Below this many rows per slice, a second ML.NET pipeline costs more than it saves.</summary>
+    private const int MinRowsPerSlice = 20_000;
+
+    // ML.NET's tree ensemble is read-only once trained: separate data views over separate slices
+    // can be scored on separate threads (checked against one slice in the tests).
+    internal float[] Score(float[] features, int rows, int slices)
+    {
+        var result = new float[rows];
+        var per = (rows + slices - 1) / Math.Max(1, slices);
+        Parallel.For(0, slices, Numerics.Cores.Options(), slice =>
+        {
+            var from = slice * per;
+            var count = Math.Min(per, rows - from);
+            if (count <= 0)
+            {
+                return;
+            }
+
+            var scored = _model.Transform(_ml.Data.LoadFromEnumerable(Stream(features, from, count)));
+            var r = from;
+            foreach (var score in scored.GetColumn<float>("Score"))
+            {
+                result[r++] = score;
+            }
+        });
         return result;
     }
 
     // One row object for the whole stream instead of one per candidate (400K per batch when
     // ranking every user): ML.NET copies the vector out as the cursor reads each row, so a
     // refilled object scores as separate ones would (tested against one-row calls).
-    private static IEnumerable<FeatureRow> Stream(float[] features, int rows)
+    private static IEnumerable<FeatureRow> Stream(float[] features, int from, int count)
     {
         var row = new FeatureRow { Features = new float[FeatureContext.FeatureCount] };
-        for (var r = 0; r < rows; r++)
+        for (var r = from; r < from + count; r++)
         {
             features.AsSpan(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount).CopyTo(row.Features);
             yield return row;

@@ -21,5 +21,11 @@ public class RankerTests
         Assert.That(together, Is.EqualTo(alone));
         Assert.That(together.Distinct().Count(), Is.GreaterThan(1), "the rows must not all score alike");
         Assert.That(together.Where((_, r) => labels[r] == 1).Average(), Is.GreaterThan(together.Where((_, r) => labels[r] == 0).Average()));
+
+        // Slices scored on several threads at once give every row the score one pass gives it.
+        foreach (var slices in new[] { 2, 3, 7 })
+        {
+            Assert.That(ranker.Score(features, rows, slices), Is.EqualTo(together), $"{slices} slices");
+        }
     }
 }
