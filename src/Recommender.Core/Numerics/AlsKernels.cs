@@ -33,22 +33,7 @@ public static unsafe class AlsKernels
             var rows = y.Length / f;
             for (var k = 0; k < cols.Length; k++)
             {
-                var row = cols[k];
-                if ((uint)row >= (uint)rows)
-                {
-                    throw new ArgumentOutOfRangeException(nameof(cols), row, "row outside the factor matrix");
-                }
-
-                if (Sse.IsSupported && k + PrefetchDistance < cols.Length)
-                {
-                    var ahead = py + ((long)cols[k + PrefetchDistance] * f);
-                    for (var line = 0; line < f; line += 16)
-                    {
-                        Sse.Prefetch0(ahead + line);
-                    }
-                }
-
-                var yk = py + ((long)row * f);
+                var yk = RowAhead(py, cols, k, rows, f);
                 var dot = vector ? DotVector(yk, pv, f) : DotScalar(yk, pv, f);
                 var c = 1 + (alpha * vals[k]);
                 var coefficient = residual ? c - ((c - 1) * dot) : (c - 1) * dot;
@@ -62,6 +47,32 @@ public static unsafe class AlsKernels
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Row cols[k] of a row-major matrix of <paramref name="rows"/> × f, bounds-checked, after
+    /// prefetching the row <see cref="PrefetchDistance"/> entries ahead: every gather loop's step.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static T* RowAhead<T>(T* matrix, ReadOnlySpan<int> cols, int k, int rows, int f)
+        where T : unmanaged
+    {
+        var row = cols[k];
+        if ((uint)row >= (uint)rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cols), row, "row outside the factor matrix");
+        }
+
+        if (Sse.IsSupported && k + PrefetchDistance < cols.Length)
+        {
+            var ahead = matrix + ((long)cols[k + PrefetchDistance] * f);
+            for (var line = 0; line < f; line += 64 / sizeof(T))
+            {
+                Sse.Prefetch0(ahead + line);
+            }
+        }
+
+        return matrix + ((long)row * f);
     }
 
     /// <summary>
@@ -82,22 +93,7 @@ public static unsafe class AlsKernels
             var rows = y.Length / f;
             for (var k = 0; k < cols.Length; k++)
             {
-                var row = cols[k];
-                if ((uint)row >= (uint)rows)
-                {
-                    throw new ArgumentOutOfRangeException(nameof(cols), row, "row outside the factor matrix");
-                }
-
-                if (Sse.IsSupported && k + PrefetchDistance < cols.Length)
-                {
-                    var ahead = py + ((long)cols[k + PrefetchDistance] * f);
-                    for (var line = 0; line < f; line += 16)
-                    {
-                        Sse.Prefetch0(ahead + line);
-                    }
-                }
-
-                Buffer.MemoryCopy(py + ((long)row * f), pd + ((long)k * f), (long)f * sizeof(float), (long)f * sizeof(float));
+                Buffer.MemoryCopy(RowAhead(py, cols, k, rows, f), pd + ((long)k * f), (long)f * sizeof(float), (long)f * sizeof(float));
             }
         }
     }
@@ -120,22 +116,7 @@ public static unsafe class AlsKernels
             var vector = Vector256.IsHardwareAccelerated && f % 16 == 0;
             for (var k = 0; k < cols.Length; k++)
             {
-                var row = cols[k];
-                if ((uint)row >= (uint)rows)
-                {
-                    throw new ArgumentOutOfRangeException(nameof(cols), row, "row outside the factor matrix");
-                }
-
-                if (Sse.IsSupported && k + PrefetchDistance < cols.Length)
-                {
-                    var ahead = py + ((long)cols[k + PrefetchDistance] * f);
-                    for (var line = 0; line < f; line += 32)
-                    {
-                        Sse.Prefetch0(ahead + line);
-                    }
-                }
-
-                var source = py + ((long)row * f);
+                var source = RowAhead(py, cols, k, rows, f);
                 var target = pd + ((long)k * f);
                 if (vector)
                 {
