@@ -80,14 +80,17 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         // Stage B: everything before the split (or all events) for what is served and evaluated.
         var (als, itemKnn, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final");
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
-        var blend = Blend(als, itemKnn);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
         var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length)));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
+
+        // From here on ALS lists come from the top-k table: its prefixes are the same searches' results.
+        var alsLists = new PrecomputedLists(personal, options.PersonalK, als);
+        var blend = Blend(alsLists, itemKnn);
         var served = Stage($"served list ({validation.Served}) for every user", () => validation.Served switch
         {
-            "ranked" => RankAll(train, historyUsers, ranked, new PrecomputedLists(personal, options.PersonalK, als)),
+            "ranked" => RankAll(train, historyUsers, ranked, alsLists),
             "als" => RecommendAll(train, historyUsers, als, options.RecommendationsK, _cancellation),
             "itemknn" => RecommendAll(train, historyUsers, itemKnn, options.RecommendationsK, _cancellation),
             "similar" => RecommendAll(train, historyUsers, similar, options.RecommendationsK, _cancellation),
@@ -192,7 +195,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     }
 
     /// <summary>The "blend" candidate: rank fusion of the two strongest generators, ALS and item-based.</summary>
-    private static FusionRecommender Blend(AlsRecommender als, ItemKnnModel itemKnn) => new("blend", [als, itemKnn]);
+    private static FusionRecommender Blend(IRecommenderModel als, ItemKnnModel itemKnn) => new("blend", [als, itemKnn]);
 
     /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
     private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
