@@ -8,8 +8,11 @@ namespace Recommender.Models;
 /// Σ 1/(60 + rank) over the lists holding it, so two generators agreeing on a track lift it above
 /// either one's runner-up. No parameters are learned: nothing to overfit on small data.
 /// </summary>
-public sealed class FusionRecommender(string name, IReadOnlyList<IRecommenderModel> models, int depth = 50) : IRecommenderModel
+public sealed class FusionRecommender(string name, IReadOnlyList<IRecommenderModel> models, int depth = FusionRecommender.DefaultDepth) : IRecommenderModel
 {
+    /// <summary>How many items of each generator's list take part.</summary>
+    public const int DefaultDepth = 50;
+
     private const float FusionK = 60;
 
     public string Name => name;

@@ -113,7 +113,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         if (plan.SplitDay is { } split)
         {
             var test = events.Slice(split, plan.LastDay + 1);
-            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, blend, ranked, served, validation.Served));
+            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, ranked, served, validation.Served));
             evaluation = evaluation with { IvfRecall = recall };
             var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, events.NumItems);
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
@@ -195,7 +195,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     }
 
     /// <summary>The "blend" candidate: rank fusion of the two strongest generators, ALS and item-based.</summary>
-    private static FusionRecommender Blend(IRecommenderModel als, ItemKnnModel itemKnn) => new("blend", [als, itemKnn]);
+    private static FusionRecommender Blend(IRecommenderModel als, IRecommenderModel itemKnn) => new("blend", [als, itemKnn]);
 
     /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
     private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
@@ -626,15 +626,17 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         return new IvfRecall(false, userHits / Math.Max(1, sample.Length), itemHits / Math.Max(1, items.Length), sample.Length);
     }
 
-    private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, FusionRecommender blend, RankedRecommender ranked, RecommendationTable served, string servedName)
+    private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
     {
         var listeners = train.ItemUserCounts();
         var trainUsers = Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0);
         var warmUsers = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
         // The lists not already computed for every user, for the warm test users only.
         var rankedTable = servedName == "ranked" ? served : RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als));
-        var itemKnnTable = RecommendAll(train, warmUsers, itemKnn, 10, _cancellation);
-        var blendTable = servedName == "blend" ? served : RecommendAll(train, warmUsers, blend, 10, _cancellation);
+        // Item-kNN once, as deep as the blend reads it: its first 10 are the itemknn list.
+        var itemKnnTable = RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation);
+        var blendFromTables = Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn));
+        var blendTable = servedName == "blend" ? served : RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
         int[] ks = [5, 10];
         string[] sources = ["popular", "als", "itemknn", "similar", "blend", "ranked", "served"];
         var warm = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
@@ -674,7 +676,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             {
                 ["popular"] = pop,
                 ["als"] = personal.ItemsOf(u).ToArray(),
-                ["itemknn"] = itemKnnTable.ItemsOf(u).ToArray(),
+                ["itemknn"] = itemKnnTable.ItemsOf(u)[..Math.Min(10, itemKnnTable.ItemsOf(u).Length)].ToArray(),
                 ["similar"] = similarList[..ns].Select(s => s.Item).ToArray(),
                 ["blend"] = blendTable.ItemsOf(u).ToArray(),
                 ["ranked"] = rankedTable.ItemsOf(u).ToArray(),
