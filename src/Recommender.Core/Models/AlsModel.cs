@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Storage;
@@ -86,13 +87,14 @@ public sealed class AlsModel
 
         var model = new AlsModel(f, users, items, p);
         var shadow = p.Bfloat16Gather ? new ushort[Math.Max(users.Length, items.Length)] : null;
+        var scratch = new ConcurrentBag<RowScratch>(); // the fit's per-worker buffers, freed with it
         var watch = System.Diagnostics.Stopwatch.StartNew();
         for (var it = 1; it <= p.Iterations; it++)
         {
             cancellation.ThrowIfCancellationRequested();
-            Sweep(matrix.UserItems, items, users, f, p, shadow);
+            Sweep(matrix.UserItems, items, users, f, p, shadow, scratch);
             cancellation.ThrowIfCancellationRequested();
-            Sweep(matrix.ItemUsers, users, items, f, p, shadow);
+            Sweep(matrix.ItemUsers, users, items, f, p, shadow, scratch);
             var loss = p.ComputeLoss ? model.Loss(matrix) : double.NaN;
             onIteration?.Invoke(new AlsIteration(it, loss, watch.Elapsed.TotalSeconds));
         }
@@ -107,7 +109,7 @@ public sealed class AlsModel
     internal const int MaxGatheredFloats = 4 << 20;
 
     /// <summary>Solves every row of <paramref name="target"/> given the fixed <paramref name="fixedFactors"/>.</summary>
-    internal static void Sweep(SparseCompressedRowMatrixStorage<float> rows, float[] fixedFactors, float[] target, int f, AlsParameters p, ushort[]? shadow = null)
+    internal static void Sweep(SparseCompressedRowMatrixStorage<float> rows, float[] fixedFactors, float[] target, int f, AlsParameters p, ushort[]? shadow = null, ConcurrentBag<RowScratch>? scratchPool = null)
     {
         var gram = DenseKernels.Gram(fixedFactors, f, p.Regularization);
         if (shadow is not null)
@@ -124,17 +126,17 @@ public sealed class AlsModel
         var pointers = rows.RowPointers;
         var columns = rows.ColumnIndices;
         var values = rows.Values;
-        Parallel.For(0, rows.RowCount, Cores.Options(), r =>
+        // Workers take buffers from the caller's pool and put them back: Parallel.For may start a
+        // fresh task (and run localInit) many times per sweep, and the gathered buffer grows to 16 MB.
+        var pool = scratchPool ?? [];
+        Parallel.For(0, rows.RowCount, Cores.Options(), () => pool.TryTake(out var taken) && taken.Factors == f ? taken : new RowScratch(f), (r, _, scratch) =>
         {
             var start = pointers[r];
             var count = pointers[r + 1] - start;
-            var scratch = t_scratch is { } s && s.Factors == f ? s : t_scratch = new RowScratch(f);
             SolveRow(target.AsSpan(r * f, f), columns.AsSpan(start, count), values.AsSpan(start, count), fixedFactors, shadow, gram, p.Alpha, p.CgSteps, scratch);
-        });
+            return scratch;
+        }, pool.Add);
     }
-
-    [ThreadStatic]
-    private static RowScratch? t_scratch;
 
     /// <summary>One thread's buffers: the CG vectors and the gathered opposite factors.</summary>
     internal sealed class RowScratch(int f)
