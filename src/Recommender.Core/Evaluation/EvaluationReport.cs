@@ -9,6 +9,7 @@ public sealed record IvfRecall(bool Exact, double UserRecallAt10, double Similar
 /// <summary>Metrics per user group (warm/cold), per source, at k = 5 and 10.</summary>
 public sealed record EvaluationReport(
     int WarmUsers,
+    int SampledWarmUsers,
     int ColdUsers,
     IReadOnlyDictionary<string, MetricSet[]> Warm,
     IReadOnlyDictionary<string, MetricSet[]> Cold,
@@ -20,7 +21,7 @@ public sealed record EvaluationReport(
     {
         var b = new StringBuilder();
         b.AppendLine("# Evaluation on the test period").AppendLine();
-        b.AppendLine(CultureInfo.InvariantCulture, $"Warm users (history before the split and listens after it): {WarmUsers:N0}; cold users (listens only after it): {ColdUsers:N0}.").AppendLine();
+        b.AppendLine(CultureInfo.InvariantCulture, $"Warm users (history before the split and listens after it): {WarmUsers:N0}{(SampledWarmUsers < WarmUsers ? $", scored on a seeded sample of {SampledWarmUsers:N0}" : string.Empty)}; cold users (listens only after it): {ColdUsers:N0}.").AppendLine();
         foreach (var (group, table) in new[] { ("warm", Warm), ("cold (every source falls back to popular)", Cold) })
         {
             b.AppendLine(CultureInfo.InvariantCulture, $"## {group}").AppendLine();

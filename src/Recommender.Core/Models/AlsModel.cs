@@ -68,21 +68,39 @@ public sealed class AlsModel
 
     public float Score(int user, int item) => TensorPrimitives.Dot(UserVector(user), ItemVector(item));
 
-    public static AlsModel Fit(InteractionMatrix matrix, AlsParameters p, Action<AlsIteration>? onIteration = null, CancellationToken cancellation = default)
+    /// <param name="continueFrom">
+    /// Start from these factors instead of seeded noise (a warm start: a model fitted on a prefix of
+    /// the same events needs a few iterations, not a full fit). Its arrays are taken over, not
+    /// copied, since at full size they are 600 MB: the model passed here must not be used again.
+    /// </param>
+    public static AlsModel Fit(InteractionMatrix matrix, AlsParameters p, Action<AlsIteration>? onIteration = null, CancellationToken cancellation = default, AlsModel? continueFrom = null)
     {
         var f = p.Factors;
-        var rng = new Rng(p.Seed);
-        var users = new float[matrix.Users * f];
-        var items = new float[matrix.Items * f];
-        var scale = 0.01f;
-        for (var i = 0; i < items.Length; i++)
+        float[] users, items;
+        if (continueFrom is not null)
         {
-            items[i] = (float)rng.NextGaussian() * scale;
-        }
+            if (continueFrom.Factors != f || continueFrom.Users != matrix.Users || continueFrom.Items != matrix.Items)
+            {
+                throw new ArgumentException($"a warm start needs {matrix.Users} users × {matrix.Items} items × {f} factors, got {continueFrom.Users} × {continueFrom.Items} × {continueFrom.Factors}", nameof(continueFrom));
+            }
 
-        for (var i = 0; i < users.Length; i++)
+            (users, items) = (continueFrom.UserFactors, continueFrom.ItemFactors);
+        }
+        else
         {
-            users[i] = (float)rng.NextGaussian() * scale;
+            var rng = new Rng(p.Seed);
+            users = new float[matrix.Users * f];
+            items = new float[matrix.Items * f];
+            var scale = 0.01f;
+            for (var i = 0; i < items.Length; i++)
+            {
+                items[i] = (float)rng.NextGaussian() * scale;
+            }
+
+            for (var i = 0; i < users.Length; i++)
+            {
+                users[i] = (float)rng.NextGaussian() * scale;
+            }
         }
 
         var model = new AlsModel(f, users, items, p);

@@ -31,8 +31,9 @@ public sealed class AlsRecommender : IRecommenderModel
     public AlsModel Model { get; }
     public IvfIndex Index { get; }
 
-    public static AlsRecommender Fit(EventLog train, AlsParameters parameters, Action<AlsIteration>? onIteration = null, CancellationToken cancellation = default) =>
-        new(AlsModel.Fit(InteractionMatrix.FromEvents(train), parameters, onIteration, cancellation));
+    /// <param name="continueFrom">see <see cref="AlsModel.Fit"/>: its factor arrays are taken over.</param>
+    public static AlsRecommender Fit(EventLog train, AlsParameters parameters, Action<AlsIteration>? onIteration = null, CancellationToken cancellation = default, AlsModel? continueFrom = null) =>
+        new(AlsModel.Fit(InteractionMatrix.FromEvents(train), parameters, onIteration, cancellation, continueFrom));
 
     /// <summary>
     /// Positions into <paramref name="users"/> ordered by each user's nearest IVF list: scoring

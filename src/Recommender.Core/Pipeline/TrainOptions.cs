@@ -19,6 +19,13 @@ public sealed record TrainOptions
     public AlsParameters Als { get; init; } = new();
 
     /// <summary>
+    /// The final ALS fit continues from the validation fit's factors for this many iterations
+    /// instead of <see cref="AlsParameters.Iterations"/> from noise: the validation fit saw all but
+    /// the last tenth of the same events. Null: a full fit from noise.
+    /// </summary>
+    public int? AlsWarmIterations { get; init; } = 5;
+
+    /// <summary>
     /// Choose ALS's regularisation and confidence α on validation (a 3 × 3 grid around
     /// <see cref="Als"/>), when the data before the validation window has at most
     /// <see cref="AlsSearchMaxEvents"/> events; at full size nine more fits would not fit the budget.
@@ -67,6 +74,13 @@ public sealed record TrainOptions
     /// </summary>
     public double ValidationFraction { get; init; } = 0.1;
 
+    /// <summary>
+    /// The test-period evaluation scores a seeded sample of at most this many warm users (all cold
+    /// users: their lists are popular's). 200K users put the standard error of NDCG@10 near 0.0005,
+    /// and at full size scoring every warm user costs more than the rest of the evaluation.
+    /// </summary>
+    public int EvaluationMaxUsers { get; init; } = 200_000;
+
     /// <summary>Negatives kept per ranker user (all positives are kept), sampled with the seed.</summary>
     public int RankerNegatives { get; init; } = 30;
 
@@ -104,6 +118,16 @@ public sealed record TrainOptions
         if (Als.Iterations < 1)
         {
             yield return $"ALS iterations must be at least 1 (got {Als.Iterations})";
+        }
+
+        if (AlsWarmIterations is < 1)
+        {
+            yield return $"ALS warm-start iterations must be at least 1 (got {AlsWarmIterations})";
+        }
+
+        if (EvaluationMaxUsers < 1)
+        {
+            yield return $"evaluation users must be at least 1 (got {EvaluationMaxUsers})";
         }
 
         if (PopularWindowDays is < 1)

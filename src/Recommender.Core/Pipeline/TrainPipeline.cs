@@ -33,6 +33,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     /// <summary>The ALS settings in use: the options', or the validation grid's winner.</summary>
     private AlsParameters _als = options.Als;
+
+    /// <summary>The validation fit's ALS model, which the final fit continues from (taking its arrays over).</summary>
+    private AlsModel? _warmStart;
     private ItemKnnParameters _itemKnn = options.ItemKnn;
 
     public TrainResult Run(CancellationToken cancellation = default)
@@ -145,7 +148,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             served_list = validation.Served,
             blend = replay is null ? null : new { warm = replay.BestWarm.ToString(), cold = replay.BestCold.ToString(), measured_by = "replay of the test period (metrics.md)" },
             validation_ndcg_at_10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
-            parameters = new { Als = _als, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction },
+            parameters = new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction },
             ranker_features = FeatureContext.FeatureNames,
             timings = _timings,
             files = SnapshotIntegrity.Describe(dir), // last: every file is written
@@ -191,6 +194,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => Enumerable.Range(0, 2).Select(f => FitRanker(rows, u => FoldOf(u) != f)).ToArray());
         var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
         var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => Validate(windows, foldRankers));
+        _warmStart = latest.Models.Als.Model;
         return (ranker, validation);
     }
 
@@ -206,7 +210,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
     {
-        var als = Stage($"als ({name}): fit", () => AlsRecommender.Fit(train, _als, it => LogIteration(logger, name, it.Iteration, _als.Iterations, it.Loss, it.Seconds, it.Seconds / it.Iteration * (_als.Iterations - it.Iteration)), _cancellation));
+        // The final fit continues from the validation fit (fitted on a prefix of the same events)
+        // when there is one: a few iterations instead of a full fit from noise.
+        var start = _warmStart;
+        _warmStart = null;
+        var parameters = start is null || options.AlsWarmIterations is not { } warm ? _als : _als with { Iterations = warm };
+        var how = parameters == _als ? "fit" : $"fit, continued from the validation fit";
+        var als = Stage($"als ({name}): {how}", () => AlsRecommender.Fit(train, parameters, it => LogIteration(logger, name, it.Iteration, parameters.Iterations, it.Loss, it.Seconds, it.Seconds / it.Iteration * (parameters.Iterations - it.Iteration)), _cancellation, parameters == _als ? null : start));
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
         var window = ItemKnnModel.WindowWithinBudget(train, _itemKnn.MaxUserItems, _itemKnn.PairBudget);
         var itemKnn = Stage($"item-knn ({name}): {_itemKnn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, _itemKnn, _cancellation));
@@ -630,7 +640,15 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     {
         var listeners = train.ItemUserCounts();
         var trainUsers = Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0);
-        var warmUsers = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
+        var allWarm = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
+        // A seeded sample in index order (allWarm is copied: Shuffle works in place).
+        var warmUsers = allWarm.Length <= options.EvaluationMaxUsers ? allWarm : Shuffle([.. allWarm], new Rng(options.Als.Seed + 13)).Take(options.EvaluationMaxUsers).Order().ToArray();
+        var scored = new bool[test.NumUsers];
+        foreach (var u in warmUsers)
+        {
+            scored[u] = true;
+        }
+
         // The lists not already computed for every user, for the warm test users only.
         var rankedTable = servedName == "ranked" ? served : RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als));
         // Item-kNN once, as deep as the blend reads it: its first 10 are the itemknn list.
@@ -651,9 +669,14 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
                 continue;
             }
 
+            var history = train.ItemsOf(u);
+            if (history.Length > 0 && !scored[u])
+            {
+                continue; // a warm user outside the sample
+            }
+
             var truth = test.ItemsOf(u).ToArray();
             Array.Sort(truth);
-            var history = train.ItemsOf(u);
             var np = popular.Recommend(u, history, 10, popularList);
             var pop = popularList[..np].Select(s => s.Item).ToArray();
             if (history.Length == 0)
@@ -692,6 +715,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         }
 
         return new EvaluationReport(
+            allWarm.Length,
             warmUsers.Length,
             coldUsers,
             warm.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),

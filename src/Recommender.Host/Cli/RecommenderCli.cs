@@ -43,6 +43,8 @@ public static partial class RecommenderCli
             new("all-events", "fit on every event and skip evaluation (the nightly retrain)", IsFlag: true),
             new("factors", "ALS factors (default: 64, or 32 or 128 when validation prefers them on data up to 5M events)", "64"),
             new("iterations", "ALS iterations", "15"),
+            new("warm-iterations", "iterations of the final ALS fit, continued from the validation fit (0: a full fit from noise)", "5"),
+            new("eval-users", "warm test users scored (a seeded sample when there are more)", "200000"),
             new("regularization", "ALS L2 penalty (default 0.1; on data up to 5M events, with --alpha unset too, chosen on validation from 0.1, 1, 10)"),
             new("alpha", "ALS confidence weight (default 10; on small data chosen on validation from 1, 10, 40)"),
             new("seed", "random seed of every stage", "42"),
@@ -234,6 +236,8 @@ public static partial class RecommenderCli
             DropDuplicates = o.Flag("drop-duplicates"),
             OnlineEventsPath = o.String("online-log"),
             MaxRankerUsers = o.Int("max-ranker-users", 1),
+            AlsWarmIterations = o.Int("warm-iterations", 0, 1000) is var warm and > 0 ? warm : null,
+            EvaluationMaxUsers = o.Int("eval-users", 1),
             PopularWindowDays = o.Has("popular-days") ? o.Int("popular-days", 1) : null,
             Als = new AlsParameters
             {

@@ -175,6 +175,27 @@ public class AlsTests
     }
 
     [Test]
+    public void WarmStart_ContinuesTheFit_ExactlyAsMoreIterationsWould()
+    {
+        var p = new AlsParameters { Factors = 8, Iterations = 6, Seed = 5 };
+        var whole = AlsModel.Fit(Matrix(), p);
+        var half = AlsModel.Fit(Matrix(), p with { Iterations = 3 });
+        var continued = AlsModel.Fit(Matrix(), p with { Iterations = 3 }, continueFrom: half);
+        Assert.That(continued.UserFactors, Is.EqualTo(whole.UserFactors));
+        Assert.That(continued.ItemFactors, Is.EqualTo(whole.ItemFactors));
+        Assert.That(continued.ItemFactors, Is.SameAs(half.ItemFactors), "the start's arrays are taken over, not copied");
+    }
+
+    [Test]
+    public void WarmStart_WithOtherShapes_NamesTheArgument()
+    {
+        var start = AlsModel.Fit(Matrix(), new AlsParameters { Factors = 4, Iterations = 1 });
+        var e = Assert.Throws<ArgumentException>(() => AlsModel.Fit(Matrix(), new AlsParameters { Factors = 8, Iterations = 1 }, continueFrom: start));
+        Assert.That(e!.ParamName, Is.EqualTo("continueFrom"));
+        Assert.That(e.Message, Does.Contain("8 factors"));
+    }
+
+    [Test]
     public void Loss_MatchesTheDefinition_ExactAndSampled()
     {
         var matrix = Matrix();

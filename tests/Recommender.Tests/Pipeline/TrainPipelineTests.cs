@@ -153,6 +153,19 @@ public class TrainPipelineTests
     }
 
     [Test]
+    public void Evaluation_ScoresASeededSampleOfWarmUsers_AndSaysSo()
+    {
+        var run = TrainReal("ml-100k", new DateOnly(1998, 3, 7), o => o with { EvaluationMaxUsers = 50, PopularWindowDays = 30, Als = o.Als with { Factors = 16, Iterations = 3 }, SearchAls = false });
+        var e = run.Evaluation!;
+        Assert.That(e.WarmUsers, Is.EqualTo(108), "every warm user is counted");
+        Assert.That(e.SampledWarmUsers, Is.EqualTo(50));
+        Assert.That(e.ColdUsers, Is.EqualTo(193), "cold users are all scored (their lists are popular's)");
+        Assert.That(File.ReadAllText(Path.Combine(run.SnapshotDir, FileNames.MetricsMarkdown)), Does.Contain("scored on a seeded sample of 50"));
+        Assert.That(e.WarmAt("popular", 10).Ndcg, Is.Not.EqualTo(TrainReal("ml-100k", new DateOnly(1998, 3, 7), o => o with { EvaluationMaxUsers = 50, PopularWindowDays = 30, Als = o.Als with { Seed = 7, Factors = 16, Iterations = 3 }, SearchAls = false }).Evaluation!.WarmAt("popular", 10).Ndcg),
+            "another seed samples other users");
+    }
+
+    [Test]
     public void AUselessRanker_IsNotServed_TheBestGeneratorIs()
     {
         var run = TrainReal("lastfm-dev", new DateOnly(2010, 6, 1), o => o with { ShuffleRankerLabels = true });
