@@ -10,6 +10,58 @@ namespace Recommender.Serving;
 
 public readonly record struct OnlineEvent(long UserId, long TrackId, DateTime TimeUtc);
 
+/// <summary>Where logged listens go: a local file (one box) or a stream shared by the replicas.</summary>
+public interface IListenLog : IDisposable
+{
+    /// <summary>Events acknowledged (by this log) so far.</summary>
+    long Count { get; }
+
+    /// <summary>What the log is, for status and logs: a file path or a stream address.</summary>
+    string Path { get; }
+
+    /// <summary>Makes the listen durable, then returns its sequence number; throws <see cref="OnlineLogWriteException"/> when it could not.</summary>
+    ValueTask<long> AppendAsync(OnlineEvent e, CancellationToken cancellation = default);
+
+    /// <summary>The user's latest online listens (raw track ids), oldest first.</summary>
+    long[] Recent(long userId);
+
+    /// <summary>A log file holding every listen, for the retrain to read (written into <paramref name="folder"/> when the log is not a file).</summary>
+    string ExportForRetrain(string folder);
+}
+
+/// <summary>Each user's latest listens, newest last, at most <see cref="OnlineEventLog.RecentPerUser"/>; safe for concurrent use.</summary>
+public sealed class RecentListens
+{
+    private readonly ConcurrentDictionary<long, List<long>> _users = new();
+
+    public void Add(OnlineEvent e)
+    {
+        var tracks = _users.GetOrAdd(e.UserId, _ => []);
+        lock (tracks)
+        {
+            tracks.Remove(e.TrackId);
+            tracks.Add(e.TrackId);
+            if (tracks.Count > OnlineEventLog.RecentPerUser)
+            {
+                tracks.RemoveAt(0);
+            }
+        }
+    }
+
+    public long[] Of(long userId)
+    {
+        if (!_users.TryGetValue(userId, out var tracks))
+        {
+            return [];
+        }
+
+        lock (tracks)
+        {
+            return [.. tracks];
+        }
+    }
+}
+
 /// <summary>
 /// Listens logged through the API: appended to a durable log (on disk before the call is
 /// acknowledged) and kept in memory as each user's latest listens. Replayed at start, so a restart
@@ -22,7 +74,7 @@ public readonly record struct OnlineEvent(long UserId, long TrackId, DateTime Ti
 /// write is truncated away, so an unacknowledged listen is never stored.
 /// </para>
 /// </summary>
-public sealed partial class OnlineEventLog : IDisposable
+public sealed partial class OnlineEventLog : IListenLog
 {
     public const int RecentPerUser = 50;
     public const int RecordSize = 28;
@@ -33,7 +85,7 @@ public sealed partial class OnlineEventLog : IDisposable
     private readonly object _writeLock = new();
     private readonly Stream _file;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<long, UserListens> _users = new();
+    private readonly RecentListens _recent = new();
     private readonly byte[] _record = new byte[RecordSize];
     private long _count;
 
@@ -42,11 +94,6 @@ public sealed partial class OnlineEventLog : IDisposable
 
     /// <summary>A failed write left bytes after <see cref="_goodLength"/> that could not be truncated yet.</summary>
     private bool _tailDirty;
-
-    private sealed class UserListens
-    {
-        public readonly List<long> Tracks = [];
-    }
 
     public OnlineEventLog(string path, ILogger? logger = null)
         : this(path, logger, null)
@@ -118,18 +165,12 @@ public sealed partial class OnlineEventLog : IDisposable
     }
 
     /// <summary>The user's latest online listens (raw track ids), oldest first.</summary>
-    public long[] Recent(long userId)
-    {
-        if (!_users.TryGetValue(userId, out var listens))
-        {
-            return [];
-        }
+    public long[] Recent(long userId) => _recent.Of(userId);
 
-        lock (listens)
-        {
-            return [.. listens.Tracks];
-        }
-    }
+    public ValueTask<long> AppendAsync(OnlineEvent e, CancellationToken cancellation = default) => ValueTask.FromResult(Append(e));
+
+    /// <summary>The log is already a file the retrain reads.</summary>
+    public string ExportForRetrain(string folder) => Path;
 
     /// <summary>
     /// Every valid event of a log file, in order; reading stops at the first torn or corrupt record
@@ -274,19 +315,7 @@ public sealed partial class OnlineEventLog : IDisposable
         }
     }
 
-    private void Remember(OnlineEvent e)
-    {
-        var listens = _users.GetOrAdd(e.UserId, _ => new UserListens());
-        lock (listens)
-        {
-            listens.Tracks.Remove(e.TrackId);
-            listens.Tracks.Add(e.TrackId);
-            if (listens.Tracks.Count > RecentPerUser)
-            {
-                listens.Tracks.RemoveAt(0);
-            }
-        }
-    }
+    private void Remember(OnlineEvent e) => _recent.Add(e);
 
     /// <summary>Logs written before the binary format: "user,track,ISO time" lines.</summary>
     private static bool IsLegacyText(string path)
@@ -314,12 +343,14 @@ public sealed partial class OnlineEventLog : IDisposable
         return events;
     }
 
-    private static void ConvertLegacyText(string path)
+    private static void ConvertLegacyText(string path) => WriteAll(path, ReadLegacyText(path));
+
+    /// <summary>Writes a whole log file (a temporary file, flushed, then renamed): legacy conversion, a shared stream's export.</summary>
+    public static void WriteAll(string path, IEnumerable<OnlineEvent> events)
     {
-        var events = ReadLegacyText(path);
         AtomicFile.Write(path, temp =>
         {
-            using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write);
+            using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
             file.Write(Header);
             var record = new byte[RecordSize];
             foreach (var e in events)

@@ -1,3 +1,4 @@
+using Recommender.Host.Fleet;
 using System.Runtime.InteropServices;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -38,7 +39,7 @@ public static partial class RecommenderCli
         new(new VerbSpec("train", "prepare, fit popular/ALS/similar/ranker, write a snapshot, evaluate on the test period",
         [
             new("data", "directory with the three input parquet files", "data/synthetic"),
-            new("out", "snapshot root (snapshots/ID and the current link)", "out/artifacts"),
+            new("out", "snapshot root (snapshots/ID and the current link), or s3://bucket/prefix to publish there (S3 config section)", "out/artifacts"),
             new("split-date", "fit before this day, evaluate from it on (yyyy-MM-dd); default 2022-12-16 or the day leaving ~10% of events"),
             new("all-events", "fit on every event and skip evaluation (the nightly retrain)", IsFlag: true),
             new("factors", "ALS factors (default: 64, or 32 or 128 when validation prefers them on data up to 5M events)", "64"),
@@ -58,7 +59,7 @@ public static partial class RecommenderCli
         ]), Train),
         new(new VerbSpec("serve", "run the gRPC recommendation service (Generic Host, Quartz nightly retrain)",
         [
-            new("artifacts", "snapshot root whose current snapshot is served (config Recommender:ArtifactsDir)"),
+            new("artifacts", "snapshot root whose current snapshot is served, or s3://bucket/prefix to follow (config Recommender:ArtifactsDir)"),
             new("urls", "listen address (config Urls)"),
             new("data", "input data the nightly retrain reads (config Recommender:DataDir)"),
             new("online-log", "durable log of listens received online (config Recommender:OnlineLogPath)"),
@@ -222,13 +223,16 @@ public static partial class RecommenderCli
         return Task.FromResult(ExitOk);
     }
 
-    private static Task<int> Train(ParsedOptions o, CliContext ctx)
+    private static async Task<int> Train(ParsedOptions o, CliContext ctx)
     {
         var seed = (ulong)o.Long("seed", 0);
+        // --out s3://bucket/prefix: train into the local cache root, then publish there.
+        var remote = S3Address.IsS3(o.Required("out")) ? S3Address.Parse(o.Required("out"), "--out") : null;
+        var s3 = remote is null ? null : S3Options.FromConfiguration();
         var options = new TrainOptions
         {
             DataDir = o.Required("data"),
-            OutRoot = o.Required("out"),
+            OutRoot = remote is null ? o.Required("out") : SnapshotSource.CacheRoot(s3!, remote),
             SplitDate = o.Date("split-date"),
             AllEvents = o.Flag("all-events"),
             SearchAls = !o.Has("regularization") && !o.Has("alpha"),
@@ -272,6 +276,13 @@ public static partial class RecommenderCli
         try
         {
             var result = new TrainPipeline(options, logger).Run(cancel.Token);
+            if (remote is not null)
+            {
+                using var client = s3!.CreateClient();
+                await new S3SnapshotStore(client, remote, s3, logger).PublishAsync(result.SnapshotDir, cancel.Token);
+                ctx.Out.WriteLine($"published to {remote}: {remote.Key(S3SnapshotStore.CurrentKey)} names {result.SnapshotId}");
+            }
+
             LogDone(logger, "train", watch.Elapsed.TotalSeconds, PeakMemoryMb());
             ctx.Out.WriteLine($"snapshot {result.SnapshotId} at {Path.GetFullPath(result.SnapshotDir)} ({Path.GetFullPath(Path.Combine(options.OutRoot, SnapshotStore.CurrentLink))} points at it); metrics in {FileNames.MetricsMarkdown} there");
             if (result.Evaluation is { } e)
@@ -279,12 +290,12 @@ public static partial class RecommenderCli
                 ctx.Out.Write(e.ToMarkdown());
             }
 
-            return Task.FromResult(ExitOk);
+            return ExitOk;
         }
         catch (OperationCanceledException)
         {
-            ctx.Error.WriteLine("train cancelled; the current snapshot is unchanged");
-            return Task.FromResult(ExitFailure);
+            await ctx.Error.WriteLineAsync("train cancelled; the current snapshot is unchanged");
+            return ExitFailure;
         }
     }
 

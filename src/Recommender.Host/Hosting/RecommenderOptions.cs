@@ -8,7 +8,7 @@ public sealed class RecommenderOptions
 {
     public const string Section = "Recommender";
 
-    /// <summary>Snapshot root written by train: DIR/current is served.</summary>
+    /// <summary>Snapshot root written by train: DIR/current is served. s3://BUCKET/PREFIX follows an object store (the S3 section) instead.</summary>
     public string ArtifactsDir { get; set; } = "out/artifacts";
 
     /// <summary>HTTP/1.1 addresses of the JSON routes (gRPC JSON transcoding), ';'-separated; empty for none. gRPC listens on Urls.</summary>
@@ -65,6 +65,17 @@ public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOp
         if (string.IsNullOrWhiteSpace(o.ArtifactsDir))
         {
             failures.Add("Recommender:ArtifactsDir is required");
+        }
+        else if (Fleet.S3Address.IsS3(o.ArtifactsDir))
+        {
+            try
+            {
+                _ = Fleet.S3Address.Parse(o.ArtifactsDir, "Recommender:ArtifactsDir");
+            }
+            catch (ArgumentException e)
+            {
+                failures.Add(e.Message);
+            }
         }
 
         if (string.IsNullOrWhiteSpace(o.DataDir))

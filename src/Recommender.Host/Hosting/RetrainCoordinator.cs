@@ -22,8 +22,10 @@ public sealed record RunStatus(string RunId, RunState State, string Error, DateT
 public sealed partial class RetrainCoordinator(
     IOptions<RecommenderOptions> options,
     SnapshotHolder holder,
-    OnlineEventLog online,
+    IListenLog online,
+    Fleet.RetrainLease lease,
     IRetrainRunner runner,
+    Fleet.SnapshotSource source,
     RecommenderMetrics metrics,
     TimeProvider clock,
     ILogger<RetrainCoordinator> logger)
@@ -53,8 +55,12 @@ public sealed partial class RetrainCoordinator(
         var started = Last.StartedUtc;
         try
         {
+            // Several replicas: one retrains and publishes, the others swap when it does.
+            using var held = lease.TryAcquire($"{Environment.MachineName}/{Environment.ProcessId}/{runId}")
+                ?? throw new InvalidOperationException("another replica holds the retrain lease (or Redis is unreachable): this replica swaps to the snapshot it publishes");
             LogStarting(logger, runId);
-            var snapshotDir = runner.Run(options.Value, online.Path, runId, cancellation);
+            var listens = online.ExportForRetrain(Path.Combine(source.LocalRoot, ".listens"));
+            var snapshotDir = runner.Run(options.Value, listens, runId, cancellation);
             if (options.Value.RetrainMode == RetrainMode.InProcess)
             {
                 // The run's dead arrays (~10 GB at full size) go before the new snapshot loads beside the serving one.
@@ -62,6 +68,8 @@ public sealed partial class RetrainCoordinator(
             }
 
             var next = LoadOrReject(snapshotDir);
+            // With an object store the other replicas follow it; a snapshot that did not reach it is not served here either.
+            source.PublishAsync(snapshotDir, cancellation).GetAwaiter().GetResult(); // a background run, not a request
             holder.Swap(next);
             Memory.CompactLargeObjects(); // the replaced snapshot
             Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, clock.GetUtcNow().UtcDateTime));
@@ -101,7 +109,7 @@ public sealed partial class RetrainCoordinator(
             var serving = holder.Current;
             if (serving is not null)
             {
-                new Recommender.Pipeline.SnapshotStore(options.Value.ArtifactsDir).PointCurrentAt(serving.Directory);
+                new Recommender.Pipeline.SnapshotStore(source.LocalRoot).PointCurrentAt(serving.Directory);
             }
 
             throw new InvalidOperationException($"new snapshot {Path.GetFileName(snapshotDir)} refused: {e.Message}; {(serving is null ? "nothing was serving" : $"current points back at {serving.Id}")}", e);

@@ -26,7 +26,7 @@ public interface IRetrainRunner
 }
 
 /// <summary>Runs the retrain pipeline over all events plus the online log and returns the published snapshot folder.</summary>
-public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger) : IRetrainRunner
+public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger, Fleet.SnapshotSource source) : IRetrainRunner
 {
     /// <summary>
     /// How long a cancelled child may take to stop cleanly (it checks before every stage, between
@@ -38,17 +38,17 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
 
     public string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation)
     {
-        var train = RetrainOptions(o, onlineLog);
+        var train = RetrainOptions(o, onlineLog, source.LocalRoot);
         return o.RetrainMode == RetrainMode.InProcess
             ? new TrainPipeline(train, loggers.CreateLogger<TrainPipeline>()).Run(cancellation).SnapshotDir
             : RunChild(train, runId, cancellation);
     }
 
     /// <summary>What the nightly retrain fits, in either mode: everything, plus the online log.</summary>
-    internal static TrainOptions RetrainOptions(RecommenderOptions o, string onlineLog) => new()
+    internal static TrainOptions RetrainOptions(RecommenderOptions o, string onlineLog, string outRoot) => new()
     {
         DataDir = Path.GetFullPath(o.DataDir),
-        OutRoot = Path.GetFullPath(o.ArtifactsDir),
+        OutRoot = Path.GetFullPath(outRoot),
         AllEvents = true,
         DropDuplicates = true,
         OnlineEventsPath = Path.GetFullPath(onlineLog),

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Quartz;
+using Recommender.Host.Fleet;
 using Recommender.Host.Jobs;
 using Recommender.Host.Observability;
 using Recommender.Host.Services;
@@ -19,13 +20,23 @@ public static class ServiceCollectionExtensions
         services.AddOptions<OpsOptions>().Bind(configuration.GetSection(OpsOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RecommenderOptions>, RecommenderOptionsValidator>();
         services.AddSingleton<IValidateOptions<OpsOptions>, OpsOptionsValidator>();
+        services.AddOptions<S3Options>().Bind(configuration.GetSection(S3Options.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<S3Options>, S3OptionsValidator>();
+        services.AddSingleton<SnapshotSource>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SnapshotHolder>();
-        services.AddSingleton(sp => new OnlineEventLog(sp.GetRequiredService<IOptions<RecommenderOptions>>().Value.OnlineLogPath, sp.GetRequiredService<ILogger<OnlineEventLog>>()));
+        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>();
+        services.AddSingleton<RetrainLease>();
+        // Listens: the local log file (one box), or a Redis stream shared by the replicas.
+        services.AddSingleton<IListenLog>(sp => sp.GetRequiredService<IOptions<RedisOptions>>().Value is { Enabled: true } redis
+            ? new RedisListenLog(redis, sp.GetRequiredService<ILogger<RedisListenLog>>())
+            : new OnlineEventLog(sp.GetRequiredService<IOptions<RecommenderOptions>>().Value.OnlineLogPath, sp.GetRequiredService<ILogger<OnlineEventLog>>()));
         services.AddSingleton<IRetrainRunner, RetrainRunner>();
         services.AddSingleton<RetrainCoordinator>();
         services.AddHostedService<SnapshotLoader>();
+        services.AddHostedService<SnapshotFollower>();
 
         var cron = configuration.GetSection(RecommenderOptions.Section).Get<RecommenderOptions>()?.RetrainCron ?? new RecommenderOptions().RetrainCron;
         services.AddQuartz(q =>
@@ -104,17 +115,35 @@ public static class ServiceCollectionExtensions
 /// Loads ARTIFACTS/current before the server accepts calls; a missing snapshot stops the start with
 /// a clear error. Taking the online log as a dependency opens and replays it now, not on the first call.
 /// </summary>
-internal sealed class SnapshotLoader(SnapshotHolder holder, OnlineEventLog online) : IHostedService
+internal sealed partial class SnapshotLoader(SnapshotHolder holder, IListenLog online, SnapshotSource source, ILogger<SnapshotLoader> logger) : IHostedService
 {
-    private readonly OnlineEventLog _online = online;
+    private readonly IListenLog _online = online;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (source.Remote is { } remote)
+        {
+            // The published snapshot first; with the store unreachable, the last one cached here still serves.
+            try
+            {
+                if (await remote.CurrentIdAsync(cancellationToken) is { } id)
+                {
+                    await remote.DownloadAsync(id, new Recommender.Pipeline.SnapshotStore(source.LocalRoot), cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or Recommender.Data.DataException)
+            {
+                LogStartFetchFailed(logger, remote.Location.ToString(), source.LocalRoot, e.Message);
+            }
+        }
+
         holder.LoadCurrent();
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not fetch the current snapshot from {Location} ({Reason}); serving the cached one in {CacheRoot}")]
+    private static partial void LogStartFetchFailed(ILogger logger, string location, string cacheRoot, string reason);
 }
 
 internal sealed class SnapshotHealthCheck(SnapshotHolder holder) : IHealthCheck

@@ -8,16 +8,16 @@ namespace Recommender.Host.Hosting;
 /// The serving snapshot, replaced as a whole by one reference exchange: a request reads
 /// <see cref="Current"/> once and works on that snapshot to the end.
 /// </summary>
-public sealed partial class SnapshotHolder(IOptions<RecommenderOptions> options, ILogger<SnapshotHolder> logger)
+public sealed partial class SnapshotHolder(IOptions<RecommenderOptions> options, Fleet.SnapshotSource source, ILogger<SnapshotHolder> logger)
 {
     private ServingSnapshot? _current;
 
     public ServingSnapshot? Current => Volatile.Read(ref _current);
 
-    /// <summary>Loads ARTIFACTS/current; throws with a clear message when there is none.</summary>
+    /// <summary>Loads the local snapshot root's current; throws with a clear message when there is none.</summary>
     public ServingSnapshot LoadCurrent()
     {
-        var dir = new SnapshotStore(options.Value.ArtifactsDir).RequireCurrent();
+        var dir = new SnapshotStore(source.LocalRoot).RequireCurrent();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var snapshot = ServingSnapshot.Load(dir);
         Swap(snapshot);

@@ -23,7 +23,7 @@ public sealed class RecommenderMetrics : IDisposable
     private readonly Counter<long> _retrains;
     private readonly Histogram<double> _retrainDuration;
 
-    public RecommenderMetrics(IMeterFactory meters, SnapshotHolder holder, OnlineEventLog online, TimeProvider clock)
+    public RecommenderMetrics(IMeterFactory meters, SnapshotHolder holder, IListenLog online, TimeProvider clock)
     {
         _meter = meters.Create(MeterName);
         _requests = _meter.CreateCounter<long>("recommender.rpc.requests", "{request}", "RPCs answered, by method and gRPC status code");

@@ -7,7 +7,7 @@ using Recommender.V1;
 namespace Recommender.Host.Services;
 
 /// <summary>RetrainNow and GetStatus; the bearer token is checked by <see cref="OpsAuthInterceptor"/>.</summary>
-public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, OnlineEventLog online, Quartz.ISchedulerFactory schedulers)
+public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, IListenLog online, Quartz.ISchedulerFactory schedulers)
     : OpsServiceBinding.ServiceBase
 {
     public override async Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context)

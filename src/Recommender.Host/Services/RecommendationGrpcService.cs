@@ -12,7 +12,7 @@ namespace Recommender.Host.Services;
 /// GetRecommendations, GetSimilarTracks, GetPopular and LogListen over the current snapshot.
 /// Every handler is synchronous work on in-memory tables: it reads the snapshot reference once.
 /// </summary>
-public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEventLog online, IOptions<RecommenderOptions> options, TimeProvider clock, RecommenderMetrics metrics)
+public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog online, IOptions<RecommenderOptions> options, TimeProvider clock, RecommenderMetrics metrics)
     : RecommendationServiceBinding.ServiceBase
 {
     /// <summary>Raw ids in the export are non-negative 32-bit integers; anything else cannot exist.</summary>
@@ -103,7 +103,7 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
         return Task.FromResult(reply);
     }
 
-    public override Task<LogListenReply> LogListen(LogListenRequest request, ServerCallContext context)
+    public override async Task<LogListenReply> LogListen(LogListenRequest request, ServerCallContext context)
     {
         ValidateId("user_id", request.UserId);
         ValidateId("track_id", request.TrackId);
@@ -117,9 +117,9 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, OnlineEvent
 
         try
         {
-            var sequence = online.Append(new OnlineEvent(request.UserId, request.TrackId, time));
+            var sequence = await online.AppendAsync(new OnlineEvent(request.UserId, request.TrackId, time), context.CancellationToken);
             metrics.ListenLogged();
-            return Task.FromResult(new LogListenReply { Sequence = sequence });
+            return new LogListenReply { Sequence = sequence };
         }
         catch (OnlineLogWriteException e)
         {

@@ -174,7 +174,7 @@ public class OnlineLogFaultTests
         var path = NewLog();
         FaultyStream? faulty = null;
         var config = ServiceData.Config(ServiceData.CopyArtifacts(), onlineLog: path);
-        await using var service = await RunningService.StartAsync(config, b => b.Services.AddSingleton(_ => new OnlineEventLog(path, null, f => faulty = new FaultyStream(f))));
+        await using var service = await RunningService.StartAsync(config, b => b.Services.AddSingleton<IListenLog>(_ => new OnlineEventLog(path, null, f => faulty = new FaultyStream(f))));
         var track = (await service.Client.GetPopularAsync(1))[0].TrackId;
         Assert.That(await service.Client.LogListenAsync(5, track), Is.EqualTo(1));
         faulty!.BytesLeft = 10;

@@ -14,6 +14,7 @@ internal static class Require
     public const string Shared = "shared";
     public const string Tmpfs = "tmpfs";
     public const string Curl = "curl";
+    public const string Fleet = "fleet";
 
     public static bool Strict(string kind) =>
         (Environment.GetEnvironmentVariable(Variable) ?? "").Split(',', StringSplitOptions.TrimEntries) is var kinds

@@ -1,0 +1,410 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Recommender.Data;
+using Recommender.Pipeline;
+
+namespace Recommender.Host.Fleet;
+
+/// <summary>Where snapshots live in object storage: s3://BUCKET/PREFIX.</summary>
+public sealed record S3Address(string Bucket, string Prefix)
+{
+    public const string Scheme = "s3://";
+
+    public static bool IsS3(string? root) => root is not null && root.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Parses s3://bucket[/prefix]; <see cref="ArgumentException"/> naming <paramref name="argument"/> otherwise.</summary>
+    public static S3Address Parse(string uri, string argument)
+    {
+        if (!IsS3(uri))
+        {
+            throw new ArgumentException($"{argument}: '{uri}' is not an s3://bucket/prefix address", argument);
+        }
+
+        var rest = uri[Scheme.Length..].Trim('/');
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var bucket = slash < 0 ? rest : rest[..slash];
+        if (bucket.Length is < 3 or > 63 || !bucket.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.'))
+        {
+            throw new ArgumentException($"{argument}: '{bucket}' in '{uri}' is not a valid bucket name (3-63 lowercase letters, digits, '-' or '.')", argument);
+        }
+
+        return new S3Address(bucket, slash < 0 ? string.Empty : rest[(slash + 1)..].Trim('/'));
+    }
+
+    /// <summary>The key of a name under the prefix.</summary>
+    public string Key(string name) => Prefix.Length == 0 ? name : $"{Prefix}/{name}";
+
+    public override string ToString() => $"{Scheme}{Bucket}/{Prefix}";
+}
+
+/// <summary>The "S3" configuration section: the endpoint and credentials of the object store.</summary>
+public sealed class S3Options
+{
+    public const string Section = "S3";
+
+    /// <summary>Endpoint of an S3-compatible server (MinIO, s3rver, Ceph); empty for AWS itself (then Region picks it).</summary>
+    public string ServiceUrl { get; set; } = "";
+
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Empty: the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, instance role).</summary>
+    public string AccessKey { get; set; } = "";
+
+    public string SecretKey { get; set; } = "";
+
+    /// <summary>Path-style addressing (http://host/bucket/key), which MinIO and most S3-compatible servers need.</summary>
+    public bool ForcePathStyle { get; set; } = true;
+
+    /// <summary>Files above this size go up in parts of this size (S3's part limits: 5 MB to 5 GB, at most 10,000 parts).</summary>
+    public int PartSizeMb { get; set; } = 64;
+
+    /// <summary>Published snapshots kept in the bucket (the one current names is never removed).</summary>
+    public int Retention { get; set; } = 3;
+
+    /// <summary>How often a serving replica reads the current pointer; a new snapshot serves within about this plus its download.</summary>
+    public int PollSeconds { get; set; } = 10;
+
+    /// <summary>Local folder a replica downloads snapshots into (a snapshot root of its own, served from there).</summary>
+    public string CacheDir { get; set; } = "out/s3-cache";
+
+    public IEnumerable<string> Validate()
+    {
+        if (ServiceUrl.Length > 0 && !Uri.TryCreate(ServiceUrl, UriKind.Absolute, out _))
+        {
+            yield return $"S3:ServiceUrl '{ServiceUrl}' is not an absolute URL";
+        }
+
+        if (AccessKey.Length > 0 != SecretKey.Length > 0)
+        {
+            yield return "S3:AccessKey and S3:SecretKey are set together or not at all";
+        }
+
+        if (PartSizeMb is < 5 or > 5120)
+        {
+            yield return $"S3:PartSizeMb must be in [5, 5120] (got {PartSizeMb})";
+        }
+
+        if (Retention < 1)
+        {
+            yield return $"S3:Retention must be at least 1 (got {Retention})";
+        }
+
+        if (PollSeconds < 1)
+        {
+            yield return $"S3:PollSeconds must be at least 1 (got {PollSeconds})";
+        }
+
+        if (string.IsNullOrWhiteSpace(CacheDir))
+        {
+            yield return "S3:CacheDir is required";
+        }
+    }
+
+    /// <summary>
+    /// The S3 section for a command (not the host): appsettings.json beside the executable, then
+    /// environment variables (S3__ServiceUrl, S3__AccessKey, ...); every invalid setting listed at once.
+    /// </summary>
+    public static S3Options FromConfiguration()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        var options = configuration.GetSection(Section).Get<S3Options>() ?? new S3Options();
+        var failures = options.Validate().ToList();
+        return failures.Count == 0 ? options : throw new Cli.UsageException($"invalid configuration: {string.Join("; ", failures)}");
+    }
+
+    public IAmazonS3 CreateClient()
+    {
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = ForcePathStyle,
+            AuthenticationRegion = Region,
+            // Checksums are ours (Content-MD5 per part, XXH3 per file in the manifest): the SDK's
+            // default trailing checksums use aws-chunked bodies that S3-compatible servers may not parse.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            MaxErrorRetry = 3,
+        };
+        if (ServiceUrl.Length > 0)
+        {
+            config.ServiceURL = ServiceUrl;
+        }
+        else
+        {
+            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(Region);
+        }
+
+        return AccessKey.Length > 0 ? new AmazonS3Client(new BasicAWSCredentials(AccessKey, SecretKey), config) : new AmazonS3Client(config);
+    }
+}
+
+public sealed class S3OptionsValidator : Microsoft.Extensions.Options.IValidateOptions<S3Options>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, S3Options options) =>
+        options.Validate().ToList() is { Count: > 0 } failures ? Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures) : Microsoft.Extensions.Options.ValidateOptionsResult.Success;
+}
+
+/// <summary>
+/// Snapshots in object storage: PREFIX/snapshots/ID/FILE for each file of a local snapshot, and
+/// PREFIX/current, a small object holding the id that is served. A snapshot is uploaded whole
+/// (every part's MD5 checked against the ETag the server returns) before current names it, so a
+/// half-uploaded snapshot is never pointed to; a download is verified against the manifest's
+/// XXH3 checksums before it can serve.
+/// </summary>
+public sealed partial class S3SnapshotStore(IAmazonS3 client, S3Address location, S3Options options, ILogger logger)
+{
+    public const string CurrentKey = "current";
+    public const string SnapshotsFolder = "snapshots";
+
+    public S3Address Location { get; } = location;
+
+    private string SnapshotKey(string id, string file) => Location.Key($"{SnapshotsFolder}/{id}/{file}");
+
+    /// <summary>Uploads a local snapshot folder as ID (its folder name), then points current at it and prunes old ones.</summary>
+    public async Task<string> PublishAsync(string snapshotDir, CancellationToken cancellation = default)
+    {
+        var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(snapshotDir)));
+        SnapshotIntegrity.Verify(snapshotDir); // never upload a damaged snapshot
+        var names = SnapshotIntegrity.Describe(snapshotDir).Select(f => f.Name).ToList();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        long bytes = 0;
+        // Two files at a time: each part is already a large sequential transfer.
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellation }, async (name, ct) =>
+        {
+            Interlocked.Add(ref bytes, await UploadFileAsync(Path.Combine(snapshotDir, name), SnapshotKey(id, name), ct));
+        });
+
+        // The manifest goes last: a listing with a manifest is a complete upload.
+        bytes += await UploadFileAsync(Path.Combine(snapshotDir, FileNames.Manifest), SnapshotKey(id, FileNames.Manifest), cancellation);
+        await PutTextAsync(Location.Key(CurrentKey), id, cancellation);
+        LogPublished(logger, id, Location.ToString(), bytes / 1048576.0, watch.Elapsed.TotalSeconds);
+        await PruneAsync(id, cancellation);
+        return id;
+    }
+
+    /// <summary>The id current names, or null when nothing was published.</summary>
+    public async Task<string?> CurrentIdAsync(CancellationToken cancellation = default)
+    {
+        try
+        {
+            using var response = await client.GetObjectAsync(Location.Bucket, Location.Key(CurrentKey), cancellation);
+            using var reader = new StreamReader(response.ResponseStream, Encoding.UTF8);
+            var id = (await reader.ReadToEndAsync(cancellation)).Trim();
+            return id.Length == 0 ? null : id;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Published snapshot ids, oldest first (ids are UTC timestamps).</summary>
+    public async Task<IReadOnlyList<string>> ListIdsAsync(CancellationToken cancellation = default)
+    {
+        var root = Location.Key(SnapshotsFolder) + "/";
+        var ids = new List<string>();
+        string? token = null;
+        do
+        {
+            var page = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Location.Bucket, Prefix = root, Delimiter = "/", ContinuationToken = token }, cancellation);
+            ids.AddRange((page.CommonPrefixes ?? []).Select(p => p[root.Length..].TrimEnd('/')));
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (token is not null);
+        ids.Sort(StringComparer.Ordinal);
+        return ids;
+    }
+
+    /// <summary>
+    /// Downloads snapshot ID into a local snapshot store (a temporary folder, verified, then renamed)
+    /// and points its current at it; returns the local folder. A damaged download is removed and
+    /// reported as a <see cref="DataException"/> naming the file.
+    /// </summary>
+    public async Task<string> DownloadAsync(string id, SnapshotStore local, CancellationToken cancellation = default)
+    {
+        var existing = Path.Combine(local.SnapshotsDir, id);
+        if (Directory.Exists(existing))
+        {
+            SnapshotIntegrity.Verify(existing);
+            local.PointCurrentAt(existing);
+            return existing;
+        }
+
+        var (_, temp) = local.Begin();
+        try
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var prefix = SnapshotKey(id, string.Empty);
+            var keys = new List<string>();
+            string? token = null;
+            do
+            {
+                var page = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Location.Bucket, Prefix = prefix, ContinuationToken = token }, cancellation);
+                keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+                token = page.IsTruncated == true ? page.NextContinuationToken : null;
+            }
+            while (token is not null);
+            if (!keys.Contains(prefix + FileNames.Manifest))
+            {
+                throw new DataException($"{Location}/{SnapshotsFolder}/{id}", null, "the snapshot has no manifest in the bucket: its upload is incomplete");
+            }
+
+            long bytes = 0;
+            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellation }, async (key, ct) =>
+            {
+                var name = key[prefix.Length..];
+                if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal))
+                {
+                    return; // not a file of this snapshot
+                }
+
+                using var response = await client.GetObjectAsync(Location.Bucket, key, ct);
+                await using (var file = new FileStream(Path.Combine(temp, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true))
+                {
+                    await response.ResponseStream.CopyToAsync(file, 1 << 20, ct);
+                }
+
+                Interlocked.Add(ref bytes, response.ContentLength);
+            });
+            SnapshotIntegrity.Verify(temp);
+            var final = local.Commit(id, temp);
+            LogDownloaded(logger, id, final, bytes / 1048576.0, watch.Elapsed.TotalSeconds);
+            return final;
+        }
+        catch
+        {
+            SnapshotStore.Abort(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Removes all but the newest Retention snapshots, never the current one.</summary>
+    private async Task PruneAsync(string current, CancellationToken cancellation)
+    {
+        var ids = await ListIdsAsync(cancellation);
+        foreach (var old in ids.Take(Math.Max(0, ids.Count - options.Retention)).Where(i => i != current))
+        {
+            var prefix = SnapshotKey(old, string.Empty);
+            string? token = null;
+            do
+            {
+                var page = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Location.Bucket, Prefix = prefix, ContinuationToken = token }, cancellation);
+                foreach (var o in page.S3Objects ?? [])
+                {
+                    await client.DeleteObjectAsync(Location.Bucket, o.Key, cancellation);
+                }
+
+                token = page.IsTruncated == true ? page.NextContinuationToken : null;
+            }
+            while (token is not null);
+            LogPruned(logger, old, Location.ToString());
+        }
+    }
+
+    private async Task PutTextAsync(string key, string text, CancellationToken cancellation)
+    {
+        var body = Encoding.UTF8.GetBytes(text);
+        using var stream = new MemoryStream(body);
+        var digest = MD5.HashData(body);
+        var response = await client.PutObjectAsync(new PutObjectRequest { BucketName = Location.Bucket, Key = key, InputStream = stream, MD5Digest = Convert.ToBase64String(digest), UseChunkEncoding = false }, cancellation);
+        CheckETag(key, response.ETag, Convert.ToHexStringLower(digest));
+    }
+
+    /// <summary>One file, in one request or in parts; every part's MD5 is checked against the server's ETag.</summary>
+    private async Task<long> UploadFileAsync(string path, string key, CancellationToken cancellation)
+    {
+        var length = new FileInfo(path).Length;
+        var partSize = (long)options.PartSizeMb << 20;
+        if (length <= partSize)
+        {
+            var body = await File.ReadAllBytesAsync(path, cancellation);
+            using var stream = new MemoryStream(body);
+            var digest = MD5.HashData(body);
+            var response = await client.PutObjectAsync(new PutObjectRequest { BucketName = Location.Bucket, Key = key, InputStream = stream, MD5Digest = Convert.ToBase64String(digest), UseChunkEncoding = false }, cancellation);
+            CheckETag(key, response.ETag, Convert.ToHexStringLower(digest));
+            return length;
+        }
+
+        var upload = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = Location.Bucket, Key = key }, cancellation);
+        try
+        {
+            var etags = new List<PartETag>();
+            var buffer = new byte[partSize];
+            using var md5OfMd5s = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            using var md5OfFile = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+            for (var part = 1; ; part++)
+            {
+                var read = await file.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellation);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                var digest = MD5.HashData(buffer.AsSpan(0, read));
+                md5OfMd5s.AppendData(digest);
+                md5OfFile.AppendData(buffer.AsSpan(0, read));
+                using var stream = new MemoryStream(buffer, 0, read, writable: false);
+                var response = await client.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = Location.Bucket, Key = key, UploadId = upload.UploadId, PartNumber = part, InputStream = stream, PartSize = read,
+                    MD5Digest = Convert.ToBase64String(digest), UseChunkEncoding = false, IsLastPart = file.Position == length,
+                }, cancellation);
+                CheckETag($"{key} part {part}", response.ETag, Convert.ToHexStringLower(digest));
+                etags.Add(new PartETag(part, response.ETag));
+            }
+
+            var done = await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = Location.Bucket, Key = key, UploadId = upload.UploadId, PartETags = etags }, cancellation);
+            // S3 and MinIO answer a multipart upload with the MD5 of the parts' MD5s, "-" and the part
+            // count; some compatible servers (s3rver) with the whole object's MD5. Either checks the content.
+            var s3Style = $"{Convert.ToHexStringLower(md5OfMd5s.GetHashAndReset())}-{etags.Count.ToString(CultureInfo.InvariantCulture)}";
+            var whole = Convert.ToHexStringLower(md5OfFile.GetHashAndReset());
+            CheckETag(key, done.ETag, string.Equals(done.ETag?.Trim('"'), whole, StringComparison.OrdinalIgnoreCase) ? whole : s3Style);
+            return length;
+        }
+        catch (Exception e)
+        {
+            await AbortQuietlyAsync(key, upload.UploadId, e);
+            throw;
+        }
+    }
+
+    /// <summary>Frees a failed upload's parts; a server without AbortMultipartUpload must not hide the first error.</summary>
+    private async Task AbortQuietlyAsync(string key, string uploadId, Exception cause)
+    {
+        try
+        {
+            await client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Location.Bucket, Key = key, UploadId = uploadId }, CancellationToken.None);
+        }
+        catch (AmazonS3Exception e)
+        {
+            LogAbortFailed(logger, key, e.Message, cause.Message);
+        }
+    }
+
+    private static void CheckETag(string what, string? etag, string expected)
+    {
+        if (!string.Equals(etag?.Trim('"'), expected, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new IOException($"upload of {what}: the server's ETag {etag} does not match the local MD5 {expected}");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "snapshot {Id} published to {Location}: {Megabytes:F0} MB in {Seconds:F1} s; current names it")]
+    private static partial void LogPublished(ILogger logger, string id, string location, double megabytes, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "snapshot {Id} downloaded to {Directory}: {Megabytes:F0} MB in {Seconds:F1} s, checksums verified")]
+    private static partial void LogDownloaded(ILogger logger, string id, string directory, double megabytes, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "upload of {Key} failed ({Cause}) and its parts could not be freed: {Error}")]
+    private static partial void LogAbortFailed(ILogger logger, string key, string error, string cause);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "snapshot {Id} pruned from {Location} (retention)")]
+    private static partial void LogPruned(ILogger logger, string id, string location);
+}
