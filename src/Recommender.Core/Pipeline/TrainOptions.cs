@@ -26,6 +26,12 @@ public sealed record TrainOptions
     public int? AlsWarmIterations { get; init; } = 5;
 
     /// <summary>
+    /// A Spark MLlib ALSModel.save folder (userFactors/, itemFactors/) whose factors replace the
+    /// final ALS fit; the validation fit (on the events before the validation window) stays ours.
+    /// </summary>
+    public string? AlsFactorsDir { get; init; }
+
+    /// <summary>
     /// Choose ALS's regularisation and confidence α on validation (a 3 × 3 grid around
     /// <see cref="Als"/>), when the data before the validation window has at most
     /// <see cref="AlsSearchMaxEvents"/> events; at full size nine more fits would not fit the budget.

@@ -36,6 +36,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     /// <summary>The validation fit's ALS model, which the final fit continues from (taking its arrays over).</summary>
     private AlsModel? _warmStart;
+
+    /// <summary>Raw ↔ dense ids of the run, for factors imported by raw id.</summary>
+    private ArtifactIds? _ids;
     private ItemKnnParameters _itemKnn = options.ItemKnn;
 
     public TrainResult Run(CancellationToken cancellation = default)
@@ -69,6 +72,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     {
         var events = data.Events;
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
+        _ids = ids;
         Stage("prepare: reports, items.parquet, events.parquet", () => DataPreparation.Write(data, dir, logger));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
         LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
@@ -214,9 +218,27 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         // when there is one: a few iterations instead of a full fit from noise.
         var start = _warmStart;
         _warmStart = null;
+        if (name == "final" && options.AlsFactorsDir is { } imported)
+        {
+            return FitOthers(train, catalog, cutoff, name, similarQueryItems, Stage($"als ({name}): factors imported from {imported}", () => ImportFactors(imported)));
+        }
+
         var parameters = start is null || options.AlsWarmIterations is not { } warm ? _als : _als with { Iterations = warm };
         var how = parameters == _als ? "fit" : $"fit, continued from the validation fit";
         var als = Stage($"als ({name}): {how}", () => AlsRecommender.Fit(train, parameters, it => LogIteration(logger, name, it.Iteration, parameters.Iterations, it.Loss, it.Seconds, it.Seconds / it.Iteration * (parameters.Iterations - it.Iteration)), _cancellation, parameters == _als ? null : start));
+        return FitOthers(train, catalog, cutoff, name, similarQueryItems, als);
+    }
+
+    /// <summary>Spark MLlib ALSModel.save output in place of the final fit (see <see cref="SparkAlsFactors"/>).</summary>
+    private AlsRecommender ImportFactors(string dir)
+    {
+        var (model, report) = SparkAlsFactors.Load(dir, _ids!, _als);
+        LogImported(logger, dir, report.Factors, report.UsersMatched, report.UsersUnknown, report.ItemsMatched, report.ItemsUnknown);
+        return new AlsRecommender(model);
+    }
+
+    private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitOthers(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems, AlsRecommender als)
+    {
         Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
         var window = ItemKnnModel.WindowWithinBudget(train, _itemKnn.MaxUserItems, _itemKnn.PairBudget);
         var itemKnn = Stage($"item-knn ({name}): {_itemKnn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, _itemKnn, _cancellation));
@@ -746,6 +768,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         _timings.Add(timing);
         LogStageEnd(logger, name, timing.Seconds, timing.PeakWorkingSetMb);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "als factors imported from {Dir}: {Factors} factors; users: {UsersMatched:N0} matched, {UsersUnknown:N0} not in the data; tracks: {ItemsMatched:N0} matched, {ItemsUnknown:N0} not in the data")]
+    private static partial void LogImported(ILogger logger, string dir, int factors, int usersMatched, int usersUnknown, int itemsMatched, int itemsUnknown);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} ...")]
     private static partial void LogStageStart(ILogger logger, string stage);

@@ -56,6 +56,7 @@ public static partial class RecommenderCli
             new("ranker-min-leaf", "minimum rows per leaf of the ranker (default: training rows / 2000, within 5..100)"),
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
             new("online-log", "listens logged by the service (LogListen) to learn from as well"),
+            new("als-factors", "a Spark MLlib ALSModel.save folder (userFactors/, itemFactors/: id int, features array<float>) used instead of the final ALS fit"),
         ]), Train),
         new(new VerbSpec("serve", "run the gRPC recommendation service (Generic Host, Quartz nightly retrain)",
         [
@@ -242,6 +243,7 @@ public static partial class RecommenderCli
             MaxRankerUsers = o.Int("max-ranker-users", 1),
             AlsWarmIterations = o.Int("warm-iterations", 0, 1000) is var warm and > 0 ? warm : null,
             EvaluationMaxUsers = o.Int("eval-users", 1),
+            AlsFactorsDir = o.String("als-factors"),
             PopularWindowDays = o.Has("popular-days") ? o.Int("popular-days", 1) : null,
             Als = new AlsParameters
             {
