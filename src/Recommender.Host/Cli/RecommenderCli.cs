@@ -66,6 +66,11 @@ public static partial class RecommenderCli
             new("online-log", "durable log of listens received online (config Recommender:OnlineLogPath)"),
             new("environment", "host environment; outside Development the public development ops token is refused (default: ASPNETCORE_ENVIRONMENT, else Production)"),
         ]), Serve),
+        new(new VerbSpec("publish", "upload a local snapshot to s3://bucket/prefix (S3 config section) and point current there",
+        [
+            new("snapshot", "snapshot folder (ROOT/current or ROOT/snapshots/ID)"),
+            new("to", "s3://bucket/prefix"),
+        ]), Publish),
         new(new VerbSpec("recommend", "ask a running service for a user's recommendations",
         [
             new("user", "user id"),
@@ -356,6 +361,24 @@ public static partial class RecommenderCli
             await ctx.Error.WriteLineAsync($"error: {e.Message}");
             return ExitFailure;
         }
+    }
+
+    private static async Task<int> Publish(ParsedOptions o, CliContext ctx)
+    {
+        var target = S3Address.Parse(o.Required("to"), "--to");
+        var source = Path.GetFullPath(o.Required("snapshot"));
+        var dir = new DirectoryInfo(source).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? source;
+        if (!Directory.Exists(dir))
+        {
+            throw new UsageException($"publish: --snapshot {source} is not a folder");
+        }
+
+        var s3 = S3Options.FromConfiguration();
+        using var client = s3.CreateClient();
+        var watch = Stopwatch.StartNew();
+        var id = await new S3SnapshotStore(client, target, s3, ctx.Logger("publish")).PublishAsync(dir);
+        ctx.Out.WriteLine($"published {id} to {target} in {watch.Elapsed.TotalSeconds:F1} s; {target.Key(S3SnapshotStore.CurrentKey)} names it");
+        return ExitOk;
     }
 
     private static async Task<int> Recommend(ParsedOptions o, CliContext ctx)

@@ -214,6 +214,53 @@ public class FleetTests
         }
     }
 
+    [Test]
+    public async Task TrainAndPublishVerbs_WriteToTheBucket_AndNameBadAddresses()
+    {
+        using var s3 = FleetServer.StartS3(Bucket);
+        var variables = new Dictionary<string, string>
+        {
+            ["S3__ServiceUrl"] = s3.Url, ["S3__AccessKey"] = FleetServer.S3AccessKey, ["S3__SecretKey"] = FleetServer.S3SecretKey, ["S3__CacheDir"] = TestPaths.NewTempDir(),
+        };
+        foreach (var (k, v) in variables)
+        {
+            Environment.SetEnvironmentVariable(k, v);
+        }
+
+        try
+        {
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            var exit = await Recommender.Host.Cli.RecommenderCli.RunAsync(["train", "--data", ServiceData.DataDir, "--out", $"s3://{Bucket}/cli", "--factors", "8", "--iterations", "2"], stdout, stderr);
+            Assert.That(exit, Is.Zero, stderr.ToString());
+            Assert.That(stdout.ToString(), Does.Contain($"published to s3://{Bucket}/cli"));
+
+            var options = new S3Options { ServiceUrl = s3.Url, AccessKey = FleetServer.S3AccessKey, SecretKey = FleetServer.S3SecretKey };
+            using var client = options.CreateClient();
+            var store = new S3SnapshotStore(client, new S3Address(Bucket, "cli"), options, NullLogger.Instance);
+            var trained = await store.CurrentIdAsync();
+            Assert.That(trained, Is.Not.Null);
+
+            var other = new SnapshotStore(ServiceData.CopyArtifacts()).Current()!;
+            exit = await Recommender.Host.Cli.RecommenderCli.RunAsync(["publish", "--snapshot", other, "--to", $"s3://{Bucket}/cli"], stdout, stderr);
+            Assert.That(exit, Is.Zero, stderr.ToString());
+            Assert.That(await store.CurrentIdAsync(), Is.EqualTo(Path.GetFileName(other)));
+            Assert.That(await store.ListIdsAsync(), Has.Count.EqualTo(2));
+
+            stderr = new StringWriter();
+            exit = await Recommender.Host.Cli.RecommenderCli.RunAsync(["train", "--data", ServiceData.DataDir, "--out", "s3://Bad_Bucket/x"], new StringWriter(), stderr);
+            Assert.That(exit, Is.EqualTo(Recommender.Host.Cli.RecommenderCli.ExitUsage));
+            Assert.That(stderr.ToString(), Does.Contain("--out").And.Contain("Bad_Bucket"));
+        }
+        finally
+        {
+            foreach (var k in variables.Keys)
+            {
+                Environment.SetEnvironmentVariable(k, null);
+            }
+        }
+    }
+
     private static async Task<ServiceStatus> WaitForRun(RunningService service, string runId)
     {
         var deadline = DateTime.UtcNow.AddMinutes(5);

@@ -129,8 +129,9 @@ public class TrainPipelineTests
         var served = e.WarmAt("served", 10).Ndcg;
         var als = e.WarmAt("als", 10).Ndcg;
         TestContext.Out.WriteLine($"lastfm-dev warm NDCG@10: served ({run.Validation.Served}) {served:F4}, als {als:F4}, itemknn {e.WarmAt("itemknn", 10).Ndcg:F4}, ranked {e.WarmAt("ranked", 10).Ndcg:F4}, popular {e.WarmAt("popular", 10).Ndcg:F4}");
-        // Measured 0.0771 served (ALS, 32 factors: nothing is clearly better on validation), 0.0692
-        // item-kNN, 0.0700 ranked, 0.0438 popular; references: implicit ALS 0.0736, EASE 0.081.
+        // Measured 0.0815 served (ALS, 32 factors, the final fit continued from the validation fit:
+        // nothing is clearly better on validation), 0.0692 item-kNN, 0.0698 ranked, 0.0438 popular;
+        // references: implicit ALS 0.0736, EASE 0.081.
         Assert.That(als, Is.GreaterThanOrEqualTo(0.070), "ALS with settings chosen on validation");
         Assert.That(served, Is.GreaterThanOrEqualTo(0.075));
         Assert.That(served, Is.GreaterThanOrEqualTo(als - 1e-12), "never below the project's ALS");
