@@ -44,15 +44,38 @@ public class FleetTests
         return await store.PublishAsync(new SnapshotStore(ServiceData.CopyArtifacts()).Current()!);
     }
 
-    private static async Task<RunningService[]> StartReplicas(FleetServer s3, FleetServer redis, string prefix)
+    /// <summary>The servers and three replicas of one test, disposed together.</summary>
+    private sealed class Running(FleetServer s3, FleetServer redis, RunningService[] replicas) : IAsyncDisposable
     {
-        var replicas = new RunningService[3];
-        for (var r = 0; r < replicas.Length; r++)
+        public FleetServer S3 { get; } = s3;
+        public FleetServer Redis { get; } = redis;
+        public RunningService[] Replicas { get; } = replicas;
+        public required string FirstSnapshot { get; init; }
+
+        public static async Task<Running> StartAsync(string prefix)
         {
-            replicas[r] = await RunningService.StartAsync(ReplicaConfig(s3, redis, prefix));
+            var s3 = FleetServer.StartS3(Bucket);
+            var redis = FleetServer.StartRedis();
+            var first = await PublishInitial(s3, prefix);
+            var replicas = new RunningService[3];
+            for (var r = 0; r < replicas.Length; r++)
+            {
+                replicas[r] = await RunningService.StartAsync(ReplicaConfig(s3, redis, prefix));
+            }
+
+            return new Running(s3, redis, replicas) { FirstSnapshot = first };
         }
 
-        return replicas;
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var r in Replicas)
+            {
+                await r.DisposeAsync();
+            }
+
+            S3.Dispose();
+            Redis.Dispose();
+        }
     }
 
     private static async Task Until(Func<Task<bool>> condition, string what, int seconds = 30)
@@ -72,146 +95,110 @@ public class FleetTests
     [Test]
     public async Task AListenLoggedOnReplica1_ChangesTheAnswerOfReplica3()
     {
-        using var s3 = FleetServer.StartS3(Bucket);
-        using var redis = FleetServer.StartRedis();
-        var first = await PublishInitial(s3, "listens");
-        var replicas = await StartReplicas(s3, redis, "listens");
-        try
-        {
-            Assert.That((await replicas[2].Client.GetStatusAsync()).SnapshotId, Is.EqualTo(first), "replicas serve the published snapshot");
-            var listened = (await replicas[0].Client.GetPopularAsync(1))[0].TrackId;
-            var (_, before) = await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20);
-            Assert.That(before.Select(b => b.TrackId), Does.Contain(listened), "a cold user gets popular tracks");
-            Assert.That(await replicas[0].Client.LogListenAsync(ColdUser, listened), Is.EqualTo(1));
-            Assert.That(await replicas[1].Client.LogListenAsync(ColdUser + 1, listened), Is.EqualTo(2), "one sequence for the fleet");
-            await Until(async () => !(await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20)).Items.Any(i => i.TrackId == listened), "replica 3 excludes the track heard through replica 1");
-            var (_, after) = await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20);
-            Assert.That(after.Select(a => a.Source), Does.Contain(Source.Online), "neighbours of the listen logged elsewhere");
-        }
-        finally
-        {
-            foreach (var r in replicas)
-            {
-                await r.DisposeAsync();
-            }
-        }
+        await using var fleet = await Running.StartAsync("listens");
+        var (first, replicas) = (fleet.FirstSnapshot, fleet.Replicas);
+        Assert.That((await replicas[2].Client.GetStatusAsync()).SnapshotId, Is.EqualTo(first), "replicas serve the published snapshot");
+        var listened = (await replicas[0].Client.GetPopularAsync(1))[0].TrackId;
+        var (_, before) = await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20);
+        Assert.That(before.Select(b => b.TrackId), Does.Contain(listened), "a cold user gets popular tracks");
+        Assert.That(await replicas[0].Client.LogListenAsync(ColdUser, listened), Is.EqualTo(1));
+        Assert.That(await replicas[1].Client.LogListenAsync(ColdUser + 1, listened), Is.EqualTo(2), "one sequence for the fleet");
+        await Until(async () => !(await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20)).Items.Any(i => i.TrackId == listened), "replica 3 excludes the track heard through replica 1");
+        var (_, after) = await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20);
+        Assert.That(after.Select(a => a.Source), Does.Contain(Source.Online), "neighbours of the listen logged elsewhere");
     }
 
     [Test]
     public async Task RetrainNowOnReplica2_PublishesOnce_AndAllThreeSwap_WithoutAFailedRequest()
     {
-        using var s3 = FleetServer.StartS3(Bucket);
-        using var redis = FleetServer.StartRedis();
-        var first = await PublishInitial(s3, "retrain");
-        var replicas = await StartReplicas(s3, redis, "retrain");
-        try
+        await using var fleet = await Running.StartAsync("retrain");
+        var (first, replicas, s3, redis) = (fleet.FirstSnapshot, fleet.Replicas, fleet.S3, fleet.Redis);
+        await replicas[0].Client.LogListenAsync(ColdUser, (await replicas[0].Client.GetPopularAsync(1))[0].TrackId);
+        using var stop = new CancellationTokenSource();
+        long ok = 0, failed = 0;
+        var load = Task.Run(async () =>
         {
-            await replicas[0].Client.LogListenAsync(ColdUser, (await replicas[0].Client.GetPopularAsync(1))[0].TrackId);
-            using var stop = new CancellationTokenSource();
-            long ok = 0, failed = 0;
-            var load = Task.Run(async () =>
+            for (var i = 0; !stop.IsCancellationRequested; i++)
             {
-                for (var i = 0; !stop.IsCancellationRequested; i++)
+                try
                 {
-                    try
-                    {
-                        var (_, items) = await replicas[i % 3].Client.GetRecommendationsAsync(1 + (i % 50), 10);
-                        Interlocked.Increment(ref items.Count == 10 ? ref ok : ref failed);
-                    }
-                    catch (RpcException)
-                    {
-                        Interlocked.Increment(ref failed);
-                    }
+                    var (_, items) = await replicas[i % 3].Client.GetRecommendationsAsync(1 + (i % 50), 10);
+                    Interlocked.Increment(ref items.Count == 10 ? ref ok : ref failed);
                 }
-            });
-
-            var runId = await replicas[1].Client.RetrainNowAsync();
-            using (var lease = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port}"))
-            {
-                await Until(async () => await lease.GetDatabase().KeyExistsAsync("retrain:lease"), "replica 2 holds the retrain lease");
+                catch (RpcException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
             }
+        });
 
-            // Another replica asked while the run holds the lease: it does not train a second snapshot.
-            var other = await replicas[2].Client.RetrainNowAsync();
-            var refused = await WaitForRun(replicas[2], other);
-            Assert.That(refused.LastRunState, Is.EqualTo("failed"));
-            Assert.That(refused.LastRunError, Does.Contain("retrain lease"));
-
-            var status = await WaitForRun(replicas[1], runId);
-            Assert.That(status.LastRunState, Is.EqualTo("succeeded"), status.LastRunError);
-            var next = status.SnapshotId;
-            Assert.That(next, Is.Not.EqualTo(first));
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            await Until(async () => (await Task.WhenAll(replicas.Select(r => r.Client.GetStatusAsync()))).All(s => s.SnapshotId == next), "every replica serves the new snapshot");
-            TestContext.Out.WriteLine($"all replicas on {next} {watch.Elapsed.TotalSeconds:F1} s after the publisher swapped (poll every 1 s)");
-            await Task.Delay(200);
-            await stop.CancelAsync();
-            await load;
-            Assert.That(failed, Is.Zero, $"{ok} requests succeeded");
-            Assert.That(ok, Is.GreaterThan(10));
-
-            var options = new S3Options { ServiceUrl = s3.Url, AccessKey = FleetServer.S3AccessKey, SecretKey = FleetServer.S3SecretKey };
-            using var client = options.CreateClient();
-            var store = new S3SnapshotStore(client, new S3Address(Bucket, "retrain"), options, NullLogger.Instance);
-            Assert.That(await store.ListIdsAsync(), Is.EqualTo(new[] { first, next }), "published once");
-            // The retrain learned the listen logged on replica 1 (read from the shared stream).
-            var snapshot = Recommender.Serving.ServingSnapshot.Load(await store.DownloadAsync(next, new SnapshotStore(TestPaths.NewTempDir())));
-            Assert.That(snapshot.Users.IndexOf(ColdUser), Is.GreaterThanOrEqualTo(0));
-        }
-        finally
+        var runId = await replicas[1].Client.RetrainNowAsync();
+        using (var lease = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port}"))
         {
-            foreach (var r in replicas)
-            {
-                await r.DisposeAsync();
-            }
+            await Until(async () => await lease.GetDatabase().KeyExistsAsync("retrain:lease"), "replica 2 holds the retrain lease");
         }
+
+        // Another replica asked while the run holds the lease: it does not train a second snapshot.
+        var other = await replicas[2].Client.RetrainNowAsync();
+        var refused = await replicas[2].WaitForRunAsync(other);
+        Assert.That(refused.LastRunState, Is.EqualTo("failed"));
+        Assert.That(refused.LastRunError, Does.Contain("retrain lease"));
+
+        var status = await replicas[1].WaitForRunAsync(runId);
+        Assert.That(status.LastRunState, Is.EqualTo("succeeded"), status.LastRunError);
+        var next = status.SnapshotId;
+        Assert.That(next, Is.Not.EqualTo(first));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Until(async () => (await Task.WhenAll(replicas.Select(r => r.Client.GetStatusAsync()))).All(s => s.SnapshotId == next), "every replica serves the new snapshot");
+        TestContext.Out.WriteLine($"all replicas on {next} {watch.Elapsed.TotalSeconds:F1} s after the publisher swapped (poll every 1 s)");
+        await Task.Delay(200);
+        await stop.CancelAsync();
+        await load;
+        Assert.That(failed, Is.Zero, $"{ok} requests succeeded");
+        Assert.That(ok, Is.GreaterThan(10));
+
+        var options = new S3Options { ServiceUrl = s3.Url, AccessKey = FleetServer.S3AccessKey, SecretKey = FleetServer.S3SecretKey };
+        using var client = options.CreateClient();
+        var store = new S3SnapshotStore(client, new S3Address(Bucket, "retrain"), options, NullLogger.Instance);
+        Assert.That(await store.ListIdsAsync(), Is.EqualTo(new[] { first, next }), "published once");
+        // The retrain learned the listen logged on replica 1 (read from the shared stream).
+        var snapshot = Recommender.Serving.ServingSnapshot.Load(await store.DownloadAsync(next, new SnapshotStore(TestPaths.NewTempDir())));
+        Assert.That(snapshot.Users.IndexOf(ColdUser), Is.GreaterThanOrEqualTo(0));
     }
 
     [Test]
     public async Task KillingRedisAndS3_LeavesEveryReplicaServing()
     {
-        using var s3 = FleetServer.StartS3(Bucket);
-        using var redis = FleetServer.StartRedis();
-        await PublishInitial(s3, "outage");
-        var replicas = await StartReplicas(s3, redis, "outage");
-        try
+        await using var fleet = await Running.StartAsync("outage");
+        var (replicas, s3, redis) = (fleet.Replicas, fleet.S3, fleet.Redis);
+        var track = (await replicas[0].Client.GetPopularAsync(1))[0].TrackId;
+        await replicas[0].Client.LogListenAsync(ColdUser, track);
+        redis.Kill();
+        s3.Kill();
+        await Task.Delay(1500); // a poll of the pointer fails meanwhile
+        foreach (var r in replicas)
         {
-            var track = (await replicas[0].Client.GetPopularAsync(1))[0].TrackId;
-            await replicas[0].Client.LogListenAsync(ColdUser, track);
-            redis.Kill();
-            s3.Kill();
-            await Task.Delay(1500); // a poll of the pointer fails meanwhile
-            foreach (var r in replicas)
-            {
-                var (_, items) = await r.Client.GetRecommendationsAsync(1, 10);
-                Assert.That(items, Has.Count.EqualTo(10), "reads keep serving");
-            }
-
-            var down = Assert.ThrowsAsync<RpcException>(() => replicas[1].Client.LogListenAsync(ColdUser, track));
-            Assert.That(down!.StatusCode, Is.EqualTo(StatusCode.Unavailable), down.Status.Detail);
-            Assert.That(down.Status.Detail, Does.Contain("redis"));
-
-            // Redis back (its append-only file kept the acknowledged listen): listens are taken again.
-            redis.Restart();
-            await Until(async () =>
-            {
-                try
-                {
-                    return await replicas[1].Client.LogListenAsync(ColdUser, track) == 2;
-                }
-                catch (RpcException)
-                {
-                    return false;
-                }
-            }, "LogListen works again after Redis restarts");
+            var (_, items) = await r.Client.GetRecommendationsAsync(1, 10);
+            Assert.That(items, Has.Count.EqualTo(10), "reads keep serving");
         }
-        finally
+
+        var down = Assert.ThrowsAsync<RpcException>(() => replicas[1].Client.LogListenAsync(ColdUser, track));
+        Assert.That(down!.StatusCode, Is.EqualTo(StatusCode.Unavailable), down.Status.Detail);
+        Assert.That(down.Status.Detail, Does.Contain("redis"));
+
+        // Redis back (its append-only file kept the acknowledged listen): listens are taken again.
+        redis.Restart();
+        await Until(async () =>
         {
-            foreach (var r in replicas)
+            try
             {
-                await r.DisposeAsync();
+                return await replicas[1].Client.LogListenAsync(ColdUser, track) == 2;
             }
-        }
+            catch (RpcException)
+            {
+                return false;
+            }
+        }, "LogListen works again after Redis restarts");
     }
 
     [Test]
@@ -259,22 +246,5 @@ public class FleetTests
                 Environment.SetEnvironmentVariable(k, null);
             }
         }
-    }
-
-    private static async Task<ServiceStatus> WaitForRun(RunningService service, string runId)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await service.Client.GetStatusAsync();
-            if (status.LastRunId == runId && status.LastRunState is "succeeded" or "failed" or "cancelled")
-            {
-                return status;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"retrain {runId} did not finish");
     }
 }

@@ -149,7 +149,7 @@ public class ServiceTests
 
         var runId = await service.Client.RetrainNowAsync();
         Assert.That(runId, Is.Not.Empty);
-        var status = await WaitForRun(service, runId);
+        var status = await service.WaitForRunAsync(runId);
         await Task.Delay(200);
         await stop.CancelAsync();
         await load;
@@ -173,7 +173,7 @@ public class ServiceTests
         var runId = await service.Client.RetrainNowAsync();
         var scheduler = await service.App.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
         await scheduler.TriggerJob(Recommender.Host.Jobs.RetrainJob.Key); // what the cron trigger does at 03:00
-        var status = await WaitForRun(service, runId);
+        var status = await service.WaitForRunAsync(runId);
         Assert.That(status.LastRunState, Is.EqualTo("succeeded"), status.LastRunError);
         await Task.Delay(1500);
         status = await service.Client.GetStatusAsync();
@@ -190,7 +190,7 @@ public class ServiceTests
         await using var service = await RunningService.StartAsync(ServiceData.Config(artifacts, dataDir: broken));
         var before = (await service.Client.GetStatusAsync()).SnapshotId;
         var runId = await service.Client.RetrainNowAsync();
-        var status = await WaitForRun(service, runId);
+        var status = await service.WaitForRunAsync(runId);
         Assert.That(status.LastRunState, Is.EqualTo("failed"));
         Assert.That(status.LastRunError, Does.Contain("tracks.parquet"));
         Assert.That(status.SnapshotId, Is.EqualTo(before));
@@ -291,23 +291,6 @@ public class ServiceTests
         var error = Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(async () => await RunningService.StartAsync(config));
         Assert.That(error!.Message, Does.Contain("RetrainCron").And.Contain("MaxK").And.Contain("AlsIterations"));
         Assert.That(error.Failures.Count(), Is.GreaterThanOrEqualTo(3), string.Join("; ", error.Failures));
-    }
-
-    private static async Task<Recommender.Client.ServiceStatus> WaitForRun(RunningService service, string runId)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await service.Client.GetStatusAsync();
-            if (status.LastRunId == runId && status.LastRunState is "succeeded" or "failed" or "cancelled")
-            {
-                return status;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"retrain {runId} did not finish");
     }
 }
 
