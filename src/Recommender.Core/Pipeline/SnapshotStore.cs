@@ -113,6 +113,29 @@ public sealed class SnapshotStore(string root)
         }
     }
 
+    /// <summary>
+    /// Removes published snapshots but the newest <paramref name="keep"/> (ids sort by time) and the
+    /// one current points to; returns the removed folders.
+    /// </summary>
+    public IReadOnlyList<string> Prune(int keep)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
+        if (!Directory.Exists(SnapshotsDir))
+        {
+            return [];
+        }
+
+        var current = Current();
+        var published = Directory.GetDirectories(SnapshotsDir).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal).ToList();
+        var removed = published.Take(Math.Max(0, published.Count - keep)).Where(d => !string.Equals(d, current, StringComparison.Ordinal)).ToList();
+        foreach (var dir in removed)
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        return removed;
+    }
+
     public static void Abort(string tempDir)
     {
         if (Directory.Exists(tempDir))

@@ -94,6 +94,7 @@ internal sealed partial class SnapshotFollower(SnapshotSource source, SnapshotHo
                 holder.Swap(next);
                 Memory.CompactLargeObjects(); // the replaced snapshot
                 LogSwapped(logger, next.Id, remote.Location.ToString());
+                new SnapshotStore(source.LocalRoot).Prune(s3.Value.Retention); // the cache keeps what the bucket keeps
             }
             catch (Recommender.Data.DataException e)
             {

@@ -40,4 +40,24 @@ public class SnapshotStoreTests
         Assert.That(File.Exists(Path.Combine(final, SnapshotStore.OwnerFile)), Is.False);
         Assert.That(store.Current(), Is.EqualTo(final));
     }
+
+    [Test]
+    public void Prune_KeepsTheNewestAndTheCurrent_AndNoTemporaryFolderIsTouched()
+    {
+        var store = new SnapshotStore(TestPaths.NewTempDir());
+        string[] ids = ["20260101-000000-000", "20260102-000000-000", "20260103-000000-000", "20260104-000000-000"];
+        foreach (var id in ids)
+        {
+            Directory.CreateDirectory(Path.Combine(store.SnapshotsDir, id));
+        }
+
+        var building = Path.Combine(store.SnapshotsDir, ".tmp-20260105-000000-000-x");
+        Directory.CreateDirectory(building);
+        store.PointCurrentAt(Path.Combine(store.SnapshotsDir, ids[0])); // e.g. a newer one was refused
+        var removed = store.Prune(2);
+        Assert.That(removed.Select(Path.GetFileName), Is.EqualTo(new[] { ids[1] }));
+        Assert.That(Directory.GetDirectories(store.SnapshotsDir).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { building, Path.Combine(store.SnapshotsDir, ids[0]), Path.Combine(store.SnapshotsDir, ids[2]), Path.Combine(store.SnapshotsDir, ids[3]) }.Select(Path.GetFileName).Order()));
+        Assert.That(store.Current(), Is.EqualTo(Path.Combine(store.SnapshotsDir, ids[0])));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Prune(0));
+    }
 }
