@@ -287,7 +287,7 @@ public static partial class RecommenderCli
             {
                 using var client = s3!.CreateClient();
                 await new S3SnapshotStore(client, remote, s3, logger).PublishAsync(result.SnapshotDir, cancel.Token);
-                ctx.Out.WriteLine($"published to {remote}: {remote.Key(S3SnapshotStore.CurrentKey)} names {result.SnapshotId}");
+                ctx.Out.WriteLine($"published to {remote}: {remote}/{S3SnapshotStore.CurrentKey} names {result.SnapshotId}");
             }
 
             LogDone(logger, "train", watch.Elapsed.TotalSeconds, PeakMemoryMb());
@@ -377,7 +377,7 @@ public static partial class RecommenderCli
         using var client = s3.CreateClient();
         var watch = Stopwatch.StartNew();
         var id = await new S3SnapshotStore(client, target, s3, ctx.Logger("publish")).PublishAsync(dir);
-        ctx.Out.WriteLine($"published {id} to {target} in {watch.Elapsed.TotalSeconds:F1} s; {target.Key(S3SnapshotStore.CurrentKey)} names it");
+        ctx.Out.WriteLine($"published {id} to {target} in {watch.Elapsed.TotalSeconds:F1} s; {target}/{S3SnapshotStore.CurrentKey} names it");
         return ExitOk;
     }
 

@@ -38,7 +38,7 @@ public sealed record S3Address(string Bucket, string Prefix)
     /// <summary>The key of a name under the prefix.</summary>
     public string Key(string name) => Prefix.Length == 0 ? name : $"{Prefix}/{name}";
 
-    public override string ToString() => $"{Scheme}{Bucket}/{Prefix}";
+    public override string ToString() => Prefix.Length == 0 ? $"{Scheme}{Bucket}" : $"{Scheme}{Bucket}/{Prefix}";
 }
 
 /// <summary>The "S3" configuration section: the endpoint and credentials of the object store.</summary>

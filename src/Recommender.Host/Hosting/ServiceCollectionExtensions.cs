@@ -135,6 +135,11 @@ internal sealed partial class SnapshotLoader(SnapshotHolder holder, IListenLog o
             {
                 LogStartFetchFailed(logger, remote.Location.ToString(), source.LocalRoot, e.Message);
             }
+
+            if (new Recommender.Pipeline.SnapshotStore(source.LocalRoot).Current() is null)
+            {
+                throw new Recommender.Pipeline.SnapshotNotFoundException($"no snapshot in {remote.Location} (nor cached in {source.LocalRoot}): run 'train --out {remote.Location}' or 'publish --to {remote.Location}' first");
+            }
         }
 
         holder.LoadCurrent();

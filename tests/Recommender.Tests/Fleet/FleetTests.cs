@@ -235,6 +235,11 @@ public class FleetTests
             Assert.That(await store.ListIdsAsync(), Has.Count.EqualTo(2));
 
             stderr = new StringWriter();
+            exit = await Recommender.Host.Cli.RecommenderCli.RunAsync(["serve", "--artifacts", $"s3://{Bucket}/nothing-here", "--urls", "http://127.0.0.1:0", "--environment", "Development"], new StringWriter(), stderr);
+            Assert.That(exit, Is.EqualTo(Recommender.Host.Cli.RecommenderCli.ExitFailure));
+            Assert.That(stderr.ToString(), Does.Contain($"no snapshot in s3://{Bucket}/nothing-here").And.Contain("publish --to"));
+
+            stderr = new StringWriter();
             exit = await Recommender.Host.Cli.RecommenderCli.RunAsync(["train", "--data", ServiceData.DataDir, "--out", "s3://Bad_Bucket/x"], new StringWriter(), stderr);
             Assert.That(exit, Is.EqualTo(Recommender.Host.Cli.RecommenderCli.ExitUsage));
             Assert.That(stderr.ToString(), Does.Contain("--out").And.Contain("Bad_Bucket"));
