@@ -10,8 +10,8 @@ using Recommender.V1;
 namespace Recommender.Tests.Fleet;
 
 /// <summary>
-/// Three replicas (each a whole host on its own Kestrel port, with its own snapshot cache and
-/// online state) sharing snapshots through s3rver and listens through redis-server, on loopback.
+/// Three `serve` processes (each on its own port, with its own snapshot cache and online state)
+/// sharing snapshots through s3rver and listens through redis-server, on loopback.
 /// </summary>
 [NonParallelizable]
 public class FleetTests
@@ -32,6 +32,7 @@ public class FleetTests
         config["Redis:StreamKey"] = $"{prefix}:listens";
         config["Redis:LeaseKey"] = $"{prefix}:lease";
         config["Redis:FollowMilliseconds"] = "50";
+        config["Logging:LogLevel:Default"] = "Information"; // the replica's log file, printed when a test fails
         return config;
     }
 
@@ -45,11 +46,11 @@ public class FleetTests
     }
 
     /// <summary>The servers and three replicas of one test, disposed together.</summary>
-    private sealed class Running(FleetServer s3, FleetServer redis, RunningService[] replicas) : IAsyncDisposable
+    private sealed class Running(FleetServer s3, FleetServer redis, ServeProcess[] replicas) : IAsyncDisposable
     {
         public FleetServer S3 { get; } = s3;
         public FleetServer Redis { get; } = redis;
-        public RunningService[] Replicas { get; } = replicas;
+        public ServeProcess[] Replicas { get; } = replicas;
         public required string FirstSnapshot { get; init; }
 
         public static async Task<Running> StartAsync(string prefix)
@@ -57,10 +58,10 @@ public class FleetTests
             var s3 = FleetServer.StartS3(Bucket);
             var redis = FleetServer.StartRedis();
             var first = await PublishInitial(s3, prefix);
-            var replicas = new RunningService[3];
+            var replicas = new ServeProcess[3];
             for (var r = 0; r < replicas.Length; r++)
             {
-                replicas[r] = await RunningService.StartAsync(ReplicaConfig(s3, redis, prefix));
+                replicas[r] = await ServeProcess.StartAsync(ReplicaConfig(s3, redis, prefix));
             }
 
             return new Running(s3, redis, replicas) { FirstSnapshot = first };
@@ -70,6 +71,11 @@ public class FleetTests
         {
             foreach (var r in Replicas)
             {
+                if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+                {
+                    await TestContext.Out.WriteLineAsync($"--- replica {r.Address}:\n{r.Log()}");
+                }
+
                 await r.DisposeAsync();
             }
 

@@ -92,22 +92,7 @@ internal sealed class RunningService : IAsyncDisposable
     public RecommenderClient ClientWithToken(string? token) => RecommenderClient.Connect(Address, token);
 
     /// <summary>Polls GetStatus until the run ends (succeeded, failed or cancelled), at most five minutes.</summary>
-    public async Task<ServiceStatus> WaitForRunAsync(string runId)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await Client.GetStatusAsync();
-            if (status.LastRunId == runId && status.LastRunState is "succeeded" or "failed" or "cancelled")
-            {
-                return status;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"retrain {runId} did not finish");
-    }
+    public Task<ServiceStatus> WaitForRunAsync(string runId) => Client.WaitForRunAsync(runId);
 
     public async ValueTask DisposeAsync()
     {
@@ -148,5 +133,26 @@ internal sealed class InProcessService : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+internal static class RunWaiting
+{
+    /// <summary>Polls GetStatus until the run ends (succeeded, failed or cancelled), at most five minutes.</summary>
+    public static async Task<ServiceStatus> WaitForRunAsync(this RecommenderClient client, string runId)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = await client.GetStatusAsync();
+            if (status.LastRunId == runId && status.LastRunState is "succeeded" or "failed" or "cancelled")
+            {
+                return status;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"retrain {runId} did not finish");
     }
 }

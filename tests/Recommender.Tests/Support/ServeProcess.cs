@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Recommender.Client;
+using Recommender.Host.Cli;
+using Recommender.Tests.Host;
+
+namespace Recommender.Tests.Support;
+
+/// <summary>
+/// A `serve` process of the built executable on a free loopback port, configured through
+/// environment variables as an operator would (Section__Key); its output goes to a log file that a
+/// failing test prints.
+/// </summary>
+internal sealed class ServeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ServeProcess(Process process, string address, string log)
+    {
+        _process = process;
+        Address = address;
+        LogPath = log;
+        Client = RecommenderClient.Connect(address, ServiceData.Token);
+    }
+
+    public string Address { get; }
+    public string LogPath { get; }
+    public RecommenderClient Client { get; }
+
+    /// <param name="config">configuration keys as in appsettings ("Recommender:ArtifactsDir"); "Urls" is chosen here.</param>
+    public static async Task<ServeProcess> StartAsync(IReadOnlyDictionary<string, string?> config)
+    {
+        var port = FleetServer.FreePort();
+        var address = $"http://127.0.0.1:{port}";
+        var assembly = typeof(RecommenderCli).Assembly.Location;
+        var apphost = Path.Combine(Path.GetDirectoryName(assembly)!, "Recommender.Host");
+        var start = new ProcessStartInfo(File.Exists(apphost) ? apphost : "dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (!File.Exists(apphost))
+        {
+            start.ArgumentList.Add(assembly);
+        }
+
+        foreach (var a in new[] { "serve", "--urls", address, "--environment", "Development" })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in config.Where(kv => kv.Key != "Urls"))
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value ?? "";
+        }
+
+        var log = Path.Combine(TestPaths.NewTempDir(), "serve.log");
+        var writer = new StreamWriter(log) { AutoFlush = true };
+        var process = Process.Start(start)!;
+        void Write(string? line)
+        {
+            if (line is not null)
+            {
+                lock (writer)
+                {
+                    writer.WriteLine(line);
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Write(e.Data);
+        process.ErrorDataReceived += (_, e) => Write(e.Data);
+        process.Exited += (_, _) => writer.Dispose();
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var replica = new ServeProcess(process, address, log);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                Assert.Fail($"serve exited with {process.ExitCode}: {replica.Log()}");
+            }
+
+            try
+            {
+                await replica.Client.GetStatusAsync();
+                return replica;
+            }
+            catch (Grpc.Core.RpcException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public string Log()
+    {
+        try
+        {
+            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return new StreamReader(stream).ReadToEnd();
+        }
+        catch (IOException e)
+        {
+            return $"(no log: {e.Message})";
+        }
+    }
+
+    public Task<ServiceStatus> WaitForRunAsync(string runId) => Client.WaitForRunAsync(runId);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
