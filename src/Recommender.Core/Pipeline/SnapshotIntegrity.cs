@@ -39,8 +39,8 @@ public static class SnapshotIntegrity
         return files;
     }
 
-    /// <summary>Checks every file the manifest lists; <see cref="DataException"/> naming the first damaged file.</summary>
-    public static void Verify(string dir)
+    /// <summary>Checks every file the manifest lists and returns the list; <see cref="DataException"/> naming the first damaged file.</summary>
+    public static IReadOnlyList<SnapshotFile> Verify(string dir)
     {
         var manifestPath = Path.Combine(dir, FileNames.Manifest);
         var files = ReadFiles(manifestPath);
@@ -75,6 +75,8 @@ public static class SnapshotIntegrity
                 throw new DataException(Path.Combine(dir, files[i].Name), null, $"damaged snapshot file {failure} (snapshot {dir})");
             }
         }
+
+        return files;
     }
 
     private static List<SnapshotFile> ReadFiles(string manifestPath)

@@ -170,8 +170,8 @@ public sealed partial class S3SnapshotStore(IAmazonS3 client, S3Address location
     public async Task<string> PublishAsync(string snapshotDir, CancellationToken cancellation = default)
     {
         var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(snapshotDir)));
-        SnapshotIntegrity.Verify(snapshotDir); // never upload a damaged snapshot
-        var names = SnapshotIntegrity.Describe(snapshotDir).Select(f => f.Name).ToList();
+        // Never upload a damaged snapshot; what goes up is exactly what its manifest lists.
+        var names = SnapshotIntegrity.Verify(snapshotDir).Select(f => f.Name).ToList();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         long bytes = 0;
         // Two files at a time: each part is already a large sequential transfer.

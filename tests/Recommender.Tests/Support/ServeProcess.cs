@@ -13,12 +13,15 @@ namespace Recommender.Tests.Support;
 internal sealed class ServeProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly StreamWriter _log;
+    private bool _closed;
 
-    private ServeProcess(Process process, string address, string log)
+    private ServeProcess(Process process, StreamWriter log, string address, string logPath)
     {
         _process = process;
+        _log = log;
         Address = address;
-        LogPath = log;
+        LogPath = logPath;
         Client = RecommenderClient.Connect(address, ServiceData.Token);
     }
 
@@ -52,25 +55,12 @@ internal sealed class ServeProcess : IAsyncDisposable
         var log = Path.Combine(TestPaths.NewTempDir(), "serve.log");
         var writer = new StreamWriter(log) { AutoFlush = true };
         var process = Process.Start(start)!;
-        void Write(string? line)
-        {
-            if (line is not null)
-            {
-                lock (writer)
-                {
-                    writer.WriteLine(line);
-                }
-            }
-        }
-
-        process.OutputDataReceived += (_, e) => Write(e.Data);
-        process.ErrorDataReceived += (_, e) => Write(e.Data);
-        process.Exited += (_, _) => writer.Dispose();
-        process.EnableRaisingEvents = true;
+        var replica = new ServeProcess(process, writer, address, log);
+        process.OutputDataReceived += (_, e) => replica.Write(e.Data);
+        process.ErrorDataReceived += (_, e) => replica.Write(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var replica = new ServeProcess(process, address, log);
         var deadline = Stopwatch.StartNew();
         while (true)
         {
@@ -87,6 +77,18 @@ internal sealed class ServeProcess : IAsyncDisposable
             catch (Grpc.Core.RpcException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Output lines may still arrive while the process is being disposed: written until then, dropped after.</summary>
+    private void Write(string? line)
+    {
+        lock (_log)
+        {
+            if (line is not null && !_closed)
+            {
+                _log.WriteLine(line);
             }
         }
     }
@@ -113,6 +115,12 @@ internal sealed class ServeProcess : IAsyncDisposable
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
+        }
+
+        lock (_log)
+        {
+            _closed = true;
+            _log.Dispose();
         }
 
         _process.Dispose();
