@@ -20,7 +20,7 @@ public static partial class InteractionsReader
 {
     /// <param name="dropDuplicates">When false (the default), a repeated (user_id, track_id) pair is an error.</param>
     /// <param name="extra">Events logged online since the export; they follow each user's history and a repeat of a track is dropped.</param>
-    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<Serving.OnlineEvent>? extra = null)
+    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? extra = null)
     {
         var path = Path.Combine(dataDir, FileNames.Interactions);
         int[] users, itemsRaw, days, seqs;

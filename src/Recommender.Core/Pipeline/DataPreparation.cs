@@ -1,7 +1,7 @@
-using Recommender.Numerics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
+using Recommender.Numerics;
 
 namespace Recommender.Pipeline;
 
@@ -56,7 +56,7 @@ public static partial class DataPreparation
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Reads and checks the three input files; throws <see cref="DataException"/> on bad input.</summary>
-    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false, IReadOnlyList<Serving.OnlineEvent>? onlineEvents = null)
+    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? onlineEvents = null)
     {
         LogStage(logger, "reading tracks.parquet and catalog_names.parquet");
         var catalog = TrackCatalog.Read(dataDir);

@@ -8,6 +8,7 @@ using Recommender.Models;
 using Recommender.Numerics;
 using Recommender.Ranking;
 using Recommender.Serving;
+using Recommender.Snapshots;
 
 namespace Recommender.Pipeline;
 

@@ -8,8 +8,6 @@ using Recommender.Data;
 
 namespace Recommender.Serving;
 
-public readonly record struct OnlineEvent(long UserId, long TrackId, DateTime TimeUtc);
-
 /// <summary>Where logged listens go: a local file (one box) or a stream shared by the replicas.</summary>
 public interface IListenLog : IDisposable
 {

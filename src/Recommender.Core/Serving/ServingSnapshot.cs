@@ -2,7 +2,7 @@ using System.Text.Json;
 using Recommender.Data;
 using Recommender.Models;
 using Recommender.Numerics;
-using Recommender.Pipeline;
+using Recommender.Snapshots;
 
 namespace Recommender.Serving;
 

@@ -1,12 +1,13 @@
-using Recommender.Host.Fleet;
-using System.Runtime.InteropServices;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
 using Recommender.Generation;
+using Recommender.Host.Fleet;
 using Recommender.Models;
-using Recommender.Ranking;
 using Recommender.Pipeline;
+using Recommender.Ranking;
+using Recommender.Snapshots;
 
 namespace Recommender.Host.Cli;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Recommender.Data;
 using Recommender.Serving;
 using StackExchange.Redis;
 

@@ -6,6 +6,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Recommender.Data;
 using Recommender.Pipeline;
+using Recommender.Snapshots;
 
 namespace Recommender.Host.Fleet;
 

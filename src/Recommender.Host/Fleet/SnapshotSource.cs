@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Recommender.Host.Hosting;
 using Recommender.Pipeline;
 using Recommender.Serving;
+using Recommender.Snapshots;
 
 namespace Recommender.Host.Fleet;
 

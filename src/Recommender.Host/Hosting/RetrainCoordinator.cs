@@ -1,6 +1,7 @@
-using Recommender.Host.Observability;
 using Microsoft.Extensions.Options;
+using Recommender.Host.Observability;
 using Recommender.Serving;
+using Recommender.Snapshots;
 
 namespace Recommender.Host.Hosting;
 
@@ -109,7 +110,7 @@ public sealed partial class RetrainCoordinator(
             var serving = holder.Current;
             if (serving is not null)
             {
-                new Recommender.Pipeline.SnapshotStore(source.LocalRoot).PointCurrentAt(serving.Directory);
+                new Recommender.Snapshots.SnapshotStore(source.LocalRoot).PointCurrentAt(serving.Directory);
             }
 
             throw new InvalidOperationException($"new snapshot {Path.GetFileName(snapshotDir)} refused: {e.Message}; {(serving is null ? "nothing was serving" : $"current points back at {serving.Id}")}", e);

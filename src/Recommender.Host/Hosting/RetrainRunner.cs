@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Recommender.Models;
 using Recommender.Pipeline;
+using Recommender.Snapshots;
 
 namespace Recommender.Host.Hosting;
 

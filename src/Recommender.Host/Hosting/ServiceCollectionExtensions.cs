@@ -8,6 +8,7 @@ using Recommender.Host.Jobs;
 using Recommender.Host.Observability;
 using Recommender.Host.Services;
 using Recommender.Serving;
+using Recommender.Snapshots;
 
 namespace Recommender.Host.Hosting;
 
@@ -128,7 +129,7 @@ internal sealed partial class SnapshotLoader(SnapshotHolder holder, IListenLog o
             {
                 if (await remote.CurrentIdAsync(cancellationToken) is { } id)
                 {
-                    await remote.DownloadAsync(id, new Recommender.Pipeline.SnapshotStore(source.LocalRoot), cancellationToken);
+                    await remote.DownloadAsync(id, new Recommender.Snapshots.SnapshotStore(source.LocalRoot), cancellationToken);
                 }
             }
             catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or Recommender.Data.DataException)
@@ -136,9 +137,9 @@ internal sealed partial class SnapshotLoader(SnapshotHolder holder, IListenLog o
                 LogStartFetchFailed(logger, remote.Location.ToString(), source.LocalRoot, e.Message);
             }
 
-            if (new Recommender.Pipeline.SnapshotStore(source.LocalRoot).Current() is null)
+            if (new Recommender.Snapshots.SnapshotStore(source.LocalRoot).Current() is null)
             {
-                throw new Recommender.Pipeline.SnapshotNotFoundException($"no snapshot in {remote.Location} (nor cached in {source.LocalRoot}): run 'train --out {remote.Location}' or 'publish --to {remote.Location}' first");
+                throw new Recommender.Snapshots.SnapshotNotFoundException($"no snapshot in {remote.Location} (nor cached in {source.LocalRoot}): run 'train --out {remote.Location}' or 'publish --to {remote.Location}' first");
             }
         }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Recommender.Pipeline;
 using Recommender.Serving;
+using Recommender.Snapshots;
 
 namespace Recommender.Host.Hosting;
 

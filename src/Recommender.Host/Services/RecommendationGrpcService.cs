@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Recommender.Data;
 using Recommender.Host.Hosting;
 using Recommender.Host.Observability;
 using Recommender.Serving;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Recommender.Client;
 using Recommender.Host.Fleet;
 using Recommender.Pipeline;
+using Recommender.Snapshots;
 using Recommender.Tests.Host;
 using Recommender.Tests.Support;
 using Recommender.V1;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Recommender.Data;
 using Recommender.Host.Fleet;
 using Recommender.Pipeline;
+using Recommender.Snapshots;
 using Recommender.Tests.Support;
 
 namespace Recommender.Tests.Fleet;

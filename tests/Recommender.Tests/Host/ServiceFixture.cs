@@ -8,6 +8,7 @@ using Recommender.Generation;
 using Recommender.Host.Hosting;
 using Recommender.Models;
 using Recommender.Pipeline;
+using Recommender.Snapshots;
 using Recommender.Tests.Support;
 
 namespace Recommender.Tests.Host;

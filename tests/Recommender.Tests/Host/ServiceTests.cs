@@ -1,11 +1,12 @@
-using Microsoft.Extensions.DependencyInjection;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
+using Microsoft.Extensions.DependencyInjection;
 using Recommender.Data;
 using Recommender.Pipeline;
 using Recommender.Serving;
+using Recommender.Snapshots;
 using Recommender.Tests.Support;
 using Recommender.V1;
 

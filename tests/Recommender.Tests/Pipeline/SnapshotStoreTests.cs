@@ -1,4 +1,5 @@
 using Recommender.Pipeline;
+using Recommender.Snapshots;
 using Recommender.Tests.Support;
 
 namespace Recommender.Tests.Pipeline;

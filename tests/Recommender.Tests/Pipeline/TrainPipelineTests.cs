@@ -6,6 +6,7 @@ using Recommender.Generation;
 using Recommender.Models;
 using Recommender.Pipeline;
 using Recommender.Ranking;
+using Recommender.Snapshots;
 using Recommender.Tests.Support;
 
 namespace Recommender.Tests.Pipeline;

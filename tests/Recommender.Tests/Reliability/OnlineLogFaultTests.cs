@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Recommender.Data;
 using Recommender.Serving;
 using Recommender.Tests.Host;
 using Recommender.Tests.Support;

@@ -4,6 +4,7 @@ using Recommender.Host.Cli;
 using Recommender.Host.Hosting;
 using Recommender.Pipeline;
 using Recommender.Serving;
+using Recommender.Snapshots;
 using Recommender.Tests.Host;
 using Recommender.Tests.Support;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Recommender.Pipeline;
+namespace Recommender.Snapshots;
 
 /// <summary>
 /// Versioned snapshots under ROOT/snapshots/ID, with ROOT/current a symbolic link to the newest

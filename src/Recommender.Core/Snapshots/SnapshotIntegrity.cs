@@ -1,11 +1,11 @@
-using Recommender.Numerics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Recommender.Data;
+using Recommender.Numerics;
 
-namespace Recommender.Pipeline;
+namespace Recommender.Snapshots;
 
 /// <summary>One file of a snapshot as the manifest records it.</summary>
 public sealed record SnapshotFile(
