@@ -21,39 +21,48 @@ public static partial class RecommenderCli
 
     private sealed record Verb(VerbSpec Spec, Func<ParsedOptions, CliContext, Task<int>> Run);
 
+    // The generate and train verbs' defaults come from the options types that own them (declared before Verbs:
+    // static fields initialise in textual order).
+    private const string DefaultDataDir = "data/synthetic";
+    private static readonly TrainOptions TrainDefaults = new() { DataDir = DefaultDataDir, OutRoot = "out/artifacts" };
+    private static readonly RankerParameters RankerDefaults = new();
+    private static readonly Generation.GeneratorOptions GeneratorDefaults = new();
+
+    private static string Text(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     private static readonly Verb[] Verbs =
     [
         new(new VerbSpec("generate", "write synthetic tracks/catalog_names/interactions parquet files in the export's schema",
         [
-            new("out", "output directory", "data/synthetic"),
-            new("users", "number of users", "3000"),
-            new("tracks", "number of tracks", "4000"),
-            new("seed", "random seed", "42"),
+            new("out", "output directory", DefaultDataDir),
+            new("users", "number of users", Text(GeneratorDefaults.Users)),
+            new("tracks", "number of tracks", Text(GeneratorDefaults.Tracks)),
+            new("seed", "random seed", Text((long)GeneratorDefaults.Seed)),
         ]), Generate),
         new(new VerbSpec("prepare", "data-quality report, EDA, items.parquet and events.parquet",
         [
-            new("data", "directory with the three input parquet files", "data/synthetic"),
+            new("data", "directory with the three input parquet files", DefaultDataDir),
             new("out", "output directory", "out/prepared"),
             new("eda-window-start", "start (yyyy-MM-dd) of the EDA's recent window; default three months before the last day"),
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
         ]), Prepare),
         new(new VerbSpec("train", "prepare, fit popular/ALS/similar/ranker, write a snapshot, evaluate on the test period",
         [
-            new("data", "directory with the three input parquet files", "data/synthetic"),
-            new("out", "snapshot root (snapshots/ID and the current link), or s3://bucket/prefix to publish there (S3 config section)", "out/artifacts"),
+            new("data", "directory with the three input parquet files", DefaultDataDir),
+            new("out", "snapshot root (snapshots/ID and the current link), or s3://bucket/prefix to publish there (S3 config section)", TrainDefaults.OutRoot),
             new("split-date", "fit before this day, evaluate from it on (yyyy-MM-dd); default 2022-12-16 or the day leaving ~10% of events"),
             new("all-events", "fit on every event and skip evaluation (the nightly retrain)", IsFlag: true),
-            new("factors", "ALS factors (default: 64, or 32 or 128 when validation prefers them on data up to 5M events)", "64"),
-            new("iterations", "ALS iterations", "15"),
-            new("warm-iterations", "iterations of the final ALS fit, continued from the validation fit (0: a full fit from noise)", "5"),
-            new("eval-users", "warm test users scored (a seeded sample when there are more)", "200000"),
+            new("factors", "ALS factors (or half or double when validation prefers them on data up to 5M events)", Text(TrainDefaults.Als.Factors)),
+            new("iterations", "ALS iterations", Text(TrainDefaults.Als.Iterations)),
+            new("warm-iterations", "iterations of the final ALS fit, continued from the validation fit (0: a full fit from noise)", Text(TrainDefaults.AlsWarmIterations ?? 0)),
+            new("eval-users", "warm test users scored (a seeded sample when there are more)", Text(TrainDefaults.EvaluationMaxUsers)),
             new("regularization", "ALS L2 penalty (default 0.1; on data up to 5M events, with --alpha unset too, chosen on validation from 0.1, 1, 10)"),
             new("alpha", "ALS confidence weight (default 10; on small data chosen on validation from 1, 10, 40)"),
-            new("seed", "random seed of every stage", "42"),
-            new("max-ranker-users", "users sampled to train the ranker", "20000"),
+            new("seed", "random seed of every stage", Text((long)TrainDefaults.Als.Seed)),
+            new("max-ranker-users", "users sampled to train the ranker", Text(TrainDefaults.MaxRankerUsers)),
             new("popular-days", "length of the top-popular window ending at the fit cutoff (default: 106, 60, 30, 14 or 7, whichever scores best on validation)"),
-            new("ranker-trees", "boosting rounds of the ranker", "100"),
-            new("ranker-leaves", "leaves per tree of the ranker", "7"),
+            new("ranker-trees", "boosting rounds of the ranker", Text(RankerDefaults.Trees)),
+            new("ranker-leaves", "leaves per tree of the ranker", Text(RankerDefaults.Leaves)),
             new("ranker-min-leaf", "minimum rows per leaf of the ranker (default: training rows / 2000, within 5..100)"),
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
             new("online-log", "listens logged by the service (LogListen) to learn from as well"),
