@@ -8,58 +8,6 @@ using Recommender.Data;
 
 namespace Recommender.Serving;
 
-/// <summary>Where logged listens go: a local file (one box) or a stream shared by the replicas.</summary>
-public interface IListenLog : IDisposable
-{
-    /// <summary>Events acknowledged (by this log) so far.</summary>
-    long Count { get; }
-
-    /// <summary>What the log is, for status and logs: a file path or a stream address.</summary>
-    string Path { get; }
-
-    /// <summary>Makes the listen durable, then returns its sequence number; throws <see cref="OnlineLogWriteException"/> when it could not.</summary>
-    ValueTask<long> AppendAsync(OnlineEvent e, CancellationToken cancellation = default);
-
-    /// <summary>The user's latest online listens (raw track ids), oldest first.</summary>
-    long[] Recent(long userId);
-
-    /// <summary>A log file holding every listen, for the retrain to read (written into <paramref name="folder"/> when the log is not a file).</summary>
-    string ExportForRetrain(string folder);
-}
-
-/// <summary>Each user's latest listens, newest last, at most <see cref="OnlineEventLog.RecentPerUser"/>; safe for concurrent use.</summary>
-public sealed class RecentListens
-{
-    private readonly ConcurrentDictionary<long, List<long>> _users = new();
-
-    public void Add(OnlineEvent e)
-    {
-        var tracks = _users.GetOrAdd(e.UserId, _ => []);
-        lock (tracks)
-        {
-            tracks.Remove(e.TrackId);
-            tracks.Add(e.TrackId);
-            if (tracks.Count > OnlineEventLog.RecentPerUser)
-            {
-                tracks.RemoveAt(0);
-            }
-        }
-    }
-
-    public long[] Of(long userId)
-    {
-        if (!_users.TryGetValue(userId, out var tracks))
-        {
-            return [];
-        }
-
-        lock (tracks)
-        {
-            return [.. tracks];
-        }
-    }
-}
-
 /// <summary>
 /// Listens logged through the API: appended to a durable log (on disk before the call is
 /// acknowledged) and kept in memory as each user's latest listens. Replayed at start, so a restart

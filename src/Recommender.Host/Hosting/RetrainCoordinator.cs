@@ -69,9 +69,20 @@ public sealed partial class RetrainCoordinator(
             }
 
             var next = LoadOrReject(snapshotDir);
-            // With an object store the other replicas follow it; a snapshot that did not reach it is not served here either.
-            source.PublishAsync(snapshotDir, cancellation).GetAwaiter().GetResult(); // a background run, not a request
-            holder.Swap(next);
+            // With an object store the other replicas follow it; a snapshot that did not reach it is
+            // not served here either. Publish and swap are one step for this replica's follower,
+            // which would otherwise see the new pointer first and load the same snapshot again.
+            source.SwapGate.Wait(cancellation);
+            try
+            {
+                source.PublishAsync(snapshotDir, cancellation).GetAwaiter().GetResult(); // a background run, not a request
+                holder.Swap(next);
+            }
+            finally
+            {
+                source.SwapGate.Release();
+            }
+
             Memory.CompactLargeObjects(); // the replaced snapshot
             Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, clock.GetUtcNow().UtcDateTime));
             LogSucceeded(logger, runId, next.Id);

@@ -1,0 +1,118 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Recommender.Host.Fleet;
+
+/// <summary>
+/// One retrain at a time across the replicas: a Redis key set if absent with an expiry, renewed
+/// while the run lasts and deleted by its holder only. A holder that dies lets it lapse.
+/// </summary>
+public sealed partial class RetrainLease(IOptions<RedisOptions> options, ILogger<RetrainLease> logger) : IDisposable
+{
+    private const string ReleaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+    private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+    private readonly Lazy<ConnectionMultiplexer?> _redis = new(() =>
+    {
+        if (!options.Value.Enabled)
+        {
+            return null;
+        }
+
+        var config = ConfigurationOptions.Parse(options.Value.Configuration);
+        config.AbortOnConnectFail = false;
+        return ConnectionMultiplexer.Connect(config);
+    });
+
+    /// <summary>Takes the lease for <paramref name="holder"/>; null when another replica holds it (or Redis is unreachable). Without Redis: always granted.</summary>
+    public IDisposable? TryAcquire(string holder)
+    {
+        if (_redis.Value is not { } redis)
+        {
+            return new Held(null, holder, this);
+        }
+
+        try
+        {
+            var ttl = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+            if (!redis.GetDatabase().StringSet(options.Value.LeaseKey, holder, ttl, When.NotExists))
+            {
+                LogHeldElsewhere(logger, (string?)redis.GetDatabase().StringGet(options.Value.LeaseKey) ?? "?");
+                return null;
+            }
+
+            return new Held(redis, holder, this);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogUnreachable(logger, e.Message);
+            return null;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_redis.IsValueCreated)
+        {
+            _redis.Value?.Dispose();
+        }
+    }
+
+    private sealed class Held : IDisposable
+    {
+        private readonly ConnectionMultiplexer? _redis;
+        private readonly string _holder;
+        private readonly RetrainLease _lease;
+        private readonly Timer? _renew;
+
+        public Held(ConnectionMultiplexer? redis, string holder, RetrainLease lease)
+        {
+            (_redis, _holder, _lease) = (redis, holder, lease);
+            if (redis is not null)
+            {
+                var period = TimeSpan.FromSeconds(lease.Options.LeaseSeconds / 3.0);
+                _renew = new Timer(_ => Renew(), null, period, period);
+            }
+        }
+
+        private void Renew()
+        {
+            try
+            {
+                _redis!.GetDatabase().ScriptEvaluate(RenewScript, [_lease.Options.LeaseKey], [_holder, _lease.Options.LeaseSeconds * 1000]);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                LogUnreachable(_lease.Logger, e.Message); // the run goes on; the lease may lapse
+            }
+        }
+
+        public void Dispose()
+        {
+            _renew?.Dispose();
+            if (_redis is null)
+            {
+                return;
+            }
+
+            try
+            {
+                _redis.GetDatabase().ScriptEvaluate(ReleaseScript, [_lease.Options.LeaseKey], [_holder]);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                LogUnreachable(_lease.Logger, e.Message); // it lapses by itself
+            }
+        }
+    }
+
+    private RedisOptions Options => options.Value;
+
+    private ILogger Logger => logger;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "retrain skipped: replica {Holder} holds the retrain lease; this replica swaps when it publishes")]
+    private static partial void LogHeldElsewhere(ILogger logger, string holder);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "retrain lease: Redis unreachable ({Reason})")]
+    private static partial void LogUnreachable(ILogger logger, string reason);
+}
