@@ -29,13 +29,11 @@ public sealed partial class RedisListenLog : IListenLog
     private RedisValue _lastId = "0-0";
     private long _count;
 
-    public RedisListenLog(RedisOptions options, ILogger<RedisListenLog> logger)
+    public RedisListenLog(RedisConnection connection, ILogger<RedisListenLog> logger)
     {
-        _options = options;
+        _options = connection.Options;
         _logger = logger;
-        var config = ConfigurationOptions.Parse(options.Configuration);
-        config.AbortOnConnectFail = false; // start (and serve) with Redis down; reconnect in the background
-        _redis = ConnectionMultiplexer.Connect(config);
+        _redis = connection.Multiplexer ?? throw new InvalidOperationException("Redis:Configuration is empty: listens go to the local log");
         CatchUp(); // the stream so far, before the first request
         _follower = Task.Run(FollowAsync);
     }
@@ -168,7 +166,6 @@ public sealed partial class RedisListenLog : IListenLog
             // the follower logs its own failures
         }
 
-        _redis.Dispose();
         _stop.Dispose();
     }
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Recommender.Host.Fleet;
@@ -7,37 +6,25 @@ namespace Recommender.Host.Fleet;
 /// One retrain at a time across the replicas: a Redis key set if absent with an expiry, renewed
 /// while the run lasts and deleted by its holder only. A holder that dies lets it lapse.
 /// </summary>
-public sealed partial class RetrainLease(IOptions<RedisOptions> options, ILogger<RetrainLease> logger) : IDisposable
+public sealed partial class RetrainLease(RedisConnection connection, ILogger<RetrainLease> logger)
 {
     private const string ReleaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
     private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
-    private readonly Lazy<ConnectionMultiplexer?> _redis = new(() =>
-    {
-        if (!options.Value.Enabled)
-        {
-            return null;
-        }
-
-        var config = ConfigurationOptions.Parse(options.Value.Configuration);
-        config.AbortOnConnectFail = false;
-        return ConnectionMultiplexer.Connect(config);
-    });
-
     /// <summary>Takes the lease for <paramref name="holder"/>; null when another replica holds it (or Redis is unreachable). Without Redis: always granted.</summary>
     public IDisposable? TryAcquire(string holder)
     {
-        if (_redis.Value is not { } redis)
+        if (connection.Multiplexer is not { } redis)
         {
             return new Held(null, holder, this);
         }
 
         try
         {
-            var ttl = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
-            if (!redis.GetDatabase().StringSet(options.Value.LeaseKey, holder, ttl, When.NotExists))
+            var ttl = TimeSpan.FromSeconds(Options.LeaseSeconds);
+            if (!redis.GetDatabase().StringSet(Options.LeaseKey, holder, ttl, When.NotExists))
             {
-                LogHeldElsewhere(logger, (string?)redis.GetDatabase().StringGet(options.Value.LeaseKey) ?? "?");
+                LogHeldElsewhere(logger, (string?)redis.GetDatabase().StringGet(Options.LeaseKey) ?? "?");
                 return null;
             }
 
@@ -47,14 +34,6 @@ public sealed partial class RetrainLease(IOptions<RedisOptions> options, ILogger
         {
             LogUnreachable(logger, e.Message);
             return null;
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_redis.IsValueCreated)
-        {
-            _redis.Value?.Dispose();
         }
     }
 
@@ -106,7 +85,7 @@ public sealed partial class RetrainLease(IOptions<RedisOptions> options, ILogger
         }
     }
 
-    private RedisOptions Options => options.Value;
+    private RedisOptions Options => connection.Options;
 
     private ILogger Logger => logger;
 

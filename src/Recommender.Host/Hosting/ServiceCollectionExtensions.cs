@@ -29,10 +29,11 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SnapshotHolder>();
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>();
+        services.AddSingleton<RedisConnection>();
         services.AddSingleton<RetrainLease>();
         // Listens: the local log file (one box), or a Redis stream shared by the replicas.
-        services.AddSingleton<IListenLog>(sp => sp.GetRequiredService<IOptions<RedisOptions>>().Value is { Enabled: true } redis
-            ? new RedisListenLog(redis, sp.GetRequiredService<ILogger<RedisListenLog>>())
+        services.AddSingleton<IListenLog>(sp => sp.GetRequiredService<IOptions<RedisOptions>>().Value.Enabled
+            ? new RedisListenLog(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<ILogger<RedisListenLog>>())
             : new OnlineEventLog(sp.GetRequiredService<IOptions<RecommenderOptions>>().Value.OnlineLogPath, sp.GetRequiredService<ILogger<OnlineEventLog>>()));
         services.AddSingleton<IRetrainRunner, RetrainRunner>();
         services.AddSingleton<RetrainCoordinator>();
