@@ -63,7 +63,7 @@ public sealed class IdMap
 
     public void Save(string path)
     {
-        using var output = new ParquetOutput(path, [new(Columns.Index, ColumnKind.Int32), new(Columns.RawId, ColumnKind.Int64)]);
+        using var output = new ParquetOutput(path, Tables.IdMap);
         output.BeginRowGroup();
         var index = new int[_raw.Length];
         for (var i = 0; i < index.Length; i++)

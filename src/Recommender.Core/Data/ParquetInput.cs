@@ -253,6 +253,22 @@ public sealed class ParquetInput : IDisposable
         }
     }
 
+    /// <summary>Reads a list&lt;string&gt; column of one row group; null lists read as empty.</summary>
+    public string[][] ReadStringLists(int rowGroup, string name)
+    {
+        var column = Require(name);
+        try
+        {
+            using var rg = _reader.RowGroup(rowGroup);
+            using var reader = rg.Column(column).LogicalReader<string?[]?>();
+            return [.. reader.ReadAll((int)RowGroupRows[rowGroup]).Select(list => list is null ? [] : list.Select(x => x ?? string.Empty).ToArray())];
+        }
+        catch (ParquetException e)
+        {
+            throw new DataException(Path, name, $"corrupt data in row group {rowGroup} ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
     /// <summary>
     /// Reads a list&lt;int&gt; column of one row group as CSR: <paramref name="offsets"/> gets rows+1
     /// entries relative to the start of this row group; null lists read as empty and are counted.

@@ -29,6 +29,12 @@ public static class FileNames
     public const string QualityMarkdown = "quality.md";
     public const string EdaMarkdown = "eda.md";
     public const string EdaJson = "eda.json";
+    public const string EdaMonthlyChart = "eda_monthly.png";
+    public const string EdaEventsPerUserChart = "eda_events_per_user.png";
+    public const string EdaEventsPerTrackChart = "eda_events_per_track.png";
+    public const string EdaTopGenresChart = "eda_top_genres.png";
+    public const string Ranker = "ranker.zip";
+    public const string UserHistory = "user_history.bin";
 }
 
 /// <summary>Column names of the raw export and of every artifact we write.</summary>
@@ -56,7 +62,8 @@ public static class Columns
     public const string NumUsers = "num_users";
     public const string NumUsersNorm = "num_users_norm";
     public const string Listened = "listened";
-    public const string Users = "users";
+    public const string UsersTop = "users_top";
+    public const string UsersTopNorm = "users_top_norm";
     public const string Score = "score";
     public const string Rank = "rank";
     public const string SimilarItemId = "similar_item_id";
@@ -67,6 +74,81 @@ public static class Columns
     public const string ListeningMonth = "listening_month";
     public const string TracksListened = "tracks_listened";
     public const string TracksPerMonth = "tracks_per_month";
+    public const string PopularityWindow = "popularity_window";
+    public const string PopularityTrend = "popularity_trend";
+}
+
+/// <summary>
+/// The columns of every parquet table we write, in file order: writers create their files from
+/// these lists and readers look columns up by these names, so a file's shape is defined once.
+/// The seed's column names (data-spec.md, "Output files") come first; extra columns stand after them.
+/// </summary>
+public static class Tables
+{
+    public static IReadOnlyList<ColumnSpec> Items { get; } =
+    [
+        new(Columns.ItemId, ColumnKind.Int64),
+        new(Columns.Albums, ColumnKind.StringList),
+        new(Columns.Artists, ColumnKind.StringList),
+        new(Columns.Genres, ColumnKind.StringList),
+        new(Columns.Name, ColumnKind.String),
+        new(Columns.NumUsers, ColumnKind.Int32),
+        new(Columns.NumUsersNorm, ColumnKind.Double),
+    ];
+
+    public static IReadOnlyList<ColumnSpec> Events { get; } =
+    [
+        new(Columns.UserId, ColumnKind.Int64),
+        new(Columns.ItemId, ColumnKind.Int64),
+        new(Columns.TrackSeq, ColumnKind.Int16),
+        new(Columns.StartedAt, ColumnKind.TimestampMicros),
+        new(Columns.NumUsersNorm, ColumnKind.Double),
+        new(Columns.Listened, ColumnKind.Bool),
+    ];
+
+    /// <summary>The seed's top-popular columns (the window's listeners, normalised, the all-time normalised count and the track's names), then our score and rank.</summary>
+    public static IReadOnlyList<ColumnSpec> TopPopular { get; } =
+    [
+        new(Columns.ItemId, ColumnKind.Int64),
+        new(Columns.UsersTop, ColumnKind.Int32),
+        new(Columns.UsersTopNorm, ColumnKind.Double),
+        new(Columns.NumUsersNorm, ColumnKind.Double),
+        new(Columns.Name, ColumnKind.String),
+        new(Columns.Albums, ColumnKind.StringList),
+        new(Columns.Artists, ColumnKind.StringList),
+        new(Columns.Genres, ColumnKind.StringList),
+        new(Columns.Score, ColumnKind.Double),
+        new(Columns.Rank, ColumnKind.Int32),
+    ];
+
+    /// <summary>personal_als.parquet and recommendations.parquet.</summary>
+    public static IReadOnlyList<ColumnSpec> UserLists { get; } = ScoredLists(Columns.UserId, Columns.ItemId);
+
+    /// <summary>similar.parquet, item_knn.parquet and sequential.parquet.</summary>
+    public static IReadOnlyList<ColumnSpec> NeighborLists { get; } = ScoredLists(Columns.ItemId, Columns.SimilarItemId);
+
+    public static IReadOnlyList<ColumnSpec> IdMap { get; } = [new(Columns.Index, ColumnKind.Int32), new(Columns.RawId, ColumnKind.Int64)];
+
+    public static IReadOnlyList<ColumnSpec> ItemFeatures { get; } =
+    [
+        new(Columns.ItemId, ColumnKind.Int64),
+        new(Columns.NumAlbums, ColumnKind.Int32),
+        new(Columns.GenreScoreMean, ColumnKind.Float),
+        new(Columns.NumUsers, ColumnKind.Int32),
+        new(Columns.PopularityWindow, ColumnKind.Float),
+        new(Columns.PopularityTrend, ColumnKind.Float),
+    ];
+
+    public static IReadOnlyList<ColumnSpec> UserFeatures { get; } =
+    [
+        new(Columns.UserId, ColumnKind.Int64),
+        new(Columns.ListeningMonth, ColumnKind.Int32),
+        new(Columns.TracksListened, ColumnKind.Int32),
+        new(Columns.TracksPerMonth, ColumnKind.Float),
+    ];
+
+    private static ColumnSpec[] ScoredLists(string rowColumn, string itemColumn) =>
+        [new(rowColumn, ColumnKind.Int64), new(itemColumn, ColumnKind.Int64), new(Columns.Score, ColumnKind.Float), new(Columns.Rank, ColumnKind.Int32)];
 }
 
 /// <summary>Catalog entity types as written in catalog_names.parquet.</summary>

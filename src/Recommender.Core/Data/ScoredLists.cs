@@ -26,15 +26,9 @@ public class ScoredLists
 
     public ReadOnlySpan<float> ScoresOf(int row) => (uint)row < (uint)Rows ? Scores.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]) : [];
 
-    protected void Save(string path, IdMap rowIds, IdMap items, string rowColumn, string itemColumn)
+    protected void Save(string path, IdMap rowIds, IdMap items, IReadOnlyList<ColumnSpec> columns)
     {
-        using var output = new ParquetOutput(path,
-        [
-            new(rowColumn, ColumnKind.Int64),
-            new(itemColumn, ColumnKind.Int64),
-            new(Columns.Score, ColumnKind.Float),
-            new(Columns.Rank, ColumnKind.Int32),
-        ]);
+        using var output = new ParquetOutput(path, columns);
         const int RowsPerGroup = 1 << 21;
         var u = 0;
         do
@@ -133,7 +127,7 @@ public sealed class RecommendationTable : ScoredLists
     {
     }
 
-    public void Save(string path, IdMap users, IdMap items) => Save(path, users, items, Columns.UserId, Columns.ItemId);
+    public void Save(string path, IdMap users, IdMap items) => Save(path, users, items, Tables.UserLists);
 
     public static RecommendationTable Load(string path, IdMap users, IdMap items) => new(Read(path, users, items, Columns.UserId, Columns.ItemId));
 }

@@ -62,6 +62,22 @@ public sealed class TrackCatalog
         return type == CatalogTypes.Genre ? $"other_genre_{id}" : $"{type}_{id}";
     }
 
+    /// <summary>The names of <paramref name="ids"/> of one entity type, each once, in first-seen order (the seed's items columns).</summary>
+    public string[] DistinctNames(string type, ReadOnlySpan<long> ids)
+    {
+        var names = new List<string>(ids.Length);
+        foreach (var id in ids)
+        {
+            var name = NameOf(type, id);
+            if (!names.Contains(name))
+            {
+                names.Add(name);
+            }
+        }
+
+        return [.. names];
+    }
+
     public static TrackCatalog Read(string dataDir)
     {
         var tracksPath = Path.Combine(dataDir, FileNames.Tracks);

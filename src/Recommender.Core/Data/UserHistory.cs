@@ -7,7 +7,7 @@ namespace Recommender.Data;
 /// </summary>
 public static class UserHistory
 {
-    public const string FileName = "user_history.bin";
+    public const string FileName = FileNames.UserHistory;
     private const int Magic = 0x54534948; // "HIST"
 
     public static void Save(string path, EventLog events) =>

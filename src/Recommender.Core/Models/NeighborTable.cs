@@ -133,7 +133,7 @@ public sealed class NeighborTable : ScoredLists
     }
 
     /// <summary>Writes (item_id, similar_item_id, score, rank) with raw ids.</summary>
-    public void Save(string path, IdMap ids) => Save(path, ids, ids, Columns.ItemId, Columns.SimilarItemId);
+    public void Save(string path, IdMap ids) => Save(path, ids, ids, Tables.NeighborLists);
 
     public static NeighborTable Load(string path, IdMap ids)
     {

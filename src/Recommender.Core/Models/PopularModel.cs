@@ -6,10 +6,11 @@ namespace Recommender.Models;
 /// <summary>Tracks ranked by distinct listeners in a window: the seed's top popular.</summary>
 public sealed class PopularModel : IRecommenderModel
 {
-    public PopularModel(int[] items, int[] users)
+    public PopularModel(int[] items, int[] users, ItemDescriptions? descriptions = null)
     {
         Items = items;
         Users = users;
+        Descriptions = descriptions;
     }
 
     public string Name => "popular";
@@ -20,8 +21,11 @@ public sealed class PopularModel : IRecommenderModel
     /// <summary>Distinct listeners of <see cref="Items"/>[r] in the window.</summary>
     public int[] Users { get; }
 
+    /// <summary>Names and all-time popularity written beside the ranking (the seed's columns); blank when absent (a loaded model).</summary>
+    public ItemDescriptions? Descriptions { get; }
+
     /// <summary>Ranks every item listened to in [fromDay, toDay); ties go to the lower index.</summary>
-    public static PopularModel Fit(EventLog events, int fromDay, int toDay, int keep = 1000)
+    public static PopularModel Fit(EventLog events, int fromDay, int toDay, int keep = 1000, ItemDescriptions? descriptions = null)
     {
         var counts = new int[events.NumItems];
         for (var e = 0; e < events.NumEvents; e++)
@@ -43,7 +47,7 @@ public sealed class PopularModel : IRecommenderModel
         }
 
         var ranked = top.ToArray();
-        return new PopularModel(ranked.Select(s => s.Item).ToArray(), ranked.Select(s => (int)s.Score).ToArray());
+        return new PopularModel(ranked.Select(s => s.Item).ToArray(), ranked.Select(s => (int)s.Score).ToArray(), descriptions);
     }
 
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
@@ -63,18 +67,20 @@ public sealed class PopularModel : IRecommenderModel
 
     public void Save(string dir, ArtifactIds ids)
     {
-        using var output = new ParquetOutput(Path.Combine(dir, FileNames.TopPopular),
-        [
-            new(Columns.ItemId, ColumnKind.Int64),
-            new(Columns.Users, ColumnKind.Int32),
-            new(Columns.Score, ColumnKind.Double),
-            new(Columns.Rank, ColumnKind.Int32),
-        ]);
+        using var output = new ParquetOutput(Path.Combine(dir, FileNames.TopPopular), Tables.TopPopular);
         output.BeginRowGroup();
         output.WriteInt64(Items.Select(i => ids.Items.RawId(i)).ToArray());
         output.WriteInt32(Users);
         var top = Users.Length == 0 ? 1.0 : Users[0];
-        output.WriteDouble(Users.Select(u => u / top).ToArray());
+        var norm = Users.Select(u => u / top).ToArray();
+        output.WriteDouble(norm);
+        var d = Descriptions;
+        output.WriteDouble(Items.Select(i => d?.NumUsersNorm(i) ?? 0).ToArray());
+        output.WriteStrings(Items.Select(i => d?.Name(i) ?? string.Empty).ToArray());
+        output.WriteStringLists(Items.Select(i => d?.Albums(i) ?? []).ToArray());
+        output.WriteStringLists(Items.Select(i => d?.Artists(i) ?? []).ToArray());
+        output.WriteStringLists(Items.Select(i => d?.Genres(i) ?? []).ToArray());
+        output.WriteDouble(norm);
         output.WriteInt32(Enumerable.Range(1, Items.Length).ToArray());
         output.Commit();
     }
@@ -90,7 +96,7 @@ public sealed class PopularModel : IRecommenderModel
         {
             var rows = (int)input.RowGroupRows[g];
             input.ReadIntegers(g, Columns.ItemId, raw.AsSpan(at, rows));
-            input.ReadIntegers(g, Columns.Users, users.AsSpan(at, rows));
+            input.ReadIntegers(g, Columns.UsersTop, users.AsSpan(at, rows));
             at += rows;
         }
 

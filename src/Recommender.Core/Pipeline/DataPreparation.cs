@@ -92,33 +92,9 @@ public static partial class DataPreparation
         return counts.Select(c => (double)c / max).ToArray();
     }
 
-    public static string[] DistinctNames(TrackCatalog catalog, string type, ReadOnlySpan<long> ids)
-    {
-        var names = new List<string>(ids.Length);
-        foreach (var id in ids)
-        {
-            var name = catalog.NameOf(type, id);
-            if (!names.Contains(name))
-            {
-                names.Add(name);
-            }
-        }
-
-        return [.. names];
-    }
-
     private static void WriteItems(TrackCatalog catalog, int[] counts, double[] norm, string path)
     {
-        using var output = new ParquetOutput(path,
-        [
-            new(Columns.ItemId, ColumnKind.Int64),
-            new(Columns.Albums, ColumnKind.StringList),
-            new(Columns.Artists, ColumnKind.StringList),
-            new(Columns.Genres, ColumnKind.StringList),
-            new(Columns.Name, ColumnKind.String),
-            new(Columns.NumUsers, ColumnKind.Int32),
-            new(Columns.NumUsersNorm, ColumnKind.Double),
-        ]);
+        using var output = new ParquetOutput(path, Tables.Items);
         const int Chunk = 200_000;
         var n = catalog.Items.Count;
         for (var start = 0; start < n; start += Chunk)
@@ -131,9 +107,9 @@ public static partial class DataPreparation
             for (var r = 0; r < m; r++)
             {
                 var i = start + r;
-                albums[r] = DistinctNames(catalog, CatalogTypes.Album, catalog.Albums.Of(i));
-                artists[r] = DistinctNames(catalog, CatalogTypes.Artist, catalog.Artists.Of(i));
-                genres[r] = DistinctNames(catalog, CatalogTypes.Genre, catalog.Genres.Of(i));
+                albums[r] = catalog.DistinctNames(CatalogTypes.Album, catalog.Albums.Of(i));
+                artists[r] = catalog.DistinctNames(CatalogTypes.Artist, catalog.Artists.Of(i));
+                genres[r] = catalog.DistinctNames(CatalogTypes.Genre, catalog.Genres.Of(i));
                 names[r] = catalog.TrackName(i);
             }
 
@@ -152,15 +128,7 @@ public static partial class DataPreparation
 
     private static void WriteEvents(EventLog events, IdMap items, double[] norm, string path)
     {
-        using var output = new ParquetOutput(path,
-        [
-            new(Columns.UserId, ColumnKind.Int64),
-            new(Columns.ItemId, ColumnKind.Int64),
-            new(Columns.TrackSeq, ColumnKind.Int16),
-            new(Columns.StartedAt, ColumnKind.TimestampMicros),
-            new(Columns.NumUsersNorm, ColumnKind.Double),
-            new(Columns.Listened, ColumnKind.Bool),
-        ]);
+        using var output = new ParquetOutput(path, Tables.Events);
         const int TargetRows = 2_000_000;
         var u = 0;
         var userIds = new long[TargetRows + 20_000];

@@ -53,10 +53,10 @@ public sealed record EdaReport(
     public void Write(string outDir)
     {
         AtomicFile.WriteAllText(Path.Combine(outDir, FileNames.EdaJson), JsonSerializer.Serialize(this, DataPreparation.Json));
-        Charts.Monthly(Path.Combine(outDir, "eda_monthly.png"), Monthly);
-        Charts.LogHistogram(Path.Combine(outDir, "eda_events_per_user.png"), "Events per user", PerUserHistogram);
-        Charts.LogHistogram(Path.Combine(outDir, "eda_events_per_track.png"), "Listeners per track", PerTrackHistogram);
-        Charts.TopBars(Path.Combine(outDir, "eda_top_genres.png"), "Most played genres (listens)", TopGenres);
+        Charts.Monthly(Path.Combine(outDir, FileNames.EdaMonthlyChart), Monthly);
+        Charts.LogHistogram(Path.Combine(outDir, FileNames.EdaEventsPerUserChart), "Events per user", PerUserHistogram);
+        Charts.LogHistogram(Path.Combine(outDir, FileNames.EdaEventsPerTrackChart), "Listeners per track", PerTrackHistogram);
+        Charts.TopBars(Path.Combine(outDir, FileNames.EdaTopGenresChart), "Most played genres (listens)", TopGenres);
         AtomicFile.WriteAllText(Path.Combine(outDir, FileNames.EdaMarkdown), ToMarkdown());
     }
 

@@ -9,15 +9,7 @@ public static class FeatureTables
 {
     public static void Write(string dir, EventLog train, FeatureContext features, ArtifactIds ids)
     {
-        using (var items = new ParquetOutput(Path.Combine(dir, FileNames.ItemFeatures),
-        [
-            new(Columns.ItemId, ColumnKind.Int64),
-            new(Columns.NumAlbums, ColumnKind.Int32),
-            new(Columns.GenreScoreMean, ColumnKind.Float),
-            new(Columns.NumUsers, ColumnKind.Int32),
-            new("popularity_window", ColumnKind.Float),
-            new("popularity_trend", ColumnKind.Float),
-        ]))
+        using (var items = new ParquetOutput(Path.Combine(dir, FileNames.ItemFeatures), Tables.ItemFeatures))
         {
             items.BeginRowGroup();
             items.WriteInt64(ids.Items.RawIds);
@@ -29,13 +21,7 @@ public static class FeatureTables
             items.Commit();
         }
 
-        using var users = new ParquetOutput(Path.Combine(dir, FileNames.UserFeatures),
-        [
-            new(Columns.UserId, ColumnKind.Int64),
-            new(Columns.ListeningMonth, ColumnKind.Int32),
-            new(Columns.TracksListened, ColumnKind.Int32),
-            new(Columns.TracksPerMonth, ColumnKind.Float),
-        ]);
+        using var users = new ParquetOutput(Path.Combine(dir, FileNames.UserFeatures), Tables.UserFeatures);
         var n = train.NumUsers;
         var tracks = new int[n];
         var perMonth = new float[n];

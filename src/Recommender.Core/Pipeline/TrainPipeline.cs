@@ -42,6 +42,12 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
     private ArtifactIds? _ids;
     private ItemKnnParameters _itemKnn = options.ItemKnn;
 
+    /// <summary>Track names and all-time popularity for the seed's top_popular columns (the final fit only).</summary>
+    private ItemDescriptions? _descriptions;
+
+    /// <summary>The name of the fit whose models are served (the others are validation and label windows).</summary>
+    private const string FinalFit = "final";
+
     public TrainResult Run(CancellationToken cancellation = default)
     {
         _cancellation = cancellation;
@@ -74,6 +80,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var events = data.Events;
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
         _ids = ids;
+        _descriptions = new ItemDescriptions(data.Catalog, DataPreparation.NormalizedUsers(data.ItemListeners));
         Stage("prepare: reports, items.parquet, events.parquet", () => DataPreparation.Write(data, dir, logger));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
         LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
@@ -86,7 +93,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         LogServed(logger, validation.Served, validation.NdcgAt10(validation.Served), validation.BestSingle, validation.NdcgAt10(validation.BestSingle));
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
-        var (als, itemKnn, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, "final");
+        var (als, itemKnn, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, FinalFit);
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
@@ -134,31 +141,29 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
             AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown());
         }
 
-        var manifest = new
+        var manifest = new SnapshotManifest
         {
-            snapshot_id = id,
-            created_utc = DateTime.UtcNow,
-            inputs = new[] { FileNames.Tracks, FileNames.Catalog, FileNames.Interactions }.Select(f => new { file = Path.GetFullPath(Path.Combine(options.DataDir, f)), bytes = new FileInfo(Path.Combine(options.DataDir, f)).Length }),
-            events = events.NumEvents,
-            users = events.NumUsers,
-            items = events.NumItems,
-            split = new
-            {
-                first_day = EdaReport.DateOf(plan.FirstDay),
-                split_day = plan.SplitDay is { } sd ? EdaReport.DateOf(sd).ToString("yyyy-MM-dd") : null,
-                last_day = EdaReport.DateOf(plan.LastDay),
-                all_events = options.AllEvents,
-                validation = $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves",
-            },
-            served_list = validation.Served,
-            blend = replay is null ? null : new { warm = replay.BestWarm.ToString(), cold = replay.BestCold.ToString(), measured_by = "replay of the test period (metrics.md)" },
-            validation_ndcg_at_10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
-            parameters = new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction },
-            ranker_features = FeatureContext.FeatureNames,
-            timings = _timings,
-            files = SnapshotIntegrity.Describe(dir), // last: every file is written
+            SnapshotId = id,
+            CreatedUtc = DateTime.UtcNow,
+            Inputs = [.. new[] { FileNames.Tracks, FileNames.Catalog, FileNames.Interactions }.Select(f => new SnapshotInput(Path.GetFullPath(Path.Combine(options.DataDir, f)), new FileInfo(Path.Combine(options.DataDir, f)).Length))],
+            Events = events.NumEvents,
+            Users = events.NumUsers,
+            Items = events.NumItems,
+            Split = new SnapshotSplit(
+                EdaReport.DateOf(plan.FirstDay),
+                plan.SplitDay is { } sd ? EdaReport.DateOf(sd) : null,
+                EdaReport.DateOf(plan.LastDay),
+                options.AllEvents,
+                $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves"),
+            ServedList = validation.Served,
+            Blend = replay is null ? null : new SnapshotBlend(replay.BestWarm.ToString(), replay.BestCold.ToString(), "replay of the test period (metrics.md)"),
+            ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
+            Parameters = JsonSerializer.SerializeToNode(new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
+            RankerFeatures = FeatureContext.FeatureNames,
+            Timings = [.. _timings.Select(t => new SnapshotTiming(t.Stage, t.Seconds, t.PeakWorkingSetMb))],
+            Files = SnapshotIntegrity.Describe(dir), // last: every file is written
         };
-        AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Manifest), JsonSerializer.Serialize(manifest, DataPreparation.Json));
+        manifest.Write(dir);
         return new TrainResult(id, dir, evaluation, validation, _timings);
     }
 
@@ -219,7 +224,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         // when there is one: a few iterations instead of a full fit from noise.
         var start = _warmStart;
         _warmStart = null;
-        if (name == "final" && options.AlsFactorsDir is { } imported)
+        if (name == FinalFit && options.AlsFactorsDir is { } imported)
         {
             return FitOthers(train, catalog, cutoff, name, similarQueryItems, Stage($"als ({name}): factors imported from {imported}", () => ImportFactors(imported)));
         }
@@ -247,7 +252,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation,
             new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));
-        var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff));
+        var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, _popularDays));
         return (als, itemKnn, similar, popular, features);
     }

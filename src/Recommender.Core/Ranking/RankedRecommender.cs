@@ -15,7 +15,7 @@ public sealed class RankedRecommender : IRecommenderModel
     public const int SimilarCandidates = 30;
     public const int PopularCandidates = 20;
     public const int MaxCandidates = AlsCandidates + ItemKnnCandidates + SimilarCandidates + PopularCandidates;
-    public const string RankerFile = "ranker.zip";
+    public const string RankerFile = FileNames.Ranker;
 
     public RankedRecommender(AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features, GradientBoostedRanker ranker)
     {

@@ -114,18 +114,16 @@ public sealed class ServingSnapshot
         }
 
         var metrics = Path.Combine(dir, FileNames.Metrics);
-        var (created, servedList, blend) = Guard(Path.Combine(dir, FileNames.Manifest), p =>
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(p));
-            var served = doc.RootElement.TryGetProperty("served_list", out var s) ? s.GetString() ?? "" : "";
-            BlendChoice? measured = doc.RootElement.TryGetProperty("blend", out var b) && b.ValueKind == JsonValueKind.Object
-                ? new BlendChoice(Enum.Parse<BlendStrategy>(b.GetProperty("warm").GetString()!), Enum.Parse<BlendStrategy>(b.GetProperty("cold").GetString()!))
-                : null;
-            return (doc.RootElement.GetProperty("created_utc").GetDateTime(), served, measured);
-        });
+        var manifest = SnapshotManifest.Read(dir);
+        var blend = manifest.Blend is { } m ? new BlendChoice(ParseBlend(manifest, m.Warm), ParseBlend(manifest, m.Cold)) : (BlendChoice?)null;
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
-            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", created) { ServedList = servedList, MeasuredBlend = blend };
+            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", manifest.CreatedUtc) { ServedList = manifest.ServedList, MeasuredBlend = blend };
     }
+
+    private static BlendStrategy ParseBlend(SnapshotManifest manifest, string name) =>
+        Enum.TryParse<BlendStrategy>(name, out var strategy) && Enum.IsDefined(strategy)
+            ? strategy
+            : throw new DataException(FileNames.Manifest, "blend", $"unknown blend strategy '{name}' in snapshot {manifest.SnapshotId}");
 
     /// <summary>Reads one file; a failure to read it becomes a <see cref="DataException"/> that names it.</summary>
     private static T Guard<T>(string path, Func<string, T> load)
@@ -143,16 +141,22 @@ public sealed class ServingSnapshot
     private static TrackInfo[] LoadTracks(string path, IdMap items)
     {
         var tracks = new TrackInfo[items.Count];
-        using var file = new ParquetSharp.ParquetFileReader(path);
+        using var input = ParquetInput.Open(path);
         var at = 0;
-        for (var g = 0; g < file.FileMetaData.NumRowGroups; g++)
+        var ids = Array.Empty<long>();
+        for (var g = 0; g < input.RowGroupRows.Length; g++)
         {
-            using var rg = file.RowGroup(g);
-            var rows = (int)rg.MetaData.NumRows;
-            var ids = rg.Column(0).LogicalReader<long>().ReadAll(rows);
-            var artists = rg.Column(2).LogicalReader<string[]>().ReadAll(rows);
-            var genres = rg.Column(3).LogicalReader<string[]>().ReadAll(rows);
-            var names = rg.Column(4).LogicalReader<string>().ReadAll(rows);
+            // By name (Tables.Items), so a reordered or widened items.parquet still loads.
+            var rows = (int)input.RowGroupRows[g];
+            if (ids.Length < rows)
+            {
+                ids = new long[rows];
+            }
+
+            input.ReadIntegers(g, Columns.ItemId, ids.AsSpan(0, rows));
+            var artists = input.ReadStringLists(g, Columns.Artists);
+            var genres = input.ReadStringLists(g, Columns.Genres);
+            var names = input.ReadStrings(g, Columns.Name);
             for (var r = 0; r < rows; r++)
             {
                 if (items.IndexOf(ids[r]) != at + r)
@@ -160,7 +164,7 @@ public sealed class ServingSnapshot
                     throw new DataException(path, Columns.ItemId, $"row {at + r} holds track {ids[r]}, the id map expects {items.RawId(at + r)}");
                 }
 
-                tracks[at + r] = new TrackInfo(names[r], artists[r] ?? [], genres[r] ?? []);
+                tracks[at + r] = new TrackInfo(names[r] ?? string.Empty, artists[r], genres[r]);
             }
 
             at += rows;

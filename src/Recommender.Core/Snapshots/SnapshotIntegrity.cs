@@ -79,36 +79,23 @@ public static class SnapshotIntegrity
         return files;
     }
 
-    private static List<SnapshotFile> ReadFiles(string manifestPath)
+    private static IReadOnlyList<SnapshotFile> ReadFiles(string manifestPath)
     {
-        if (!File.Exists(manifestPath))
+        var files = SnapshotManifest.Read(Path.GetDirectoryName(manifestPath)!).Files;
+        if (files.Count == 0)
         {
-            throw new DataException(manifestPath, null, "the snapshot has no manifest: it is incomplete or was not written by train");
+            throw new DataException(manifestPath, null, $"the manifest lists no files with checksums ('{FilesProperty}'): the snapshot was written by an older version; run train again");
         }
 
-        try
+        foreach (var f in files)
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(manifestPath));
-            if (!doc.RootElement.TryGetProperty(FilesProperty, out var list) || list.ValueKind != JsonValueKind.Array)
+            if (string.IsNullOrEmpty(f.Name) || f.Name != Path.GetFileName(f.Name) || string.IsNullOrEmpty(f.XxHash3))
             {
-                throw new DataException(manifestPath, null, $"the manifest lists no files with checksums ('{FilesProperty}'): the snapshot was written by an older version; run train again");
+                throw new DataException(manifestPath, null, $"bad entry in '{FilesProperty}': {f}");
             }
-
-            var files = list.Deserialize<List<SnapshotFile>>() ?? [];
-            foreach (var f in files)
-            {
-                if (string.IsNullOrEmpty(f.Name) || f.Name != Path.GetFileName(f.Name) || string.IsNullOrEmpty(f.XxHash3))
-                {
-                    throw new DataException(manifestPath, null, $"bad entry in '{FilesProperty}': {f}");
-                }
-            }
-
-            return files;
         }
-        catch (JsonException e)
-        {
-            throw new DataException(manifestPath, null, $"not valid JSON: {e.Message}", e);
-        }
+
+        return files;
     }
 
     private static string Hash(string path)

@@ -47,8 +47,7 @@ public class S3SnapshotStoreTests
         File.WriteAllBytes(Path.Combine(dir, FileNames.AlsModel), big);
         File.WriteAllText(Path.Combine(dir, FileNames.Metrics), $"{{\"seed\": {seed}}}");
         File.WriteAllBytes(Path.Combine(dir, "empty.bin"), []);
-        var manifest = new Dictionary<string, object> { ["snapshot_id"] = id, [SnapshotIntegrity.FilesProperty] = SnapshotIntegrity.Describe(dir) };
-        File.WriteAllText(Path.Combine(dir, FileNames.Manifest), JsonSerializer.Serialize(manifest));
+        new SnapshotManifest { SnapshotId = id, CreatedUtc = new DateTime(2022, 12, 31, 0, 0, 0, DateTimeKind.Utc), Files = SnapshotIntegrity.Describe(dir) }.Write(dir);
         return dir;
     }
 

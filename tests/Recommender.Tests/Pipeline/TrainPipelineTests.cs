@@ -11,7 +11,7 @@ using Recommender.Tests.Support;
 
 namespace Recommender.Tests.Pipeline;
 
-public class TrainPipelineTests
+public partial class TrainPipelineTests
 {
     private static string _synthetic = "";
     private static TrainResult _syntheticRun = null!;

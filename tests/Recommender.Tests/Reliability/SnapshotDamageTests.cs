@@ -72,7 +72,8 @@ public class SnapshotDamageTests
     }
 
     [TestCase("", "not valid JSON")]
-    [TestCase("{\"snapshot_id\": \"x\"}", "lists no files")]
+    [TestCase("{\"snapshot_id\": \"x\", \"created_utc\": \"2022-12-31T00:00:00Z\"}", "lists no files")]
+    [TestCase("{\"snapshot_id\": \"x\", \"files\": []}", "created_utc")]
     public void ABadManifest_IsRefused(string manifest, string expected)
     {
         var dir = new SnapshotStore(ServiceData.CopyArtifacts()).Current()!;
