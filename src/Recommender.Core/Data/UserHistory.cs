@@ -8,35 +8,30 @@ namespace Recommender.Data;
 public static class UserHistory
 {
     public const string FileName = FileNames.UserHistory;
-    private const int Magic = 0x54534948; // "HIST"
 
     public static void Save(string path, EventLog events) =>
-        AtomicFile.Write(path, temp =>
+        BinaryArtifact.Write(path, Format, [events.NumUsers, events.NumEvents], w =>
         {
-            using var stream = File.Create(temp);
-            using var w = new BinaryWriter(stream);
-            w.Write(Magic);
-            w.Write(events.NumUsers);
-            w.Write(events.NumEvents);
-            w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(events.UserOffsets.AsSpan()));
-            w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(events.Items.AsSpan()));
+            w.Array<int>(events.UserOffsets);
+            w.Array<int>(events.Items);
         });
 
     public static (int[] Offsets, int[] Items) Load(string path)
     {
-        using var stream = File.OpenRead(path);
-        using var r = new BinaryReader(stream);
-        if (r.ReadInt32() != Magic)
+        using var r = BinaryArtifact.Open(path, Format);
+        var users = r.HeaderInt(0, "users");
+        var events = r.HeaderInt(1, "events");
+        var offsets = r.Array<int>(users + 1L, "user offsets");
+        var items = r.Array<int>(events, "items");
+        r.End();
+        if (offsets[0] != 0 || offsets[users] != events)
         {
-            throw new DataException(path, null, "not a user history file");
+            throw new DataException(path, null, $"user offsets cover {offsets[0]}..{offsets[users]}, not 0..{events}");
         }
 
-        var users = r.ReadInt32();
-        var events = r.ReadInt32();
-        var offsets = new int[users + 1];
-        var items = new int[events];
-        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(offsets.AsSpan()));
-        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(items.AsSpan()));
         return (offsets, items);
     }
+
+    /// <summary>user_history.bin: header users, events; then CSR offsets (users + 1) and dense item indexes.</summary>
+    public static BinaryFormat Format { get; } = new("a user history", 0x54534948, 2, 2); // "HIST"
 }

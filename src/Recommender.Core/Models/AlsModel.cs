@@ -313,53 +313,36 @@ public sealed class AlsModel
         return x.Select(v => (float)v).ToArray();
     }
 
-    public void Save(string path)
-    {
-        Data.AtomicFile.Write(path, temp =>
-        {
-            using var stream = File.Create(temp);
-            using var w = new BinaryWriter(stream);
-            w.Write(Magic);
-            w.Write(Factors);
-            w.Write(Users);
-            w.Write(Items);
-            w.Write(Parameters.Iterations);
-            w.Write(Parameters.Regularization);
-            w.Write(Parameters.Alpha);
-            w.Write(Parameters.CgSteps);
-            w.Write(Parameters.Seed);
-            w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(UserFactors.AsSpan()));
-            w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ItemFactors.AsSpan()));
-        });
-    }
+    public void Save(string path) =>
+        Data.BinaryArtifact.Write(path, Format,
+            [Factors, Users, Items, Parameters.Iterations, BitConverter.SingleToInt32Bits(Parameters.Regularization), BitConverter.SingleToInt32Bits(Parameters.Alpha), Parameters.CgSteps, unchecked((long)Parameters.Seed)],
+            w =>
+            {
+                w.Array<float>(UserFactors);
+                w.Array<float>(ItemFactors);
+            });
 
     public static AlsModel Load(string path)
     {
-        using var stream = File.OpenRead(path);
-        using var r = new BinaryReader(stream);
-        if (r.ReadInt32() != Magic)
-        {
-            throw new Data.DataException(path, null, "not an ALS model file");
-        }
-
-        var f = r.ReadInt32();
-        var users = r.ReadInt32();
-        var items = r.ReadInt32();
+        using var r = Data.BinaryArtifact.Open(path, Format);
+        var f = r.HeaderInt(0, "factors", 1, 4096);
+        var users = r.HeaderInt(1, "users");
+        var items = r.HeaderInt(2, "items");
         var p = new AlsParameters
         {
             Factors = f,
-            Iterations = r.ReadInt32(),
-            Regularization = r.ReadSingle(),
-            Alpha = r.ReadSingle(),
-            CgSteps = r.ReadInt32(),
-            Seed = r.ReadUInt64(),
+            Iterations = r.HeaderInt(3, "iterations"),
+            Regularization = BitConverter.Int32BitsToSingle((int)r.Header[4]),
+            Alpha = BitConverter.Int32BitsToSingle((int)r.Header[5]),
+            CgSteps = r.HeaderInt(6, "CG steps"),
+            Seed = unchecked((ulong)r.Header[7]),
         };
-        var uf = new float[(long)users * f];
-        var itf = new float[(long)items * f];
-        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(uf.AsSpan()));
-        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(itf.AsSpan()));
+        var uf = r.Array<float>((long)users * f, "user factors");
+        var itf = r.Array<float>((long)items * f, "item factors");
+        r.End();
         return new AlsModel(f, uf, itf, p);
     }
 
-    private const int Magic = 0x534C4131; // "1ALS"
+    /// <summary>als_model.bin: header factors, users, items, iterations, λ and α (float bits), CG steps, seed; then user and item factors.</summary>
+    public static Data.BinaryFormat Format { get; } = new("an ALS model", 0x534C4131, 2, 8); // "1ALS"
 }

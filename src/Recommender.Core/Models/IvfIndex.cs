@@ -132,47 +132,30 @@ public sealed class IvfIndex
     /// model's item factors, saved with the model, and <see cref="Load"/> reorders them again.
     /// </summary>
     public void Save(string path) =>
-        Data.AtomicFile.Write(path, temp =>
+        Data.BinaryArtifact.Write(path, Format, [_dim, Count, Lists], w =>
         {
-            using var stream = File.Create(temp);
-            using var w = new BinaryWriter(stream);
-            w.Write(Magic);
-            w.Write(_dim);
-            w.Write(Count);
-            w.Write(Lists);
-            w.Write(MemoryMarshal.AsBytes(_ids.AsSpan()));
-            w.Write(MemoryMarshal.AsBytes(_listOffsets.AsSpan()));
-            w.Write(MemoryMarshal.AsBytes(_centroids.AsSpan()));
+            w.Array<int>(_ids);
+            w.Array<int>(_listOffsets);
+            w.Array<float>(_centroids);
         });
+
+    /// <summary>als_index.bin: header dim, items, lists; then item ids in list order, list offsets, centroids (with their norms).</summary>
+    public static Data.BinaryFormat Format { get; } = new("an IVF index", 0x46564931, 2, 3); // "1IVF"
 
     /// <summary>Rebuilds a saved index over <paramref name="vectors"/> (n × dim, item order) without k-means.</summary>
     public static IvfIndex Load(string path, float[] vectors, int dim)
     {
-        using var stream = File.OpenRead(path);
-        using var r = new BinaryReader(stream);
-        if (stream.Length < 16 || r.ReadInt32() != Magic)
-        {
-            throw new Data.DataException(path, null, "not an IVF index file");
-        }
-
-        int savedDim = r.ReadInt32(), n = r.ReadInt32(), lists = r.ReadInt32();
+        using var r = Data.BinaryArtifact.Open(path, Format);
+        int savedDim = r.HeaderInt(0, "dimension"), n = r.HeaderInt(1, "items"), lists = r.HeaderInt(2, "lists");
         if (savedDim != dim || n != vectors.Length / dim || lists < 1 || lists > Math.Max(1, n))
         {
             throw new Data.DataException(path, null, $"index of {n} vectors × {savedDim} in {lists} lists does not fit the model's {vectors.Length / dim} items × {dim}");
         }
 
-        var centroidLength = lists == 1 ? 0 : lists * (dim + 1);
-        if (stream.Length != 16 + (4L * n) + (4L * (lists + 1)) + (4L * centroidLength))
-        {
-            throw new Data.DataException(path, null, $"file is {stream.Length} bytes, truncated or padded");
-        }
-
-        var ids = new int[n];
-        var offsets = new int[lists + 1];
-        var centroids = new float[centroidLength];
-        stream.ReadExactly(MemoryMarshal.AsBytes(ids.AsSpan()));
-        stream.ReadExactly(MemoryMarshal.AsBytes(offsets.AsSpan()));
-        stream.ReadExactly(MemoryMarshal.AsBytes(centroids.AsSpan()));
+        var ids = r.Array<int>(n, "item ids");
+        var offsets = r.Array<int>(lists + 1L, "list offsets");
+        var centroids = r.Array<float>(lists == 1 ? 0 : lists * (dim + 1L), "centroids");
+        r.End();
         var seen = new bool[n];
         for (var c = 0; c < lists; c++)
         {
@@ -206,8 +189,6 @@ public sealed class IvfIndex
         Parallel.For(0, n, Cores.Options(), p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
         return new IvfIndex(dim, ordered, ids, offsets, centroids);
     }
-
-    private const int Magic = 0x46564931; // "1IVF"
 
     /// <summary>
     /// Adds to <paramref name="top"/> the best items by inner product with <paramref name="query"/>,

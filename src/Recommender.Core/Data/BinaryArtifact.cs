@@ -1,0 +1,158 @@
+using System.Runtime.InteropServices;
+
+namespace Recommender.Data;
+
+/// <summary>
+/// One hand-written binary file format: its name (for errors), magic number, version and how many
+/// header values it has. Every binary snapshot file (ALS factors, IVF index, user histories) is
+/// <c>magic u32 · version i32 · header count i32 · header i64[] · (element count i64 · elements)*</c>,
+/// little-endian, written and checked by <see cref="BinaryArtifact"/>.
+/// </summary>
+public sealed record BinaryFormat(string Kind, uint Magic, int Version, int HeaderLength);
+
+/// <summary>
+/// Writes and reads <see cref="BinaryFormat"/> files: written to a temporary file and renamed when
+/// whole; read back with the magic, version, header length, every array's length and the file's
+/// total length checked, so a truncated, padded or foreign file is refused naming the file.
+/// </summary>
+public static class BinaryArtifact
+{
+    public static void Write(string path, BinaryFormat format, ReadOnlySpan<long> header, Action<Writer> arrays)
+    {
+        if (header.Length != format.HeaderLength)
+        {
+            throw new ArgumentException($"{format.Kind} has {format.HeaderLength} header values, got {header.Length}", nameof(header));
+        }
+
+        var values = header.ToArray();
+        AtomicFile.Write(path, temp =>
+        {
+            using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
+            using var w = new BinaryWriter(stream);
+            w.Write(format.Magic);
+            w.Write(format.Version);
+            w.Write(values.Length);
+            foreach (var v in values)
+            {
+                w.Write(v);
+            }
+
+            arrays(new Writer(w));
+        });
+    }
+
+    /// <summary>Opens a file, checks its magic, version and header length, and returns a reader positioned at the first array.</summary>
+    public static Reader Open(string path, BinaryFormat format)
+    {
+        var stream = File.OpenRead(path);
+        try
+        {
+            var r = new BinaryReader(stream);
+            if (stream.Length < 12 || r.ReadUInt32() != format.Magic)
+            {
+                throw new DataException(path, null, $"not {format.Kind} file");
+            }
+
+            var version = r.ReadInt32();
+            if (version != format.Version)
+            {
+                throw new DataException(path, null, $"{format.Kind} format version {version}; this build reads version {format.Version}: train again");
+            }
+
+            var count = r.ReadInt32();
+            if (count != format.HeaderLength || stream.Length < 12 + (8L * count))
+            {
+                throw new DataException(path, null, $"{format.Kind} header of {count} values, expected {format.HeaderLength}");
+            }
+
+            var header = new long[count];
+            for (var i = 0; i < count; i++)
+            {
+                header[i] = r.ReadInt64();
+            }
+
+            return new Reader(path, format, stream, header);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    public sealed class Writer
+    {
+        private readonly BinaryWriter _writer;
+
+        internal Writer(BinaryWriter writer) => _writer = writer;
+
+        public void Array<T>(ReadOnlySpan<T> values)
+            where T : unmanaged
+        {
+            _writer.Write((long)values.Length);
+            _writer.Write(MemoryMarshal.AsBytes(values));
+        }
+    }
+
+    public sealed class Reader : IDisposable
+    {
+        private readonly FileStream _stream;
+        private readonly BinaryReader _reader;
+        private readonly BinaryFormat _format;
+
+        internal Reader(string path, BinaryFormat format, FileStream stream, long[] header)
+        {
+            Path = path;
+            _format = format;
+            _stream = stream;
+            _reader = new BinaryReader(stream);
+            Header = header;
+        }
+
+        public string Path { get; }
+
+        public IReadOnlyList<long> Header { get; }
+
+        /// <summary>A header value that must lie in [min, max]; otherwise the file is refused naming <paramref name="what"/>.</summary>
+        public int HeaderInt(int index, string what, int min = 0, int max = int.MaxValue) =>
+            Header[index] >= min && Header[index] <= max
+                ? (int)Header[index]
+                : throw new DataException(Path, null, $"{_format.Kind}: {what} is {Header[index]}, outside {min}..{max}");
+
+        /// <summary>The next array, which must hold exactly <paramref name="expected"/> elements and fit in what is left of the file.</summary>
+        public T[] Array<T>(long expected, string what)
+            where T : unmanaged
+        {
+            var size = Marshal.SizeOf<T>();
+            if (_stream.Length - _stream.Position < 8)
+            {
+                throw new DataException(Path, null, $"{_format.Kind}: file ends before {what}: truncated");
+            }
+
+            var count = _reader.ReadInt64();
+            if (count != expected || count > (_stream.Length - _stream.Position) / size)
+            {
+                throw new DataException(Path, null, $"{_format.Kind}: {what} holds {count} values where {expected} are expected, in a file of {_stream.Length:N0} bytes: truncated or damaged");
+            }
+
+            var values = new T[count];
+            _stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+            return values;
+        }
+
+        /// <summary>Checks that nothing follows the last array.</summary>
+        public void End()
+        {
+            if (_stream.Position != _stream.Length)
+            {
+                throw new DataException(Path, null, $"{_format.Kind}: {_stream.Length - _stream.Position:N0} bytes after the last array: padded or damaged");
+            }
+        }
+
+        public void Dispose()
+        {
+            _reader.Dispose();
+            _stream.Dispose();
+        }
+    }
+}
