@@ -8,8 +8,31 @@ namespace Recommender.Models;
 
 public sealed record AlsParameters
 {
+    /// <summary>The defaults, read by the CLI's help, the service's options and validation: written once, here.</summary>
+    public static AlsParameters Default { get; } = new();
+
+    /// <summary>The accepted factors, inclusive (the solver's scratch is sized by factors²).</summary>
+    public static (int Min, int Max) FactorsRange { get; } = (1, 1024);
+
+    /// <summary>The accepted iterations, inclusive.</summary>
+    public static (int Min, int Max) IterationsRange { get; } = (1, 1000);
+
     public int Factors { get; init; } = 64;
     public int Iterations { get; init; } = 15;
+
+    /// <summary>Every out-of-range setting, named as the caller names it (a CLI flag or a configuration key).</summary>
+    public IEnumerable<string> Validate(string factorsName, string iterationsName)
+    {
+        if (Factors < FactorsRange.Min || Factors > FactorsRange.Max)
+        {
+            yield return $"{factorsName} must be in [{FactorsRange.Min}, {FactorsRange.Max}] (got {Factors})";
+        }
+
+        if (Iterations < IterationsRange.Min || Iterations > IterationsRange.Max)
+        {
+            yield return $"{iterationsName} must be in [{IterationsRange.Min}, {IterationsRange.Max}] (got {Iterations})";
+        }
+    }
 
     /// <summary>λ, the L2 penalty on both factor matrices.</summary>
     public float Regularization { get; init; } = 0.1f;

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Recommender.Data;
 using Recommender.Models;
 using Recommender.Ranking;
 
@@ -5,6 +7,12 @@ namespace Recommender.Pipeline;
 
 public sealed record TrainOptions
 {
+    /// <summary>Where generate writes and train, prepare and the service's retrain read, unless told otherwise.</summary>
+    public const string DefaultDataDir = "data/synthetic";
+
+    /// <summary>The snapshot root train writes and serve reads, unless told otherwise.</summary>
+    public const string DefaultOutRoot = "out/artifacts";
+
     public required string DataDir { get; init; }
 
     /// <summary>Snapshot root: snapshots/ID and the current link live here.</summary>
@@ -104,6 +112,33 @@ public sealed record TrainOptions
     /// <summary>A log of listens received online (see OnlineEventLog); they join the training data.</summary>
     public string? OnlineEventsPath { get; init; }
 
+    private static readonly JsonSerializerOptions FileJson = new() { WriteIndented = true, RespectRequiredConstructorParameters = true };
+
+    /// <summary>
+    /// Writes every setting to a JSON file (atomically): how the service hands its nightly retrain
+    /// to a child `train --options FILE`, so the child fits exactly these options, typed, and no
+    /// setting is turned into a command-line string and parsed back.
+    /// </summary>
+    public void WriteFile(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, FileJson));
+
+    /// <summary>Reads a file written by <see cref="WriteFile"/>; a bad file is a <see cref="DataException"/> naming it and the field.</summary>
+    public static TrainOptions ReadFile(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainOptions>(File.ReadAllBytes(path), FileJson)
+                ?? throw new DataException(path, null, "holds no train options (null)");
+        }
+        catch (JsonException e)
+        {
+            throw new DataException(path, null, $"not valid train options: {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            throw new DataException(path, null, $"cannot be read: {e.Message}", e);
+        }
+    }
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDir))
@@ -116,14 +151,9 @@ public sealed record TrainOptions
             yield return "--split-date and --all-events exclude each other";
         }
 
-        if (Als.Factors is < 1 or > 1024)
+        foreach (var failure in Als.Validate("ALS factors", "ALS iterations"))
         {
-            yield return $"ALS factors must be in [1, 1024] (got {Als.Factors})";
-        }
-
-        if (Als.Iterations < 1)
-        {
-            yield return $"ALS iterations must be at least 1 (got {Als.Iterations})";
+            yield return failure;
         }
 
         if (AlsWarmIterations is < 1)

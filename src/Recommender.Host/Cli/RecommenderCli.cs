@@ -23,8 +23,8 @@ public static partial class RecommenderCli
 
     // The generate and train verbs' defaults come from the options types that own them (declared before Verbs:
     // static fields initialise in textual order).
-    private const string DefaultDataDir = "data/synthetic";
-    private static readonly TrainOptions TrainDefaults = new() { DataDir = DefaultDataDir, OutRoot = "out/artifacts" };
+    private const string DefaultDataDir = TrainOptions.DefaultDataDir;
+    private static readonly TrainOptions TrainDefaults = new() { DataDir = DefaultDataDir, OutRoot = TrainOptions.DefaultOutRoot };
     private static readonly RankerParameters RankerDefaults = new();
     private static readonly Generation.GeneratorOptions GeneratorDefaults = new();
 
@@ -67,6 +67,7 @@ public static partial class RecommenderCli
             new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
             new("online-log", "listens logged by the service (LogListen) to learn from as well"),
             new("als-factors", "a Spark MLlib ALSModel.save folder (userFactors/, itemFactors/: id int, features array<float>) used instead of the final ALS fit"),
+            new("options", "a JSON file of every train setting (TrainOptions), as the service's nightly retrain writes it; excludes the other options"),
         ]), Train),
         new(new VerbSpec("serve", "run the gRPC recommendation service (Generic Host, Quartz nightly retrain)",
         [
@@ -241,6 +242,16 @@ public static partial class RecommenderCli
 
     private static async Task<int> Train(ParsedOptions o, CliContext ctx)
     {
+        if (o.Has("options"))
+        {
+            if (o.Verb.Options.Where(x => x.Name != "options").FirstOrDefault(x => o.Has(x.Name)) is { } other)
+            {
+                throw new UsageException($"train: --options holds every setting; it excludes --{other.Name}");
+            }
+
+            return await RunTrain(TrainOptions.ReadFile(o.Required("options")), null, null, ctx);
+        }
+
         var seed = (ulong)o.Long("seed", 0);
         // --out s3://bucket/prefix: train into the local cache root, then publish there.
         var remote = S3Address.IsS3(o.Required("out")) ? S3Address.Parse(o.Required("out"), "--out") : null;
@@ -262,10 +273,10 @@ public static partial class RecommenderCli
             PopularWindowDays = o.Has("popular-days") ? o.Int("popular-days", 1) : null,
             Als = new AlsParameters
             {
-                Factors = o.Int("factors", 1, 1024),
-                Iterations = o.Int("iterations", 1, 1000),
-                Regularization = o.Has("regularization") ? o.Float("regularization", 0) : new AlsParameters().Regularization,
-                Alpha = o.Has("alpha") ? o.Float("alpha", 0) : new AlsParameters().Alpha,
+                Factors = o.Int("factors", AlsParameters.FactorsRange.Min, AlsParameters.FactorsRange.Max),
+                Iterations = o.Int("iterations", AlsParameters.IterationsRange.Min, AlsParameters.IterationsRange.Max),
+                Regularization = o.Has("regularization") ? o.Float("regularization", 0) : AlsParameters.Default.Regularization,
+                Alpha = o.Has("alpha") ? o.Float("alpha", 0) : AlsParameters.Default.Alpha,
                 Seed = seed,
             },
             Ranker = new RankerParameters
@@ -276,6 +287,11 @@ public static partial class RecommenderCli
                 MinExamplesPerLeaf = o.Has("ranker-min-leaf") ? o.Int("ranker-min-leaf", 1) : null,
             },
         };
+        return await RunTrain(options, remote, s3, ctx);
+    }
+
+    private static async Task<int> RunTrain(TrainOptions options, S3Address? remote, S3Options? s3, CliContext ctx)
+    {
         var logger = ctx.Logger("train");
         var watch = Stopwatch.StartNew();
         using var cancel = new CancellationTokenSource();

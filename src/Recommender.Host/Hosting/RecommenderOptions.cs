@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using Quartz;
+using Recommender.Models;
+using Recommender.Pipeline;
 
 namespace Recommender.Host.Hosting;
 
@@ -9,13 +11,13 @@ public sealed class RecommenderOptions
     public const string Section = "Recommender";
 
     /// <summary>Snapshot root written by train: DIR/current is served. s3://BUCKET/PREFIX follows an object store (the S3 section) instead.</summary>
-    public string ArtifactsDir { get; set; } = "out/artifacts";
+    public string ArtifactsDir { get; set; } = TrainOptions.DefaultOutRoot;
 
     /// <summary>HTTP/1.1 addresses of the JSON routes (gRPC JSON transcoding), ';'-separated; empty for none. gRPC listens on Urls.</summary>
     public string HttpUrls { get; set; } = RecommenderHost.DefaultHttpUrl;
 
     /// <summary>The three input parquet files the nightly retrain reads.</summary>
-    public string DataDir { get; set; } = "data/synthetic";
+    public string DataDir { get; set; } = TrainOptions.DefaultDataDir;
 
     /// <summary>Durable log of listens received through LogListen.</summary>
     public string OnlineLogPath { get; set; } = "out/online/listens.log";
@@ -26,8 +28,13 @@ public sealed class RecommenderOptions
     /// <summary>Where the retrain pipeline runs: a child process (default) or inside the service.</summary>
     public RetrainMode RetrainMode { get; set; } = RetrainMode.ChildProcess;
 
-    public int AlsFactors { get; set; } = 64;
-    public int AlsIterations { get; set; } = 15;
+    /// <summary>ALS factors of the nightly retrain.</summary>
+    public int AlsFactors { get; set; } = AlsParameters.Default.Factors;
+
+    /// <summary>ALS iterations of the nightly retrain.</summary>
+    public int AlsIterations { get; set; } = AlsParameters.Default.Iterations;
+
+    /// <summary>The longest list a request may ask for.</summary>
     public int MaxK { get; set; } = 1000;
 
     /// <summary>
@@ -98,15 +105,7 @@ public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOp
             failures.Add($"Recommender:RetrainMode must be ChildProcess or InProcess (got {o.RetrainMode})");
         }
 
-        if (o.AlsFactors is < 1 or > 1024)
-        {
-            failures.Add($"Recommender:AlsFactors must be in [1, 1024] (got {o.AlsFactors})");
-        }
-
-        if (o.AlsIterations is < 1 or > 1000)
-        {
-            failures.Add($"Recommender:AlsIterations must be in [1, 1000] (got {o.AlsIterations})");
-        }
+        failures.AddRange(new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations }.Validate("Recommender:AlsFactors", "Recommender:AlsIterations"));
 
         if (o.MaxK is < 1 or > 10_000)
         {

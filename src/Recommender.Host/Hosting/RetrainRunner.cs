@@ -56,44 +56,17 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
         Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
     };
 
-    /// <summary>The `train` command line that fits <paramref name="train"/> (the options the retrain sets; the rest are the verb's defaults).</summary>
-    internal static IEnumerable<string> TrainArguments(TrainOptions train)
-    {
-        string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        yield return "train";
-        yield return "--data";
-        yield return train.DataDir;
-        yield return "--out";
-        yield return train.OutRoot;
-        if (train.AllEvents)
-        {
-            yield return "--all-events";
-        }
-
-        if (train.DropDuplicates)
-        {
-            yield return "--drop-duplicates";
-        }
-
-        if (train.OnlineEventsPath is { } online)
-        {
-            yield return "--online-log";
-            yield return online;
-        }
-
-        yield return "--factors";
-        yield return Number(train.Als.Factors);
-        yield return "--iterations";
-        yield return Number(train.Als.Iterations);
-    }
-
     private string RunChild(TrainOptions train, string runId, CancellationToken cancellation)
     {
+        // The options travel typed, as a file the child reads whole (TrainOptions.WriteFile); in
+        // the temporary folder, not the snapshot root, which may be the full disk the run reports.
+        var optionsFile = Path.Combine(Path.GetTempPath(), $"recommender-{runId}.json");
+        train.WriteFile(optionsFile);
+        using var cleanup = new DeleteOnDispose(optionsFile);
         var start = TrainerStartInfo();
-        foreach (var arg in TrainArguments(train))
-        {
-            start.ArgumentList.Add(arg);
-        }
+        start.ArgumentList.Add("train");
+        start.ArgumentList.Add("--options");
+        start.ArgumentList.Add(optionsFile);
 
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -221,4 +194,10 @@ internal static partial class NativeSignals
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
+}
+
+/// <summary>Removes a temporary file when the scope ends, whatever happened inside it.</summary>
+internal sealed class DeleteOnDispose(string path) : IDisposable
+{
+    public void Dispose() => File.Delete(path);
 }
