@@ -79,6 +79,34 @@ public sealed class ServingSnapshot
     /// Verifies every file against the manifest's checksums, then loads. Any damage is a
     /// <see cref="DataException"/> naming the file; nothing else escapes for a bad file.
     /// </summary>
+    /// <summary>
+    /// Tracks like <paramref name="item"/> (a dense index), best first: its ALS cosine neighbours,
+    /// then, when those are fewer than <paramref name="destination"/> holds, the tracks most often
+    /// played after it that are not among them.
+    /// </summary>
+    public int SimilarTracks(int item, Span<ScoredItem> destination)
+    {
+        var n = 0;
+        var neighbors = Similar.NeighborsOf(item);
+        var scores = Similar.ScoresOf(item);
+        for (var r = 0; r < neighbors.Length && n < destination.Length; r++)
+        {
+            destination[n++] = new ScoredItem(neighbors[r], scores[r]);
+        }
+
+        var next = Sequential.NeighborsOf(item);
+        var nextScores = Sequential.ScoresOf(item);
+        for (var r = 0; r < next.Length && n < destination.Length; r++)
+        {
+            if (!neighbors.Contains(next[r]))
+            {
+                destination[n++] = new ScoredItem(next[r], nextScores[r]);
+            }
+        }
+
+        return n;
+    }
+
     public static ServingSnapshot Load(string dir)
     {
         dir = Path.GetFullPath(dir);

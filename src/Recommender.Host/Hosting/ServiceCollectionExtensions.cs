@@ -40,17 +40,11 @@ public static class ServiceCollectionExtensions
         services.AddHostedService<SnapshotLoader>();
         services.AddHostedService<SnapshotFollower>();
 
-        var cron = configuration.GetSection(RecommenderOptions.Section).Get<RecommenderOptions>()?.RetrainCron ?? new RecommenderOptions().RetrainCron;
-        services.AddQuartz(q =>
-        {
-            q.AddJob<RetrainJob>(j => j.WithIdentity(RetrainJob.Key).StoreDurably());
-            if (CronExpression.TryParse(cron, out _))
-            {
-                // An invalid expression is reported by the options validator at start.
-                q.AddTrigger(t => t.ForJob(RetrainJob.Key).WithIdentity("nightly-retrain", "recommender").WithCronSchedule(cron));
-            }
-        });
+        // The job is known to Quartz at once; its nightly trigger is built from the validated options
+        // by NightlyRetrainSchedule once the host starts (after ValidateOnStart).
+        services.AddQuartz(q => q.AddJob<RetrainJob>(j => j.WithIdentity(RetrainJob.Key).StoreDurably()));
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddHostedService<NightlyRetrainSchedule>();
 
         // Shutdown waits for a running retrain to stop cleanly, or to be killed after its grace period.
         services.Configure<HostOptions>(o => o.ShutdownTimeout = RetrainRunner.CancelGrace + TimeSpan.FromSeconds(5));

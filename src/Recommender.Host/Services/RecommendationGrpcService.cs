@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Recommender.Data;
 using Recommender.Host.Hosting;
 using Recommender.Host.Observability;
+using Recommender.Numerics;
 using Recommender.Serving;
 using Recommender.V1;
 
@@ -68,23 +69,12 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
             throw new RpcException(new Status(StatusCode.NotFound, $"track_id {request.TrackId} is not in the catalog"));
         }
 
+        Span<ScoredItem> similar = k <= 256 ? stackalloc ScoredItem[k] : new ScoredItem[k];
+        similar = similar[..snapshot.SimilarTracks(item, similar)];
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
-        var neighbors = snapshot.Similar.NeighborsOf(item);
-        var scores = snapshot.Similar.ScoresOf(item);
-        for (var r = 0; r < neighbors.Length && reply.Items.Count < k; r++)
+        foreach (var s in similar)
         {
-            reply.Items.Add(Track(snapshot, neighbors[r], scores[r], Source.Similar));
-        }
-
-        // Sequential neighbours extend a short list.
-        var seq = snapshot.Sequential.NeighborsOf(item);
-        var seqScores = snapshot.Sequential.ScoresOf(item);
-        for (var r = 0; r < seq.Length && reply.Items.Count < k; r++)
-        {
-            if (!neighbors.Contains(seq[r]))
-            {
-                reply.Items.Add(Track(snapshot, seq[r], seqScores[r], Source.Similar));
-            }
+            reply.Items.Add(Track(snapshot, s.Item, s.Score, Source.Similar));
         }
 
         return Task.FromResult(reply);
@@ -94,11 +84,12 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
     {
         var k = ValidateK(request.K);
         var snapshot = Snapshot();
+        Span<ScoredItem> popular = k <= 256 ? stackalloc ScoredItem[k] : new ScoredItem[k];
+        popular = popular[..snapshot.Popular.Recommend(-1, [], k, popular)];
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
-        var top = Math.Max(1, snapshot.Popular.Users.Length == 0 ? 1 : snapshot.Popular.Users[0]);
-        for (var r = 0; r < snapshot.Popular.Items.Length && r < k; r++)
+        foreach (var p in popular)
         {
-            reply.Items.Add(Track(snapshot, snapshot.Popular.Items[r], snapshot.Popular.Users[r] / (double)top, Source.Popular));
+            reply.Items.Add(Track(snapshot, p.Item, p.Score, Source.Popular));
         }
 
         return Task.FromResult(reply);

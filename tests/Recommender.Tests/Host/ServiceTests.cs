@@ -282,6 +282,22 @@ public class ServiceTests
     }
 
     [Test]
+    public async Task TheNightlyTrigger_IsBuiltFromTheValidatedCron()
+    {
+        var config = ServiceData.Config(ServiceData.CopyArtifacts());
+        config["Recommender:RetrainCron"] = "0 30 4 ? * MON-FRI";
+        await using var service = await RunningService.StartAsync(config);
+        var scheduler = await service.App.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
+        var trigger = await scheduler.GetTrigger(Recommender.Host.Jobs.NightlyRetrainSchedule.Key) as Quartz.ICronTrigger;
+        Assert.That(trigger, Is.Not.Null, "the nightly trigger is scheduled");
+        Assert.That(trigger!.CronExpressionString, Is.EqualTo("0 30 4 ? * MON-FRI"));
+        Assert.That(trigger.JobKey, Is.EqualTo(Recommender.Host.Jobs.RetrainJob.Key));
+        var next = trigger.NextFireTimeUtc!.Value;
+        Assert.That(next.Minute, Is.EqualTo(30));
+        Assert.That(next.DayOfWeek, Is.Not.EqualTo(DayOfWeek.Saturday).And.Not.EqualTo(DayOfWeek.Sunday));
+    }
+
+    [Test]
     public void InvalidConfiguration_ListsEveryFailureAtStart()
     {
         var config = ServiceData.Config(ServiceData.CopyArtifacts());
