@@ -17,6 +17,7 @@ public sealed class AlsRecommender : IRecommenderModel
         _probes = probes;
         lists = lists > 0 ? lists : model.Items <= ExactLimit ? 1 : (int)Math.Sqrt(model.Items);
         Index = IvfIndex.Build(model.ItemFactors, model.Factors, lists, model.Parameters.Seed);
+        _masks = new ExclusionMasks(model.Items);
     }
 
     /// <summary>Over an index already built for this model's item factors (a loaded one).</summary>
@@ -25,7 +26,10 @@ public sealed class AlsRecommender : IRecommenderModel
         Model = model;
         Index = index;
         _probes = probes;
+        _masks = new ExclusionMasks(model.Items);
     }
+
+    private readonly ExclusionMasks _masks;
 
     public string Name => "als";
     public AlsModel Model { get; }
@@ -88,7 +92,7 @@ public sealed class AlsRecommender : IRecommenderModel
     public int RecommendFor(ReadOnlySpan<float> userVector, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
     {
         var top = new TopK(k);
-        var mask = ExclusionMask.Rent(Model.Items, history);
+        var mask = _masks.Rent(history);
         try
         {
             Span<float> listScores = Index.Lists <= 4096 ? stackalloc float[Index.Lists] : new float[Index.Lists];
@@ -96,7 +100,7 @@ public sealed class AlsRecommender : IRecommenderModel
         }
         finally
         {
-            ExclusionMask.Return(mask, history);
+            _masks.Return(mask, history);
         }
 
         return top.Drain(destination);

@@ -45,16 +45,17 @@ public sealed record ItemKnnParameters
 /// </summary>
 public sealed class ItemKnnModel : IRecommenderModel
 {
-    [ThreadStatic]
-    private static float[]? t_scores;
-
-    [ThreadStatic]
-    private static int[]? t_touched;
+    private readonly ScratchPool<float> _scores;
+    private readonly ScratchPool<int> _touched;
+    private readonly ExclusionMasks _masks;
 
     public ItemKnnModel(NeighborTable neighbors, ItemKnnParameters parameters)
     {
         Neighbors = neighbors;
         Parameters = parameters;
+        _scores = new ScratchPool<float>(neighbors.NumItems);
+        _touched = new ScratchPool<int>(neighbors.NumItems);
+        _masks = new ExclusionMasks(neighbors.NumItems);
     }
 
     public string Name => "itemknn";
@@ -297,8 +298,8 @@ public sealed class ItemKnnModel : IRecommenderModel
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
     {
         var n = Neighbors.NumItems;
-        var scores = t_scores is { } s && s.Length >= n ? s : t_scores = new float[n];
-        var touched = t_touched is { } t && t.Length >= n ? t : t_touched = new int[n];
+        var scores = _scores.Rent();
+        var touched = _touched.Rent();
         var count = 0;
         foreach (var i in history[Math.Max(0, history.Length - Parameters.MaxUserItems)..])
         {
@@ -322,7 +323,7 @@ public sealed class ItemKnnModel : IRecommenderModel
         }
 
         var top = new TopK(k);
-        var mask = ExclusionMask.Rent(n, history);
+        var mask = _masks.Rent(history);
         for (var c = 0; c < count; c++)
         {
             var j = touched[c];
@@ -334,7 +335,9 @@ public sealed class ItemKnnModel : IRecommenderModel
             scores[j] = 0;
         }
 
-        ExclusionMask.Return(mask, history);
+        _masks.Return(mask, history);
+        _scores.Return(scores);
+        _touched.Return(touched); // its stale entries are never read: count starts at 0
         return top.Drain(destination);
     }
 

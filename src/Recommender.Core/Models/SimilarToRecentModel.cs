@@ -13,8 +13,8 @@ public sealed class SimilarToRecentModel : IRecommenderModel
     /// <summary>How many of the latest listens a recommendation starts from.</summary>
     public const int DefaultRecent = 5;
 
-    [ThreadStatic]
-    private static float[]? t_scores;
+    private readonly ScratchPool<float> _scores;
+    private readonly ExclusionMasks _masks;
 
     public SimilarToRecentModel(NeighborTable similar, NeighborTable sequential, int recent = DefaultRecent, float sequentialWeight = 1f)
     {
@@ -22,6 +22,8 @@ public sealed class SimilarToRecentModel : IRecommenderModel
         SequentialNeighbors = sequential;
         Recent = recent;
         SequentialWeight = sequentialWeight;
+        _scores = new ScratchPool<float>(similar.NumItems);
+        _masks = new ExclusionMasks(similar.NumItems);
     }
 
     public string Name => "similar";
@@ -65,7 +67,7 @@ public sealed class SimilarToRecentModel : IRecommenderModel
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
     {
         var n = Similar.NumItems;
-        var scores = t_scores is { } s && s.Length >= n ? s : t_scores = new float[n];
+        var scores = _scores.Rent();
         Span<int> touched = stackalloc int[Recent * 2 * 64];
         var touchedCount = 0;
         var recent = history[Math.Max(0, history.Length - Recent)..];
@@ -83,7 +85,7 @@ public sealed class SimilarToRecentModel : IRecommenderModel
         }
 
         var top = new TopK(k);
-        var mask = ExclusionMask.Rent(n, history);
+        var mask = _masks.Rent(history);
         for (var t = 0; t < touchedCount; t++)
         {
             var j = touched[t];
@@ -95,7 +97,8 @@ public sealed class SimilarToRecentModel : IRecommenderModel
             scores[j] = 0;
         }
 
-        ExclusionMask.Return(mask, history);
+        _masks.Return(mask, history);
+        _scores.Return(scores);
         return top.Drain(destination);
     }
 

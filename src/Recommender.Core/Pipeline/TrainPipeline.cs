@@ -21,9 +21,10 @@ public sealed record TrainResult(string SnapshotId, string SnapshotDir, Evaluati
 /// listens, fit the candidate generators on the rest, train the ranker on some of those users and
 /// score every list on the others (validation), refit on everything before the split, write the
 /// seed-named files with the validation winner as recommendations.parquet, evaluate on the test
-/// period, publish.
+/// period, publish. <paramref name="releaseMemory"/> runs where gigabytes of arrays have just
+/// become garbage (the host passes a compacting collection; how the process collects is its call).
 /// </summary>
-public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
+public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, Action? releaseMemory = null)
 {
     private readonly List<StageTiming> _timings = [];
     private readonly Stopwatch _stage = new();
@@ -89,7 +90,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
         // Stage A, in a method of its own so that nothing of it outlives it: the once-run Build
         // method is not optimised by the JIT, and its locals would stay reachable to the end.
         var (ranker, validation) = TrainRankerAndValidate(train, data.Catalog);
-        Memory.CompactLargeObjects(); // stage A's event copies and models are garbage now
+        releaseMemory?.Invoke(); // stage A's event copies and models are garbage now
         LogServed(logger, validation.Served, validation.NdcgAt10(validation.Served), validation.BestSingle, validation.NdcgAt10(validation.BestSingle));
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
@@ -245,10 +246,10 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger)
 
     private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitOthers(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems, AlsRecommender als)
     {
-        Memory.CompactLargeObjects(); // the interaction matrix (two CSR copies) is garbage now
+        releaseMemory?.Invoke(); // the interaction matrix (two CSR copies) is garbage now
         var window = ItemKnnModel.WindowWithinBudget(train, _itemKnn.MaxUserItems, _itemKnn.PairBudget);
         var itemKnn = Stage($"item-knn ({name}): {_itemKnn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, _itemKnn, _cancellation));
-        Memory.CompactLargeObjects(); // the build's item → users lists and slot arrays are garbage now
+        releaseMemory?.Invoke(); // the build's item → users lists and slot arrays are garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation,
             new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));

@@ -45,11 +45,8 @@ public sealed class FeatureContext
     private readonly float[] _normalizedFactors;
     private readonly int _factors;
 
-    [ThreadStatic]
-    private static int[]? t_genreCounts;
-
-    [ThreadStatic]
-    private static int[]? t_artistCounts;
+    private readonly ScratchPool<int> _genreCounts;
+    private readonly ScratchPool<int> _artistCounts;
 
     public FeatureContext(EventLog events, TrackCatalog catalog, int cutoffDay, AlsModel als, int popularWindowDays)
     {
@@ -97,6 +94,8 @@ public sealed class FeatureContext
         var artistIds = IdMap.FromIds(catalog.Artists.Values);
         _genreCount = genreIds.Count;
         _artistCount = artistIds.Count;
+        _genreCounts = new ScratchPool<int>(_genreCount);
+        _artistCounts = new ScratchPool<int>(_artistCount);
         (_genreOffsets, _genres) = Densify(catalog.Genres, genreIds);
         (_artistOffsets, _artists) = Densify(catalog.Artists, artistIds);
 
@@ -154,8 +153,8 @@ public sealed class FeatureContext
     /// <summary>Writes FeatureCount features per candidate into <paramref name="features"/> (row-major).</summary>
     public void Compute(int user, ReadOnlySpan<float> userVector, ReadOnlySpan<int> history, ReadOnlySpan<Candidate> candidates, Span<float> features)
     {
-        var genreCounts = t_genreCounts is { } g && g.Length >= _genreCount ? g : t_genreCounts = new int[_genreCount];
-        var artistCounts = t_artistCounts is { } a && a.Length >= _artistCount ? a : t_artistCounts = new int[_artistCount];
+        var genreCounts = _genreCounts.Rent();
+        var artistCounts = _artistCounts.Rent();
         foreach (var item in history)
         {
             foreach (var genre in GenresOf(item))
@@ -231,6 +230,9 @@ public sealed class FeatureContext
                 artistCounts[artist] = 0;
             }
         }
+
+        _genreCounts.Return(genreCounts);
+        _artistCounts.Return(artistCounts);
     }
 
     /// <summary>How many of the given listens share an artist with the item, as a fraction of them.</summary>

@@ -42,7 +42,11 @@ public readonly record struct BlendChoice(BlendStrategy Warm, BlendStrategy Cold
 /// <summary>What a blend reads: the offline lists and models of one snapshot (or of a pipeline run, for the replay evaluation).</summary>
 /// <param name="Personal">the served offline list per dense user.</param>
 /// <param name="Gram">ALS's YᵀY + λI, for folding in users the model never saw.</param>
-public sealed record BlendSources(RecommendationTable Personal, SimilarToRecentModel SimilarToRecent, AlsRecommender Als, float[] Gram, PopularModel Popular, int NumItems);
+public sealed record BlendSources(RecommendationTable Personal, SimilarToRecentModel SimilarToRecent, AlsRecommender Als, float[] Gram, PopularModel Popular, int NumItems)
+{
+    /// <summary>The requests' catalog masks, freed with the snapshot these sources belong to.</summary>
+    internal ExclusionMasks Masks { get; } = new(NumItems);
+}
 
 /// <summary>
 /// Online + offline blending for one request: online results (neighbours of the listens logged
@@ -109,7 +113,7 @@ public static class Blender
                 personal = new PersonalList(rentedFolded.AsSpan(0, n));
             }
 
-            var seen = new SeenItems(sources.NumItems, history, online);
+            var seen = new SeenItems(sources.Masks, history, online);
             try
             {
                 var count = strategy == BlendStrategy.RankFusion
@@ -285,16 +289,18 @@ public static class Blender
     }
 
     /// <summary>
-    /// The tracks a request may no longer return (heard, or already returned), on the per-thread
+    /// The tracks a request may no longer return (heard, or already returned), on a pooled
     /// catalog mask instead of a per-request hash set; <see cref="Release"/> clears exactly what was set.
     /// </summary>
     private readonly struct SeenItems
     {
+        private readonly ExclusionMasks _masks;
         private readonly bool[] _mask;
 
-        public SeenItems(int items, ReadOnlySpan<int> history, ReadOnlySpan<int> online)
+        public SeenItems(ExclusionMasks masks, ReadOnlySpan<int> history, ReadOnlySpan<int> online)
         {
-            _mask = ExclusionMask.Rent(items, history);
+            _masks = masks;
+            _mask = masks.Rent(history);
             foreach (var i in online)
             {
                 if ((uint)i < (uint)_mask.Length)
@@ -318,8 +324,7 @@ public static class Blender
 
         public void Release(ReadOnlySpan<int> history, ReadOnlySpan<int> online, ReadOnlySpan<BlendedItem> returned)
         {
-            ExclusionMask.Return(_mask, history);
-            ExclusionMask.Return(_mask, online);
+            ExclusionMasks.Mark(_mask, online, false);
             foreach (var item in returned)
             {
                 if ((uint)item.Item < (uint)_mask.Length)
@@ -327,6 +332,8 @@ public static class Blender
                     _mask[item.Item] = false;
                 }
             }
+
+            _masks.Return(_mask, history);
         }
     }
 }

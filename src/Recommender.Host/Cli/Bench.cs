@@ -85,7 +85,7 @@ internal static partial class Bench
         }
 
         matrix = null;
-        Memory.CompactLargeObjects();
+        Hosting.Memory.CompactLargeObjects();
         var users = Enumerable.Range(0, events.NumUsers).Where(u => events.CountOf(u) > 0).ToArray();
         var step = Math.Max(1, users.Length / sample);
         var sampledUsers = users.Where((_, i) => i % step == 0).Take(sample).ToArray();

@@ -308,7 +308,7 @@ public static partial class RecommenderCli
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            var result = new TrainPipeline(options, logger).Run(cancel.Token);
+            var result = new TrainPipeline(options, logger, Hosting.Memory.CompactLargeObjects).Run(cancel.Token);
             if (remote is not null)
             {
                 using var client = s3!.CreateClient();

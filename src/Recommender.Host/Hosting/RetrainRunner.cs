@@ -41,7 +41,7 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
     {
         var train = RetrainOptions(o, onlineLog, source.LocalRoot);
         return o.RetrainMode == RetrainMode.InProcess
-            ? new TrainPipeline(train, loggers.CreateLogger<TrainPipeline>()).Run(cancellation).SnapshotDir
+            ? new TrainPipeline(train, loggers.CreateLogger<TrainPipeline>(), Memory.CompactLargeObjects).Run(cancellation).SnapshotDir
             : RunChild(train, runId, cancellation);
     }
 

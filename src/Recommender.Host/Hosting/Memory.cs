@@ -1,4 +1,4 @@
-namespace Recommender;
+namespace Recommender.Host.Hosting;
 
 public static class Memory
 {
