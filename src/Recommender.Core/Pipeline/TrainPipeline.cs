@@ -12,10 +12,6 @@ using Recommender.Snapshots;
 
 namespace Recommender.Pipeline;
 
-public sealed record StageTiming(string Stage, double Seconds, long PeakWorkingSetMb);
-
-public sealed record TrainResult(string SnapshotId, string SnapshotDir, EvaluationReport? Evaluation, ValidationReport Validation, IReadOnlyList<StageTiming> Timings);
-
 /// <summary>
 /// From the three raw files to a complete snapshot: prepare, split, hold out sampled users' latest
 /// listens, fit the candidate generators on the rest, train the ranker on some of those users and
@@ -98,7 +94,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
-        var personal = Stage("als: top-k for every user", () => RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length)));
+        var personal = Stage("als: top-k for every user", () => BulkInference.RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length)));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
 
         // From here on ALS lists come from the top-k table: its prefixes are the same searches' results.
@@ -106,12 +102,12 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var blend = Blend(alsLists, itemKnn);
         var served = Stage($"served list ({validation.Served}) for every user", () => validation.Served switch
         {
-            "ranked" => RankAll(train, historyUsers, ranked, alsLists),
-            "als" => RecommendAll(train, historyUsers, als, options.RecommendationsK, _cancellation),
-            "itemknn" => RecommendAll(train, historyUsers, itemKnn, options.RecommendationsK, _cancellation),
-            "similar" => RecommendAll(train, historyUsers, similar, options.RecommendationsK, _cancellation),
-            "blend" => RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
-            _ => RecommendAll(train, historyUsers, popular, options.RecommendationsK, _cancellation),
+            "ranked" => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation),
+            "als" => BulkInference.RecommendAll(train, historyUsers, als, options.RecommendationsK, _cancellation),
+            "itemknn" => BulkInference.RecommendAll(train, historyUsers, itemKnn, options.RecommendationsK, _cancellation),
+            "similar" => BulkInference.RecommendAll(train, historyUsers, similar, options.RecommendationsK, _cancellation),
+            "blend" => BulkInference.RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
+            _ => BulkInference.RecommendAll(train, historyUsers, popular, options.RecommendationsK, _cancellation),
         });
         Stage("write recommendations, similar, popular, features, models", () =>
         {
@@ -125,7 +121,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         EvaluationReport? evaluation = null;
         ReplayReport? replay = null;
-        var recall = Stage("ivf: recall against exact search", () => MeasureRecall(train, historyUsers, als, similar));
+        var recall = Stage("ivf: recall against exact search", () => IvfRecallCheck.Measure(train, historyUsers, als, similar, options.RecallSampleUsers, options.Als.Seed));
         if (plan.SplitDay is { } split)
         {
             var test = events.Slice(split, plan.LastDay + 1);
@@ -181,16 +177,17 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var window = Stage("validation window: events", () => train.Slice(windowStart, last + 1));
         var history = Stage("validation window: events before it", () => train.Slice(first, windowStart));
         var users = SampleUsers(history, window);
+        var search = new ValidationSearch(options, logger, _cancellation);
         LogSample(logger, EdaReport.DateOf(windowStart), users.Length);
-        _popularDays = options.PopularWindowDays ?? Stage("popular: window chosen on validation", () => ChoosePopularWindow(history, window, users, windowStart));
+        _popularDays = options.PopularWindowDays ?? Stage("popular: window chosen on validation", () => search.PopularWindow(history, window, users, windowStart));
         if (options.SearchAls && history.NumEvents <= options.AlsSearchMaxEvents)
         {
-            _als = Stage("als: regularisation and alpha chosen on validation", () => ChooseAls(history, window, users));
+            _als = Stage("als: regularisation and alpha chosen on validation", () => search.Als(history, window, users));
         }
 
         if (options.SearchItemBased && options.ItemKnn.EaseLambda is null && history.ItemUserCounts().Count(c => c > 0) <= options.ItemKnn.EaseMaxItems)
         {
-            _itemKnn = Stage("item-based: cosine or EASE chosen on validation", () => ChooseItemBased(history, window, users));
+            _itemKnn = Stage("item-based: cosine or EASE chosen on validation", () => search.ItemBased(history, window, users));
         }
 
         // The sampled users need ALS neighbours of their recent tracks only, not of all tracks.
@@ -292,134 +289,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return rows;
     }
 
-    /// <summary>
-    /// ALS with each (λ, α) of a 3 × 3 grid, scored by NDCG@10 on the validation users (the
-    /// options' own settings win ties); then, unless the factors were given, the winner at half the
-    /// factors (taken when at least as good) and at double (taken only when better by more than one
-    /// standard error): a larger model must earn its memory and time.
-    /// </summary>
-    private AlsParameters ChooseAls(EventLog history, EventLog window, int[] users)
-    {
-        var listeners = history.ItemUserCounts();
-        IReadOnlyList<double> Score(AlsParameters p)
-        {
-            var perUser = UserNdcgAt10(AlsRecommender.Fit(history, p with { ComputeLoss = false }, cancellation: _cancellation), history, window, users, listeners);
-            LogAlsChoice(logger, p.Regularization, p.Alpha, p.Factors, perUser.Average());
-            return perUser;
-        }
-
-        var best = (Parameters: options.Als, Users: (IReadOnlyList<double>)[double.MinValue]);
-        var grid = new[] { (options.Als.Regularization, options.Als.Alpha) }
-            .Concat(from reg in new[] { 0.1f, 1f, 10f } from alpha in new[] { 1f, 10f, 40f } select (reg, alpha))
-            .Distinct();
-        foreach (var (reg, alpha) in grid)
-        {
-            var p = options.Als with { Regularization = reg, Alpha = alpha };
-            var scores = Score(p);
-            if (scores.Average() > best.Users.Average())
-            {
-                best = (p, scores);
-            }
-        }
-
-        if (options.SearchAlsFactors)
-        {
-            var smaller = best.Parameters with { Factors = Math.Max(8, best.Parameters.Factors / 2) };
-            var smallerScores = Score(smaller);
-            if (smallerScores.Average() >= best.Users.Average())
-            {
-                best = (smaller, smallerScores);
-            }
-            else
-            {
-                var larger = best.Parameters with { Factors = best.Parameters.Factors * 2 };
-                var largerScores = Score(larger);
-                if (ValidationReport.ClearlyBetter(largerScores, best.Users))
-                {
-                    best = (larger, largerScores);
-                }
-            }
-        }
-
-        return best.Parameters;
-    }
-
-    /// <summary>
-    /// The item-based generator's build: the co-listening cosine, or EASE with each λ of
-    /// TrainOptions.EaseLambdaChoices, scored by NDCG@10 on the validation users; the cosine wins ties.
-    /// Only called when the catalog is small enough for EASE's dense inverse.
-    /// </summary>
-    private ItemKnnParameters ChooseItemBased(EventLog history, EventLog window, int[] users)
-    {
-        var listeners = history.ItemUserCounts();
-        var best = (Parameters: options.ItemKnn, Ndcg: double.MinValue);
-        foreach (var p in TrainOptions.EaseLambdaChoices.Select(l => (float?)l).Prepend(null).Select(l => options.ItemKnn with { EaseLambda = l }))
-        {
-            var ndcg = NdcgAt10(ItemKnnModel.Fit(history, p, _cancellation), history, window, users, listeners);
-            LogItemBasedChoice(logger, p.Method, ndcg);
-            if (ndcg > best.Ndcg)
-            {
-                best = (p, ndcg);
-            }
-        }
-
-        return best.Parameters;
-    }
-
-    /// <summary>The popular window (of the choices) whose list scores the best NDCG@10 on the validation users; the first wins ties.</summary>
-    private int ChoosePopularWindow(EventLog history, EventLog window, int[] users, int cutoff)
-    {
-        var listeners = history.ItemUserCounts();
-        var best = (Days: TrainOptions.PopularWindowChoices[0], Ndcg: double.MinValue);
-        foreach (var days in TrainOptions.PopularWindowChoices)
-        {
-            var ndcg = NdcgAt10(PopularModel.Fit(history, cutoff - days, cutoff), history, window, users, listeners);
-            LogPopularWindow(logger, days, ndcg);
-            if (ndcg > best.Ndcg)
-            {
-                best = (days, ndcg);
-            }
-        }
-
-        return best.Days;
-    }
-
-    /// <summary>NDCG@10 of a model's lists for the users, against the tracks they first heard in the window.</summary>
-    private static double NdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners) =>
-        UserNdcgAt10(model, history, window, users, listeners).Average();
-
-    /// <summary>Each user's NDCG@10 (users with nothing to predict left out), in the order of <paramref name="users"/>.</summary>
-    private static IReadOnlyList<double> UserNdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners)
-    {
-        var acc = new MetricsAccumulator(10, listeners, users.Length, keepUserNdcg: true);
-        var buffer = new ScoredItem[10];
-        foreach (var u in users)
-        {
-            var n = model.Recommend(u, history.ItemsOf(u), 10, buffer);
-            var truth = window.ItemsOf(u).ToArray();
-            Array.Sort(truth);
-            acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
-        }
-
-        return acc.UserNdcg.Count == 0 ? [0.0] : acc.UserNdcg;
-    }
-
     /// <summary>Users with history before the window and listens in it: a seeded sample of at most MaxRankerUsers, in shuffled order.</summary>
     private int[] SampleUsers(EventLog before, EventLog window)
     {
         var eligible = Enumerable.Range(0, before.NumUsers).Where(u => before.CountOf(u) > 0 && window.CountOf(u) > 0).ToArray();
-        return Shuffle(eligible, new Rng(options.Als.Seed + 7)).Take(options.MaxRankerUsers).ToArray();
-    }
-
-    private static int[] Shuffle(int[] values, Rng rng)
-    {
-        for (var i = values.Length - 1; i > 0; i--)
-        {
-            var j = rng.Next(i + 1);
-            (values[i], values[j]) = (values[j], values[i]);
-        }
-
-        return values;
+        return Sampling.Shuffle(eligible, new Rng(options.Als.Seed + 7)).Take(options.MaxRankerUsers).ToArray();
     }
 
     /// <summary>One user's candidates with features and labels (1 = first heard in the window); window 0 is the latest.</summary>
@@ -577,101 +451,12 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             accumulators.ToDictionary(kv => kv.Key, kv => kv.Value[Array.IndexOf(ks, 10)].UserNdcg));
     }
 
-    /// <summary>Top-k of <paramref name="model"/> for every user of <paramref name="users"/> (ALS in IVF locality order), as one packed table.</summary>
-    public static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null)
-    {
-        var table = new ScoredListsBuilder(train.NumUsers, users, k);
-        if (model is AlsRecommender als)
-        {
-            als.RecommendAll(users, train, k, table.Set, cancellation, progress);
-            return new RecommendationTable(table);
-        }
-
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), Cores.Options(cancellation), range =>
-        {
-            var buffer = new ScoredItem[k];
-            for (var b = range.Item1; b < range.Item2; b++)
-            {
-                var u = users[b];
-                var n = model.Recommend(u, train.ItemsOf(u), k, buffer);
-                table.Set(b, buffer.AsSpan(0, n));
-            }
-
-            progress?.Add(range.Item2 - range.Item1);
-        });
-        return new RecommendationTable(table);
-    }
-
-    private RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists)
-    {
-        var table = new ScoredListsBuilder(train.NumUsers, users, options.RecommendationsK);
-        const int Batch = 4096;
-        var progress = new StageProgress(logger, "ranking every user", users.Length);
-        for (var start = 0; start < users.Length; start += Batch)
-        {
-            _cancellation.ThrowIfCancellationRequested();
-            var batch = users.AsSpan(start, Math.Min(Batch, users.Length - start)).ToArray();
-            var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), options.RecommendationsK, alsLists);
-            for (var b = 0; b < batch.Length; b++)
-            {
-                table.Set(start + b, results[b]);
-            }
-
-            progress.Add(batch.Length);
-        }
-
-        return new RecommendationTable(table);
-    }
-
-    private IvfRecall MeasureRecall(EventLog train, int[] users, AlsRecommender als, SimilarToRecentModel similar)
-    {
-        if (als.Index.IsExact)
-        {
-            return new IvfRecall(true, 1, 1, 0);
-        }
-
-        const int K = 10;
-        var rng = new Rng(options.Als.Seed + 11);
-        var sample = Enumerable.Range(0, Math.Min(options.RecallSampleUsers, users.Length)).Select(_ => users[rng.Next(users.Length)]).Distinct().ToArray();
-        var exact = new AlsRecommender(als.Model, lists: 1);
-        double userHits = 0;
-        foreach (var u in sample)
-        {
-            var a = new ScoredItem[K];
-            var b = new ScoredItem[K];
-            var na = als.Recommend(u, train.ItemsOf(u), K, a);
-            var nb = exact.Recommend(u, train.ItemsOf(u), K, b);
-            userHits += a[..na].Select(s => s.Item).Intersect(b[..nb].Select(s => s.Item)).Count() / (double)Math.Max(1, nb);
-        }
-
-        // Similar items: the served table against an exact cosine scan, for sampled items only.
-        var f = als.Model.Factors;
-        var normalized = DenseKernels.NormalizeRows(als.Model.ItemFactors, f);
-        var exactIndex = IvfIndex.Build(normalized, f, 1, 0);
-        var items = Enumerable.Range(0, sample.Length).Select(_ => rng.Next(als.Model.Items)).Distinct().ToArray();
-        double itemHits = 0;
-        var top = new TopK(K + 1);
-        var buffer = new ScoredItem[K + 1];
-        foreach (var i in items)
-        {
-            top.Clear();
-            exactIndex.Search(normalized.AsSpan(i * f, f), 1, top, [], new float[1]);
-            var n = top.Drain(buffer);
-            var truth = buffer[..n].Select(s => s.Item).Where(j => j != i).Take(K).ToArray();
-            var served = similar.Similar.NeighborsOf(i);
-            itemHits += served[..Math.Min(K, served.Length)].ToArray().Intersect(truth).Count() / (double)Math.Max(1, truth.Length);
-        }
-
-        return new IvfRecall(false, userHits / Math.Max(1, sample.Length), itemHits / Math.Max(1, items.Length), sample.Length);
-    }
-
+    /// <summary>The test period: the lists not already computed for every user are computed for the sampled warm users, then scored (Evaluation.TestPeriodEvaluation).</summary>
     private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
     {
-        var listeners = train.ItemUserCounts();
-        var trainUsers = Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0);
         var allWarm = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
         // A seeded sample in index order (allWarm is copied: Shuffle works in place).
-        var warmUsers = allWarm.Length <= options.EvaluationMaxUsers ? allWarm : Shuffle([.. allWarm], new Rng(options.Als.Seed + 13)).Take(options.EvaluationMaxUsers).Order().ToArray();
+        var warmUsers = allWarm.Length <= options.EvaluationMaxUsers ? allWarm : Sampling.Shuffle([.. allWarm], new Rng(options.Als.Seed + 13)).Take(options.EvaluationMaxUsers).Order().ToArray();
         var scored = new bool[test.NumUsers];
         foreach (var u in warmUsers)
         {
@@ -679,77 +464,20 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         }
 
         // The lists not already computed for every user, for the warm test users only.
-        var rankedTable = servedName == "ranked" ? served : RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als));
+        var rankedTable = servedName == "ranked" ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation);
         // Item-kNN once, as deep as the blend reads it: its first 10 are the itemknn list.
-        var itemKnnTable = RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation);
+        var itemKnnTable = BulkInference.RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation);
         var blendFromTables = Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn));
-        var blendTable = servedName == "blend" ? served : RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
-        int[] ks = [5, 10];
-        string[] sources = ["popular", "als", "itemknn", "similar", "blend", "ranked", "served"];
-        var warm = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
-        var cold = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
-        int coldUsers = 0;
-        var popularList = new ScoredItem[10];
-        var similarList = new ScoredItem[10];
-        for (var u = 0; u < test.NumUsers; u++)
+        var blendTable = servedName == "blend" ? served : BulkInference.RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
+        var tables = new Dictionary<string, RecommendationTable>
         {
-            if (test.CountOf(u) == 0)
-            {
-                continue;
-            }
-
-            var history = train.ItemsOf(u);
-            if (history.Length > 0 && !scored[u])
-            {
-                continue; // a warm user outside the sample
-            }
-
-            var truth = test.ItemsOf(u).ToArray();
-            Array.Sort(truth);
-            var np = popular.Recommend(u, history, 10, popularList);
-            var pop = popularList[..np].Select(s => s.Item).ToArray();
-            if (history.Length == 0)
-            {
-                // Cold: nothing personal exists; every source serves popular.
-                coldUsers++;
-                foreach (var source in sources)
-                {
-                    foreach (var acc in cold[source])
-                    {
-                        acc.Add(pop, truth);
-                    }
-                }
-
-                continue;
-            }
-
-            var ns = similar.Recommend(u, history, 10, similarList);
-            var lists = new Dictionary<string, int[]>
-            {
-                ["popular"] = pop,
-                ["als"] = personal.ItemsOf(u).ToArray(),
-                ["itemknn"] = itemKnnTable.ItemsOf(u)[..Math.Min(10, itemKnnTable.ItemsOf(u).Length)].ToArray(),
-                ["similar"] = similarList[..ns].Select(s => s.Item).ToArray(),
-                ["blend"] = blendTable.ItemsOf(u).ToArray(),
-                ["ranked"] = rankedTable.ItemsOf(u).ToArray(),
-                ["served"] = served.ItemsOf(u).ToArray(),
-            };
-            foreach (var source in sources)
-            {
-                foreach (var acc in warm[source])
-                {
-                    acc.Add(lists[source], truth);
-                }
-            }
-        }
-
-        return new EvaluationReport(
-            allWarm.Length,
-            warmUsers.Length,
-            coldUsers,
-            warm.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
-            cold.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
-            null);
+            ["als"] = personal,
+            ["itemknn"] = itemKnnTable,
+            ["blend"] = blendTable,
+            ["ranked"] = rankedTable,
+            ["served"] = served,
+        };
+        return TestPeriodEvaluation.Score(train, test, allWarm.Length, scored, popular, similar, tables);
     }
 
     private T Stage<T>(string name, Func<T> work)
@@ -787,15 +515,6 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation window from {WindowStart}: {Users} users with history before it and listens in it")]
     private static partial void LogSample(ILogger logger, DateOnly windowStart, int users);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "validation: ALS with regularization {Regularization}, alpha {Alpha}, {Factors} factors: NDCG@10 {Ndcg:F4}")]
-    private static partial void LogAlsChoice(ILogger logger, float regularization, float alpha, int factors, double ndcg);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "validation: item-based {Method}: NDCG@10 {Ndcg:F4}")]
-    private static partial void LogItemBasedChoice(ILogger logger, string method, double ndcg);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "validation: popular over {Days} days, NDCG@10 {Ndcg:F4}")]
-    private static partial void LogPopularWindow(ILogger logger, int days, double ndcg);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: data from {First}, split {Split}")]
     private static partial void LogPlan(ILogger logger, DateOnly first, string split);

@@ -93,7 +93,7 @@ internal static partial class Bench
         {
             var (als, indexSeconds, indexBytes) = Measure(() => new AlsRecommender(model!));
             Row(ctx, $"IVF index ({als.Index.Lists:N0} lists)", indexSeconds, "", indexBytes);
-            var (_, seconds, bytes) = Measure(() => TrainPipeline.RecommendAll(events, sampledUsers, als, 100, CancellationToken.None));
+            var (_, seconds, bytes) = Measure(() => BulkInference.RecommendAll(events, sampledUsers, als, 100, CancellationToken.None));
             Row(ctx, $"ALS top-100 (IVF), {sampledUsers.Length:N0} users", seconds, $"{sampledUsers.Length / seconds:N0} users/s; all {users.Length:N0}: {users.Length / (sampledUsers.Length / seconds):N0} s", bytes);
         }
 

@@ -72,7 +72,7 @@ public class PrecomputedListsTests
 
         var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, offsets, [.. items], new int[items.Count], new int[items.Count]);
         var users = Enumerable.Range(0, Users).Where(u => u % 4 != 0).ToArray(); // users 0, 4, 8, … have no row
-        var table = Recommender.Pipeline.TrainPipeline.RecommendAll(log, users, als, 100, CancellationToken.None);
+        var table = Recommender.Pipeline.BulkInference.RecommendAll(log, users, als, 100, CancellationToken.None);
         var lists = new PrecomputedLists(table, 100, als);
 
         foreach (var (u, k) in new[] { (1, 50), (2, 10), (3, 100), (4, 50), (5, 101) })

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Logging;
+using Recommender.Data;
+using Recommender.Diagnostics;
+using Recommender.Evaluation;
+using Recommender.Models;
+using Recommender.Numerics;
+using Recommender.Ranking;
+
+namespace Recommender.Pipeline;
+
+/// <summary>Lists for many users at once, spread over the cores: the tables the snapshot and the evaluation are made of.</summary>
+public static class BulkInference
+{
+    /// <summary>Top-k of <paramref name="model"/> for every user of <paramref name="users"/> (ALS in IVF locality order), as one packed table.</summary>
+    public static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null)
+    {
+        var table = new ScoredListsBuilder(train.NumUsers, users, k);
+        if (model is AlsRecommender als)
+        {
+            als.RecommendAll(users, train, k, table.Set, cancellation, progress);
+            return new RecommendationTable(table);
+        }
+
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, users.Length, 1024), Cores.Options(cancellation), range =>
+        {
+            var buffer = new ScoredItem[k];
+            for (var b = range.Item1; b < range.Item2; b++)
+            {
+                var u = users[b];
+                var n = model.Recommend(u, train.ItemsOf(u), k, buffer);
+                table.Set(b, buffer.AsSpan(0, n));
+            }
+
+            progress?.Add(range.Item2 - range.Item1);
+        });
+        return new RecommendationTable(table);
+    }
+
+    /// <summary>The ranked list for every user of <paramref name="users"/>, in batches (the ranker scores a batch at once).</summary>
+    public static RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, ILogger logger, CancellationToken cancellation)
+    {
+        var table = new ScoredListsBuilder(train.NumUsers, users, k);
+        const int Batch = 4096;
+        var progress = new StageProgress(logger, "ranking every user", users.Length);
+        for (var start = 0; start < users.Length; start += Batch)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var batch = users.AsSpan(start, Math.Min(Batch, users.Length - start)).ToArray();
+            var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), k, alsLists);
+            for (var b = 0; b < batch.Length; b++)
+            {
+                table.Set(start + b, results[b]);
+            }
+
+            progress.Add(batch.Length);
+        }
+
+        return new RecommendationTable(table);
+    }
+}

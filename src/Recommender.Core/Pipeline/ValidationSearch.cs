@@ -1,0 +1,138 @@
+using Microsoft.Extensions.Logging;
+using Recommender.Data;
+using Recommender.Diagnostics;
+using Recommender.Evaluation;
+using Recommender.Models;
+using Recommender.Numerics;
+using Recommender.Ranking;
+
+namespace Recommender.Pipeline;
+
+/// <summary>
+/// Settings chosen on the validation window: each candidate setting's model is fitted on the
+/// events before the window and scored by NDCG@10 on the tracks the sampled users first heard in
+/// it. The test period never takes part.
+/// </summary>
+public sealed partial class ValidationSearch(TrainOptions options, ILogger logger, CancellationToken cancellation)
+{
+    /// <summary>
+    /// ALS with each (λ, α) of a 3 × 3 grid, scored by NDCG@10 on the validation users (the
+    /// options' own settings win ties); then, unless the factors were given, the winner at half the
+    /// factors (taken when at least as good) and at double (taken only when better by more than one
+    /// standard error): a larger model must earn its memory and time.
+    /// </summary>
+    public AlsParameters Als(EventLog history, EventLog window, int[] users)
+    {
+        var listeners = history.ItemUserCounts();
+        IReadOnlyList<double> Score(AlsParameters p)
+        {
+            var perUser = UserNdcgAt10(AlsRecommender.Fit(history, p with { ComputeLoss = false }, cancellation: cancellation), history, window, users, listeners);
+            LogAlsChoice(logger, p.Regularization, p.Alpha, p.Factors, perUser.Average());
+            return perUser;
+        }
+
+        var best = (Parameters: options.Als, Users: (IReadOnlyList<double>)[double.MinValue]);
+        var grid = new[] { (options.Als.Regularization, options.Als.Alpha) }
+            .Concat(from reg in new[] { 0.1f, 1f, 10f } from alpha in new[] { 1f, 10f, 40f } select (reg, alpha))
+            .Distinct();
+        foreach (var (reg, alpha) in grid)
+        {
+            var p = options.Als with { Regularization = reg, Alpha = alpha };
+            var scores = Score(p);
+            if (scores.Average() > best.Users.Average())
+            {
+                best = (p, scores);
+            }
+        }
+
+        if (options.SearchAlsFactors)
+        {
+            var smaller = best.Parameters with { Factors = Math.Max(8, best.Parameters.Factors / 2) };
+            var smallerScores = Score(smaller);
+            if (smallerScores.Average() >= best.Users.Average())
+            {
+                best = (smaller, smallerScores);
+            }
+            else
+            {
+                var larger = best.Parameters with { Factors = best.Parameters.Factors * 2 };
+                var largerScores = Score(larger);
+                if (ValidationReport.ClearlyBetter(largerScores, best.Users))
+                {
+                    best = (larger, largerScores);
+                }
+            }
+        }
+
+        return best.Parameters;
+    }
+
+    /// <summary>
+    /// The item-based generator's build: the co-listening cosine, or EASE with each λ of
+    /// TrainOptions.EaseLambdaChoices, scored by NDCG@10 on the validation users; the cosine wins ties.
+    /// Only called when the catalog is small enough for EASE's dense inverse.
+    /// </summary>
+    public ItemKnnParameters ItemBased(EventLog history, EventLog window, int[] users)
+    {
+        var listeners = history.ItemUserCounts();
+        var best = (Parameters: options.ItemKnn, Ndcg: double.MinValue);
+        foreach (var p in TrainOptions.EaseLambdaChoices.Select(l => (float?)l).Prepend(null).Select(l => options.ItemKnn with { EaseLambda = l }))
+        {
+            var ndcg = NdcgAt10(ItemKnnModel.Fit(history, p, cancellation), history, window, users, listeners);
+            LogItemBasedChoice(logger, p.Method, ndcg);
+            if (ndcg > best.Ndcg)
+            {
+                best = (p, ndcg);
+            }
+        }
+
+        return best.Parameters;
+    }
+
+    /// <summary>The popular window (of the choices) whose list scores the best NDCG@10 on the validation users; the first wins ties.</summary>
+    public int PopularWindow(EventLog history, EventLog window, int[] users, int cutoff)
+    {
+        var listeners = history.ItemUserCounts();
+        var best = (Days: TrainOptions.PopularWindowChoices[0], Ndcg: double.MinValue);
+        foreach (var days in TrainOptions.PopularWindowChoices)
+        {
+            var ndcg = NdcgAt10(PopularModel.Fit(history, cutoff - days, cutoff), history, window, users, listeners);
+            LogPopularWindow(logger, days, ndcg);
+            if (ndcg > best.Ndcg)
+            {
+                best = (days, ndcg);
+            }
+        }
+
+        return best.Days;
+    }
+
+    /// <summary>NDCG@10 of a model's lists for the users, against the tracks they first heard in the window.</summary>
+    public static double NdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners) =>
+        UserNdcgAt10(model, history, window, users, listeners).Average();
+
+    /// <summary>Each user's NDCG@10 (users with nothing to predict left out), in the order of <paramref name="users"/>.</summary>
+    public static IReadOnlyList<double> UserNdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners)
+    {
+        var acc = new MetricsAccumulator(10, listeners, users.Length, keepUserNdcg: true);
+        var buffer = new ScoredItem[10];
+        foreach (var u in users)
+        {
+            var n = model.Recommend(u, history.ItemsOf(u), 10, buffer);
+            var truth = window.ItemsOf(u).ToArray();
+            Array.Sort(truth);
+            acc.Add(buffer[..n].Select(x => x.Item).ToArray(), truth);
+        }
+
+        return acc.UserNdcg.Count == 0 ? [0.0] : acc.UserNdcg;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: ALS with regularization {Regularization}, alpha {Alpha}, {Factors} factors: NDCG@10 {Ndcg:F4}")]
+    private static partial void LogAlsChoice(ILogger logger, float regularization, float alpha, int factors, double ndcg);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: item-based {Method}: NDCG@10 {Ndcg:F4}")]
+    private static partial void LogItemBasedChoice(ILogger logger, string method, double ndcg);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: popular over {Days} days, NDCG@10 {Ndcg:F4}")]
+    private static partial void LogPopularWindow(ILogger logger, int days, double ndcg);
+}
