@@ -1,4 +1,3 @@
-using Recommender.Data;
 using Recommender.Numerics;
 
 namespace Recommender.Models;

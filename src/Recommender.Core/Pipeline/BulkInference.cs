@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
 using Recommender.Diagnostics;
-using Recommender.Evaluation;
 using Recommender.Models;
 using Recommender.Numerics;
 using Recommender.Ranking;

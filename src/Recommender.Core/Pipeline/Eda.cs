@@ -1,8 +1,8 @@
-using Recommender.Numerics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Recommender.Data;
+using Recommender.Numerics;
 
 namespace Recommender.Pipeline;
 

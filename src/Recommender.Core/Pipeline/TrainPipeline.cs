@@ -100,15 +100,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         // From here on ALS lists come from the top-k table: its prefixes are the same searches' results.
         var alsLists = new PrecomputedLists(personal, options.PersonalK, als);
         var blend = Blend(alsLists, itemKnn);
-        var served = Stage($"served list ({validation.Served}) for every user", () => validation.Served switch
-        {
-            "ranked" => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation),
-            "als" => BulkInference.RecommendAll(train, historyUsers, als, options.RecommendationsK, _cancellation),
-            "itemknn" => BulkInference.RecommendAll(train, historyUsers, itemKnn, options.RecommendationsK, _cancellation),
-            "similar" => BulkInference.RecommendAll(train, historyUsers, similar, options.RecommendationsK, _cancellation),
-            "blend" => BulkInference.RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
-            _ => BulkInference.RecommendAll(train, historyUsers, popular, options.RecommendationsK, _cancellation),
-        });
+        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend));
         Stage("write recommendations, similar, popular, features, models", () =>
         {
             served.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items);
@@ -125,10 +117,31 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         if (plan.SplitDay is { } split)
         {
             var test = events.Slice(split, plan.LastDay + 1);
-            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, ranked, served, validation.Served));
-            evaluation = evaluation with { IvfRecall = recall };
+            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, ranked, served, validation.Served)) with { IvfRecall = recall };
             var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, events.NumItems);
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
+        }
+
+        WriteMetrics(dir, validation, replay, evaluation, recall);
+        Manifest(id, dir, events, plan, validation, replay).Write(dir); // last: it lists every file written before it
+        return new TrainResult(id, dir, evaluation, validation, _timings);
+    }
+
+    /// <summary>The list validation chose, for every user with history (the ranked and blended lists read ALS from the top-k table).</summary>
+    private RecommendationTable ServedTable(string served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend) => served switch
+    {
+        "ranked" => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation),
+        "als" => BulkInference.RecommendAll(train, historyUsers, ranked.Als, options.RecommendationsK, _cancellation),
+        "itemknn" => BulkInference.RecommendAll(train, historyUsers, ranked.ItemKnn, options.RecommendationsK, _cancellation),
+        "similar" => BulkInference.RecommendAll(train, historyUsers, ranked.Similar, options.RecommendationsK, _cancellation),
+        "blend" => BulkInference.RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
+        _ => BulkInference.RecommendAll(train, historyUsers, ranked.Popular, options.RecommendationsK, _cancellation),
+    };
+
+    private static void WriteMetrics(string dir, ValidationReport validation, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
+    {
+        if (evaluation is not null && replay is not null)
+        {
             AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, replay, test = evaluation }, DataPreparation.Json));
             AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
         }
@@ -137,32 +150,31 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
             AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown());
         }
-
-        var manifest = new SnapshotManifest
-        {
-            SnapshotId = id,
-            CreatedUtc = DateTime.UtcNow,
-            Inputs = [.. new[] { FileNames.Tracks, FileNames.Catalog, FileNames.Interactions }.Select(f => new SnapshotInput(Path.GetFullPath(Path.Combine(options.DataDir, f)), new FileInfo(Path.Combine(options.DataDir, f)).Length))],
-            Events = events.NumEvents,
-            Users = events.NumUsers,
-            Items = events.NumItems,
-            Split = new SnapshotSplit(
-                EdaReport.DateOf(plan.FirstDay),
-                plan.SplitDay is { } sd ? EdaReport.DateOf(sd) : null,
-                EdaReport.DateOf(plan.LastDay),
-                options.AllEvents,
-                $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves"),
-            ServedList = validation.Served,
-            Blend = replay is null ? null : new SnapshotBlend(replay.BestWarm.ToString(), replay.BestCold.ToString(), "replay of the test period (metrics.md)"),
-            ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
-            Parameters = JsonSerializer.SerializeToNode(new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
-            RankerFeatures = FeatureContext.FeatureNames,
-            Timings = [.. _timings.Select(t => new SnapshotTiming(t.Stage, t.Seconds, t.PeakWorkingSetMb))],
-            Files = SnapshotIntegrity.Describe(dir), // last: every file is written
-        };
-        manifest.Write(dir);
-        return new TrainResult(id, dir, evaluation, validation, _timings);
     }
+
+    /// <summary>The manifest of a finished snapshot: what was trained on, with which settings, what is served, every file's checksum.</summary>
+    private SnapshotManifest Manifest(string id, string dir, EventLog events, SplitPlan plan, ValidationReport validation, ReplayReport? replay) => new()
+    {
+        SnapshotId = id,
+        CreatedUtc = DateTime.UtcNow,
+        Inputs = [.. new[] { FileNames.Tracks, FileNames.Catalog, FileNames.Interactions }.Select(f => new SnapshotInput(Path.GetFullPath(Path.Combine(options.DataDir, f)), new FileInfo(Path.Combine(options.DataDir, f)).Length))],
+        Events = events.NumEvents,
+        Users = events.NumUsers,
+        Items = events.NumItems,
+        Split = new SnapshotSplit(
+            EdaReport.DateOf(plan.FirstDay),
+            plan.SplitDay is { } sd ? EdaReport.DateOf(sd) : null,
+            EdaReport.DateOf(plan.LastDay),
+            options.AllEvents,
+            $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves"),
+        ServedList = validation.Served,
+        Blend = replay is null ? null : new SnapshotBlend(replay.BestWarm.ToString(), replay.BestCold.ToString(), "replay of the test period (metrics.md)"),
+        ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
+        Parameters = JsonSerializer.SerializeToNode(new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
+        RankerFeatures = FeatureContext.FeatureNames,
+        Timings = [.. _timings.Select(t => new SnapshotTiming(t.Stage, t.Seconds, t.PeakWorkingSetMb))],
+        Files = SnapshotIntegrity.Describe(dir), // last: every file is written
+    };
 
     /// <summary>
     /// Stage A: generators fitted before the validation window; labels are the tracks users first

@@ -1,10 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
-using Recommender.Diagnostics;
 using Recommender.Evaluation;
 using Recommender.Models;
 using Recommender.Numerics;
-using Recommender.Ranking;
 
 namespace Recommender.Pipeline;
 

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Hashing;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Recommender.Data;
 using Recommender.Models;
 using Recommender.Numerics;

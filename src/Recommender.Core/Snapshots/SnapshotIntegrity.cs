@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Hashing;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Recommender.Data;
 using Recommender.Numerics;

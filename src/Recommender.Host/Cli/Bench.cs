@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 using Recommender.Data;
 using Recommender.Models;
 using Recommender.Numerics;

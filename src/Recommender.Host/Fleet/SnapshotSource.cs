@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Recommender.Host.Hosting;
-using Recommender.Snapshots;
 
 namespace Recommender.Host.Fleet;
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Recommender.Host.Observability;
 using Recommender.Serving;
-using Recommender.Snapshots;
 
 namespace Recommender.Host.Hosting;
 

@@ -8,7 +8,6 @@ using Recommender.Host.Jobs;
 using Recommender.Host.Observability;
 using Recommender.Host.Services;
 using Recommender.Serving;
-using Recommender.Snapshots;
 
 namespace Recommender.Host.Hosting;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Recommender.Pipeline;
 using Recommender.Serving;
 using Recommender.Snapshots;
 

@@ -1,4 +1,3 @@
-using ParquetSharp;
 using Recommender.Data;
 using Recommender.Host.Cli;
 using Recommender.Tests.Support;

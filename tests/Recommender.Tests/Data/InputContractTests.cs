@@ -1,8 +1,8 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using ParquetSharp;
 using Recommender.Data;
 using Recommender.Pipeline;
 using Recommender.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Recommender.Tests.Data;
 

@@ -1,8 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
-using Recommender.Client;
 using Recommender.Host.Fleet;
-using Recommender.Pipeline;
 using Recommender.Snapshots;
 using Recommender.Tests.Host;
 using Recommender.Tests.Support;

@@ -1,10 +1,8 @@
-using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging.Abstractions;
 using Recommender.Data;
 using Recommender.Host.Fleet;
-using Recommender.Pipeline;
 using Recommender.Snapshots;
 using Recommender.Tests.Support;
 

@@ -1,5 +1,4 @@
 using Recommender.Host.Cli;
-using Recommender.Pipeline;
 using Recommender.Snapshots;
 using Recommender.Tests.Support;
 

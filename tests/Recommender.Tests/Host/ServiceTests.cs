@@ -4,7 +4,6 @@ using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
 using Microsoft.Extensions.DependencyInjection;
 using Recommender.Data;
-using Recommender.Pipeline;
 using Recommender.Serving;
 using Recommender.Snapshots;
 using Recommender.Tests.Support;

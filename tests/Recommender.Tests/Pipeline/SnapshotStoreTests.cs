@@ -1,4 +1,3 @@
-using Recommender.Pipeline;
 using Recommender.Snapshots;
 using Recommender.Tests.Support;
 

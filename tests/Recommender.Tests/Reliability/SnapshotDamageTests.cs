@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Recommender.Data;
 using Recommender.Host.Cli;
 using Recommender.Host.Hosting;
-using Recommender.Pipeline;
 using Recommender.Serving;
 using Recommender.Snapshots;
 using Recommender.Tests.Host;
