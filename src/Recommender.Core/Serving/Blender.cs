@@ -1,52 +1,8 @@
 using System.Buffers;
-using System.Text.Json.Serialization;
-using Recommender.Data;
 using Recommender.Models;
 using Recommender.Numerics;
 
 namespace Recommender.Serving;
-
-public enum RecommendationSource
-{
-    Personal = 1,
-    Online = 2,
-    Popular = 3,
-    Similar = 4,
-}
-
-public readonly record struct BlendedItem(int Item, float Score, RecommendationSource Source);
-
-/// <summary>How the online list (neighbours of the listens since the snapshot) meets the offline personal list.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<BlendStrategy>))]
-public enum BlendStrategy
-{
-    /// <summary>Online and personal alternate, online first (each falls back to the other).</summary>
-    Interleave = 0,
-
-    /// <summary>Reciprocal-rank fusion of the online, personal and popular lists: each track scores Σ 1/(60 + rank) over the lists holding it, so agreement lifts a track.</summary>
-    RankFusion = 1,
-
-    /// <summary>The offline personal list only; online listens are just kept out of it.</summary>
-    OfflineOnly = 2,
-}
-
-/// <summary>The strategy for users the offline lists know (warm) and for users they do not (cold).</summary>
-public readonly record struct BlendChoice(BlendStrategy Warm, BlendStrategy Cold)
-{
-    /// <summary>Used when a snapshot carries no replay measurement (a retrain on all events has no test period).</summary>
-    public static BlendChoice Default { get; } = new(BlendStrategy.RankFusion, BlendStrategy.RankFusion);
-
-    public static BlendChoice All(BlendStrategy strategy) => new(strategy, strategy);
-}
-
-/// <summary>What a blend reads: the offline lists and models of one snapshot (or of a pipeline run, for the replay evaluation).</summary>
-/// <param name="Personal">the served offline list per dense user.</param>
-/// <param name="Gram">ALS's YᵀY + λI, for folding in users the model never saw.</param>
-public sealed record BlendSources(RecommendationTable Personal, SimilarToRecentModel SimilarToRecent, AlsRecommender Als, float[] Gram, PopularModel Popular, int NumItems)
-{
-    /// <summary>The requests' catalog masks, freed with the snapshot these sources belong to.</summary>
-    internal ExclusionMasks Masks { get; } = new(NumItems);
-}
 
 /// <summary>
 /// Online + offline blending for one request: online results (neighbours of the listens logged

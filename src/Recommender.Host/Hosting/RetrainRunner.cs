@@ -1,30 +1,9 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Recommender.Models;
 using Recommender.Pipeline;
 using Recommender.Snapshots;
 
 namespace Recommender.Host.Hosting;
-
-/// <summary>Where the nightly pipeline runs.</summary>
-public enum RetrainMode
-{
-    /// <summary>
-    /// A `train --all-events` child process of this executable at idle CPU priority (SCHED_IDLE): its ~13 GB
-    /// heap and its garbage collections stay out of the serving process, and a crash of the
-    /// pipeline cannot take the service down.
-    /// </summary>
-    ChildProcess,
-
-    /// <summary>Inside the service process (small data, tests): blocking collections pause requests.</summary>
-    InProcess,
-}
-
-/// <summary>Builds and publishes a new snapshot; returns its folder.</summary>
-public interface IRetrainRunner
-{
-    string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation);
-}
 
 /// <summary>Runs the retrain pipeline over all events plus the online log and returns the published snapshot folder.</summary>
 public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger, Fleet.SnapshotSource source) : IRetrainRunner
@@ -186,18 +165,4 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "retrain {RunId} ! {Line}")]
     private static partial void LogChildError(ILogger logger, string runId, string line);
-}
-
-internal static partial class NativeSignals
-{
-    public const int SigTerm = 15;
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    internal static partial int Kill(int pid, int signal);
-}
-
-/// <summary>Removes a temporary file when the scope ends, whatever happened inside it.</summary>
-internal sealed class DeleteOnDispose(string path) : IDisposable
-{
-    public void Dispose() => File.Delete(path);
 }

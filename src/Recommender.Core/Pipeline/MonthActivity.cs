@@ -1,0 +1,3 @@
+namespace Recommender.Pipeline;
+
+public sealed record MonthActivity(string Month, long Users, long Events);

@@ -1,0 +1,3 @@
+namespace Recommender.Pipeline;
+
+public sealed record NamedCount(string Name, long Count);

@@ -1,0 +1,3 @@
+namespace Recommender.Serving;
+
+public readonly record struct BlendedItem(int Item, float Score, RecommendationSource Source);

@@ -1,0 +1,9 @@
+namespace Recommender.Host.Hosting;
+
+public enum BlendMode
+{
+    Measured,
+    Interleave,
+    RankFusion,
+    OfflineOnly,
+}

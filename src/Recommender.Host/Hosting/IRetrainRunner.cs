@@ -1,0 +1,7 @@
+namespace Recommender.Host.Hosting;
+
+/// <summary>Builds and publishes a new snapshot; returns its folder.</summary>
+public interface IRetrainRunner
+{
+    string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation);
+}

@@ -1,0 +1,11 @@
+using System.Runtime.InteropServices;
+
+namespace Recommender.Host.Hosting;
+
+internal static partial class NativeSignals
+{
+    public const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+}

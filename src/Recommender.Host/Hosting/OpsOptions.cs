@@ -1,0 +1,9 @@
+namespace Recommender.Host.Hosting;
+
+/// <summary>The "Ops" section: operator RPCs need this bearer token.</summary>
+public sealed class OpsOptions
+{
+    public const string Section = "Ops";
+
+    public string Token { get; set; } = "";
+}
