@@ -7,7 +7,11 @@ namespace Recommender.Pipeline;
 
 /// <summary>The raw export read into memory: the catalog and the event log share the dense item index.</summary>
 /// <param name="ItemListeners">Distinct listeners per item, counted once for the report, EDA, items and events.</param>
-public sealed record PreparedData(TrackCatalog Catalog, EventLog Events, QualityReport Quality, int[] ItemListeners);
+public sealed record PreparedData(TrackCatalog Catalog, EventLog Events, QualityReport Quality, int[] ItemListeners)
+{
+    /// <summary>num_users_norm of every track (items.parquet, events.parquet, top_popular.parquet), derived once.</summary>
+    public double[] NumUsersNorm { get; } = DataPreparation.NormalizedUsers(ItemListeners);
+}
 
 /// <summary>Everything the data-quality check found, for machines (JSON) and people (Markdown).</summary>
 public sealed record QualityReport(CatalogQuality Catalog, InteractionsQuality Interactions, long TracksNeverPlayed)
@@ -77,7 +81,7 @@ public static partial class DataPreparation
         var eda = Eda.Compute(data, edaWindowStart);
         eda.Write(outDir);
         LogStage(logger, "items.parquet");
-        var norm = NormalizedUsers(data.ItemListeners);
+        var norm = data.NumUsersNorm;
         WriteItems(data.Catalog, data.ItemListeners, norm, Path.Combine(outDir, FileNames.Items));
         LogStage(logger, "events.parquet");
         WriteEvents(data.Events, data.Catalog.Items, norm, Path.Combine(outDir, FileNames.Events));

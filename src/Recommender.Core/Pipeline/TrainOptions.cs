@@ -112,7 +112,7 @@ public sealed record TrainOptions
     /// <summary>A log of listens received online (see OnlineEventLog); they join the training data.</summary>
     public string? OnlineEventsPath { get; init; }
 
-    private static readonly JsonSerializerOptions FileJson = new() { WriteIndented = true, RespectRequiredConstructorParameters = true };
+    private static readonly JsonSerializerOptions FileJson = new() { WriteIndented = true }; // `required` members are enforced on reading by default
 
     /// <summary>
     /// Writes every setting to a JSON file (atomically): how the service hands its nightly retrain

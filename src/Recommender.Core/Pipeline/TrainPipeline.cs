@@ -77,7 +77,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var events = data.Events;
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
         _ids = ids;
-        _descriptions = new ItemDescriptions(data.Catalog, DataPreparation.NormalizedUsers(data.ItemListeners));
+        _descriptions = new ItemDescriptions(data.Catalog, data.NumUsersNorm);
         Stage("prepare: reports, items.parquet, events.parquet", () => DataPreparation.Write(data, dir, logger));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
         LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");

@@ -109,7 +109,7 @@ public sealed class ServingSnapshot
     public static ServingSnapshot Load(string dir)
     {
         dir = Path.GetFullPath(dir);
-        SnapshotIntegrity.Verify(dir);
+        var manifest = SnapshotIntegrity.Verify(dir);
         var users = Guard(Path.Combine(dir, FileNames.UserIds), IdMap.Load);
         var items = Guard(Path.Combine(dir, FileNames.ItemIds), IdMap.Load);
         // The tables are independent files: read them side by side.
@@ -141,7 +141,6 @@ public sealed class ServingSnapshot
         }
 
         var metrics = Path.Combine(dir, FileNames.Metrics);
-        var manifest = SnapshotManifest.Read(dir);
         var blend = manifest.Blend is { } m ? new BlendChoice(ParseBlend(manifest, m.Warm), ParseBlend(manifest, m.Cold)) : (BlendChoice?)null;
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
             File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", manifest.CreatedUtc) { ServedList = manifest.ServedList, MeasuredBlend = blend };

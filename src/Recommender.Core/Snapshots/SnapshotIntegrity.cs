@@ -38,11 +38,11 @@ public static class SnapshotIntegrity
         return files;
     }
 
-    /// <summary>Checks every file the manifest lists and returns the list; <see cref="DataException"/> naming the first damaged file.</summary>
-    public static IReadOnlyList<SnapshotFile> Verify(string dir)
+    /// <summary>Checks every file the manifest lists and returns the manifest; <see cref="DataException"/> naming the first damaged file.</summary>
+    public static SnapshotManifest Verify(string dir)
     {
-        var manifestPath = Path.Combine(dir, FileNames.Manifest);
-        var files = ReadFiles(manifestPath);
+        var manifest = SnapshotManifest.Read(dir);
+        var files = CheckedFiles(manifest, Path.Combine(dir, FileNames.Manifest));
         var failures = new string?[files.Count];
         Parallel.For(0, files.Count, Cores.Options(), i =>
         {
@@ -75,12 +75,12 @@ public static class SnapshotIntegrity
             }
         }
 
-        return files;
+        return manifest;
     }
 
-    private static IReadOnlyList<SnapshotFile> ReadFiles(string manifestPath)
+    private static IReadOnlyList<SnapshotFile> CheckedFiles(SnapshotManifest manifest, string manifestPath)
     {
-        var files = SnapshotManifest.Read(Path.GetDirectoryName(manifestPath)!).Files;
+        var files = manifest.Files;
         if (files.Count == 0)
         {
             throw new DataException(manifestPath, null, $"the manifest lists no files with checksums ('{FilesProperty}'): the snapshot was written by an older version; run train again");

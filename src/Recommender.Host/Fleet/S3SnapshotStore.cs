@@ -29,7 +29,7 @@ public sealed partial class S3SnapshotStore(IAmazonS3 client, S3Address location
     {
         var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(snapshotDir)));
         // Never upload a damaged snapshot; what goes up is exactly what its manifest lists.
-        var names = SnapshotIntegrity.Verify(snapshotDir).Select(f => f.Name).ToList();
+        var names = SnapshotIntegrity.Verify(snapshotDir).Files.Select(f => f.Name).ToList();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         long bytes = 0;
         // Two files at a time: each part is already a large sequential transfer.
