@@ -8,7 +8,7 @@ using Recommender.Ranking;
 namespace Recommender.Pipeline;
 
 /// <summary>Lists for many users at once, spread over the cores: the tables the snapshot and the evaluation are made of.</summary>
-public static class BulkInference
+public static partial class BulkInference
 {
     /// <summary>Top-k of <paramref name="model"/> for every user of <paramref name="users"/> (ALS in IVF locality order), as one packed table.</summary>
     public static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null)
@@ -41,11 +41,12 @@ public static class BulkInference
         var table = new ScoredListsBuilder(train.NumUsers, users, k);
         const int Batch = 4096;
         var progress = new StageProgress(logger, "ranking every user", users.Length);
+        var times = new RankingPhaseTimes();
         for (var start = 0; start < users.Length; start += Batch)
         {
             cancellation.ThrowIfCancellationRequested();
             var batch = users.AsSpan(start, Math.Min(Batch, users.Length - start)).ToArray();
-            var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), k, alsLists);
+            var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), k, alsLists, times);
             for (var b = 0; b < batch.Length; b++)
             {
                 table.Set(start + b, results[b]);
@@ -54,6 +55,10 @@ public static class BulkInference
             progress.Add(batch.Length);
         }
 
+        LogRankingPhases(logger, users.Length, times.Rows, times.Candidates.TotalSeconds, times.Features.TotalSeconds, times.Scoring.TotalSeconds);
         return new RecommendationTable(table);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "ranking {Users:N0} users, {Rows:N0} candidates: generating them {CandidateSeconds:F1} s, features {FeatureSeconds:F1} s, scoring {ScoringSeconds:F1} s")]
+    private static partial void LogRankingPhases(ILogger logger, int users, long rows, double candidateSeconds, double featureSeconds, double scoringSeconds);
 }

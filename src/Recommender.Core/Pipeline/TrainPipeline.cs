@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Recommender.Data;
@@ -55,12 +56,14 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         }
 
         var store = new SnapshotStore(options.OutRoot);
-        var data = Stage("prepare: read and check", () => DataPreparation.Load(options.DataDir, logger, options.DropDuplicates,
-            options.OnlineEventsPath is { } online ? Serving.OnlineEventLog.ReadAll(online).ToList() : null));
+        // Read (and refused if bad) before a snapshot folder exists. Handed over in a box that the
+        // split empties: the whole event log (2.7 GB at full size) is garbage once it is split.
+        var input = new StrongBox<PreparedData?>(Stage("prepare: read and check", () => DataPreparation.Load(options.DataDir, logger, options.DropDuplicates,
+            options.OnlineEventsPath is { } online ? Serving.OnlineEventLog.ReadAll(online).ToList() : null)));
         var (id, dir) = store.Begin();
         try
         {
-            var result = Build(data, id, dir);
+            var result = Build(input, id, dir);
             var final = store.Commit(id, dir);
             LogPublished(logger, id, final);
             return result with { SnapshotDir = final };
@@ -72,25 +75,44 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         }
     }
 
-    private TrainResult Build(PreparedData data, string id, string dir)
+    /// <summary>The input once split: what the stages after the split need of it.</summary>
+    private sealed record SplitInput(TrackCatalog Catalog, ArtifactIds Ids, SplitPlan Plan, EventLog Train, EventLog? Test, long Events, int Users, int Items);
+
+    /// <summary>
+    /// Writes the reports, items.parquet, events.parquet and user_history.bin (every event), then
+    /// splits. In a method of its own, taking the input out of its box: when it returns, only the
+    /// fit events and the test period are reachable, not the whole log beside them.
+    /// </summary>
+    private SplitInput PrepareAndSplit(StrongBox<PreparedData?> input, string dir)
     {
+        var data = input.Value ?? throw new InvalidOperationException("the prepared input was already split");
+        input.Value = null;
         var events = data.Events;
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
-        _ids = ids;
         _descriptions = new ItemDescriptions(data.Catalog, data.NumUsersNorm);
         Stage("prepare: reports, items.parquet, events.parquet", () => DataPreparation.Write(data, dir, logger));
+        Stage("write user_history.bin", () => UserHistory.Save(Path.Combine(dir, UserHistory.FileName), events));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
         LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
         var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
+        var test = plan.SplitDay is { } split ? Stage("split: events of the test period", () => events.Slice(split, plan.LastDay + 1)) : null;
+        return new SplitInput(data.Catalog, ids, plan, train, test, events.NumEvents, events.NumUsers, events.NumItems);
+    }
+
+    private TrainResult Build(StrongBox<PreparedData?> input, string id, string dir)
+    {
+        var split = PrepareAndSplit(input, dir);
+        var (catalog, ids, plan, train, test) = (split.Catalog, split.Ids, split.Plan, split.Train, split.Test);
+        _ids = ids;
 
         // Stage A, in a method of its own so that nothing of it outlives it: the once-run Build
         // method is not optimised by the JIT, and its locals would stay reachable to the end.
-        var (ranker, validation) = TrainRankerAndValidate(train, data.Catalog);
+        var (ranker, validation) = TrainRankerAndValidate(train, catalog);
         releaseMemory?.Invoke(); // stage A's event copies and models are garbage now
         LogServed(logger, validation.Served, validation.NdcgAt10(validation.Served), validation.BestSingle, validation.NdcgAt10(validation.BestSingle));
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
-        var (als, itemKnn, similar, popular, features) = FitGenerators(train, data.Catalog, plan.FitEndDay, FinalFit);
+        var (als, itemKnn, similar, popular, features) = FitGenerators(train, catalog, plan.FitEndDay, FinalFit);
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
@@ -108,22 +130,20 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             ids.Users.Save(Path.Combine(dir, FileNames.UserIds));
             ids.Items.Save(Path.Combine(dir, FileNames.ItemIds));
             FeatureTables.Write(dir, train, features, ids);
-            UserHistory.Save(Path.Combine(dir, UserHistory.FileName), events);
         });
 
         EvaluationReport? evaluation = null;
         ReplayReport? replay = null;
         var recall = Stage("ivf: recall against exact search", () => IvfRecallCheck.Measure(train, historyUsers, als, similar, options.RecallSampleUsers, options.Als.Seed));
-        if (plan.SplitDay is { } split)
+        if (test is not null)
         {
-            var test = events.Slice(split, plan.LastDay + 1);
             evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, ranked, served, validation.Served)) with { IvfRecall = recall };
-            var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, events.NumItems);
+            var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, split.Items);
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
         }
 
         WriteMetrics(dir, validation, replay, evaluation, recall);
-        Manifest(id, dir, events, plan, validation, replay).Write(dir); // last: it lists every file written before it
+        Manifest(id, dir, split, validation, replay).Write(dir); // last: it lists every file written before it
         return new TrainResult(id, dir, evaluation, validation, _timings);
     }
 
@@ -153,18 +173,18 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     }
 
     /// <summary>The manifest of a finished snapshot: what was trained on, with which settings, what is served, every file's checksum.</summary>
-    private SnapshotManifest Manifest(string id, string dir, EventLog events, SplitPlan plan, ValidationReport validation, ReplayReport? replay) => new()
+    private SnapshotManifest Manifest(string id, string dir, SplitInput input, ValidationReport validation, ReplayReport? replay) => new()
     {
         SnapshotId = id,
         CreatedUtc = DateTime.UtcNow,
         Inputs = [.. new[] { FileNames.Tracks, FileNames.Catalog, FileNames.Interactions }.Select(f => new SnapshotInput(Path.GetFullPath(Path.Combine(options.DataDir, f)), new FileInfo(Path.Combine(options.DataDir, f)).Length))],
-        Events = events.NumEvents,
-        Users = events.NumUsers,
-        Items = events.NumItems,
+        Events = input.Events,
+        Users = input.Users,
+        Items = input.Items,
         Split = new SnapshotSplit(
-            EdaReport.DateOf(plan.FirstDay),
-            plan.SplitDay is { } sd ? EdaReport.DateOf(sd) : null,
-            EdaReport.DateOf(plan.LastDay),
+            EdaReport.DateOf(input.Plan.FirstDay),
+            input.Plan.SplitDay is { } sd ? EdaReport.DateOf(sd) : null,
+            EdaReport.DateOf(input.Plan.LastDay),
             options.AllEvents,
             $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves"),
         ServedList = validation.Served,
@@ -225,10 +245,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
 
     /// <summary>Generators fitted before a label window, the window's listens and the users sampled in it; window 0 is the latest.</summary>
-    private sealed record LabelWindow(int Index, EventLog History, EventLog Labels, int[] Users,
-        (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) Models);
+    private sealed record LabelWindow(int Index, EventLog History, EventLog Labels, int[] Users, CandidateGenerators Models);
 
-    private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
+    private CandidateGenerators FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
     {
         // The final fit continues from the validation fit (fitted on a prefix of the same events)
         // when there is one: a few iterations instead of a full fit from noise.
@@ -253,7 +272,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return new AlsRecommender(model);
     }
 
-    private (AlsRecommender Als, ItemKnnModel ItemKnn, SimilarToRecentModel Similar, PopularModel Popular, FeatureContext Features) FitOthers(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems, AlsRecommender als)
+    private CandidateGenerators FitOthers(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems, AlsRecommender als)
     {
         releaseMemory?.Invoke(); // the interaction matrix (two CSR copies) is garbage now
         var window = ItemKnnModel.WindowWithinBudget(train, _itemKnn.MaxUserItems, _itemKnn.PairBudget);
@@ -264,7 +283,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, _popularDays));
-        return (als, itemKnn, similar, popular, features);
+        return new CandidateGenerators(als, itemKnn, similar, popular, features);
     }
 
     /// <summary>
@@ -272,11 +291,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// generators fitted before it) add ranker rows until MaxRankerUsers or MaxLabelWindows. Their
     /// users train the ranker only; validation stays on the latest window.
     /// </summary>
-    private List<RankerRow> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar, List<LabelWindow> windows)
+    private List<RankerGroup> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar, List<LabelWindow> windows)
     {
         // Counted in sampled users, not in users with a positive: at full size the first window
         // already samples MaxRankerUsers, and another window would cost another ALS fit.
-        var rows = new List<RankerRow>();
+        var rows = new List<RankerGroup>();
         var (first, last) = train.DayRange();
         var end = Math.Clamp(SplitPlan.QuantileDay(train, first, last + 1, 1 - options.ValidationFraction), first + 1, last);
         for (var w = 1; w < options.MaxLabelWindows && usersSoFar < options.MaxRankerUsers; w++)
@@ -308,42 +327,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return Sampling.Shuffle(eligible, new Rng(options.Als.Seed + 7)).Take(options.MaxRankerUsers).ToArray();
     }
 
-    /// <summary>One user's candidates with features and labels (1 = first heard in the window); window 0 is the latest.</summary>
-    private sealed record RankerRow(int User, int Window, float[] Features, float[] Labels);
-
-    private RankerRow[] RankerRows(LabelWindow lw)
+    private RankerGroup[] RankerRows(LabelWindow lw)
     {
-        var (history, labels, users, window) = (lw.History, lw.Labels, lw.Users, lw.Index);
-        var (als, itemKnn, similar, popular, features) = lw.Models;
-        var perUser = new RankerRow?[users.Length];
-        Parallel.For(0, users.Length, Cores.Options(_cancellation), b =>
-        {
-            var u = users[b];
-            var candidates = new Candidate[RankedRecommender.MaxCandidates];
-            var n = RankedRecommender.Candidates(als, itemKnn, similar, popular, u, history.ItemsOf(u), candidates);
-            var truth = labels.ItemsOf(u).ToArray();
-            Array.Sort(truth);
-            var y = new float[n];
-            var positives = 0;
-            for (var c = 0; c < n; c++)
-            {
-                y[c] = truth.AsSpan().BinarySearch(candidates[c].Item) >= 0 ? 1 : 0;
-                positives += (int)y[c];
-            }
-
-            if (positives == 0 || positives == n)
-            {
-                return; // a group with one label value teaches LambdaRank nothing
-            }
-
-            // Every positive and a seeded sample of the negatives: the ranker learns as well from a
-            // fraction of the (mostly negative) rows, in a fraction of the time.
-            var keep = n - positives > options.RankerNegatives ? SampleNegatives(candidates.AsSpan(0, n), y, options.RankerNegatives, new Rng(options.Als.Seed ^ ((ulong)(uint)u << 8) ^ (ulong)window)) : n;
-            var x = new float[keep * FeatureContext.FeatureCount];
-            features.Compute(u, als.Model.UserVector(u), history.ItemsOf(u), candidates.AsSpan(0, keep), x);
-            perUser[b] = new RankerRow(u, window, x, y[..keep]);
-        });
-        var rows = perUser.OfType<RankerRow>().ToArray();
+        var rows = RankerTraining.Groups(lw.Models, lw.History, lw.Labels, lw.Users, lw.Index, options.RankerNegatives, options.Als.Seed, _cancellation);
         LogRankerData(logger, rows.Length, rows.Sum(r => r.Labels.Length), (long)rows.Sum(r => r.Labels.Sum()));
         if (rows.Length == 0)
         {
@@ -353,64 +339,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return rows;
     }
 
-    /// <summary>Moves every positive and <paramref name="negatives"/> random negatives to the front (labels alongside); returns how many that is.</summary>
-    internal static int SampleNegatives(Span<Candidate> candidates, Span<float> labels, int negatives, Rng rng)
-    {
-        var at = 0;
-        for (var c = 0; c < candidates.Length; c++)
-        {
-            if (labels[c] > 0)
-            {
-                (candidates[at], candidates[c]) = (candidates[c], candidates[at]);
-                (labels[at], labels[c]) = (labels[c], labels[at]);
-                at++;
-            }
-        }
-
-        // A partial Fisher–Yates shuffle over the negatives picks the sample.
-        var end = Math.Min(candidates.Length, at + negatives);
-        for (var c = at; c < end; c++)
-        {
-            var j = c + rng.Next(candidates.Length - c);
-            (candidates[c], candidates[j]) = (candidates[j], candidates[c]);
-            (labels[c], labels[j]) = (labels[j], labels[c]);
-        }
-
-        return end;
-    }
-
     /// <summary>LambdaRank on the rows of the users <paramref name="include"/> accepts, in every window (null: all of them).</summary>
-    private GradientBoostedRanker FitRanker(RankerRow[] all, Func<int, bool>? include)
-    {
-        var rows = include is null ? all : all.Where(r => include(r.User)).ToArray();
-        var count = rows.Sum(r => r.Labels.Length);
-        var features = new float[count * FeatureContext.FeatureCount];
-        var labels = new float[count];
-        var groups = new uint[count];
-        var at = 0;
-        for (var g = 0; g < rows.Length; g++)
-        {
-            var r = rows[g];
-            r.Features.CopyTo(features, at * FeatureContext.FeatureCount);
-            r.Labels.CopyTo(labels, at);
-            groups.AsSpan(at, r.Labels.Length).Fill((uint)g); // a user in two windows is two groups
-            at += r.Labels.Length;
-        }
-
-        if (options.ShuffleRankerLabels)
-        {
-            var rng = new Rng(options.Als.Seed + 13);
-            for (var i = labels.Length - 1; i > 0; i--)
-            {
-                var j = rng.Next(i + 1);
-                (labels[i], labels[j]) = (labels[j], labels[i]);
-            }
-        }
-
-        // Leaves need enough rows to generalise; on small data a fixed 100 left the trees almost nothing.
-        var p = options.Ranker.MinExamplesPerLeaf is null ? options.Ranker with { MinExamplesPerLeaf = Math.Clamp(count / 2000, 5, 100) } : options.Ranker;
-        return GradientBoostedRanker.Fit(features, labels, groups, p);
-    }
+    private GradientBoostedRanker FitRanker(RankerGroup[] all, Func<int, bool>? include) =>
+        RankerTraining.Fit(include is null ? all : all.Where(r => include(r.User)).ToArray(), options.Ranker, options.ShuffleRankerLabels ? options.Als.Seed + 13 : null);
 
     /// <summary>
     /// Every candidate list for every label window's users, scored against the tracks they first

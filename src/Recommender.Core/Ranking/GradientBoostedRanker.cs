@@ -24,13 +24,20 @@ public sealed class GradientBoostedRanker
     private readonly MLContext _ml;
     private readonly ITransformer _model;
     private readonly DataViewSchema _schema;
+    private readonly TreeEnsemble _trees;
 
     private GradientBoostedRanker(MLContext ml, ITransformer model, DataViewSchema schema)
     {
         _ml = ml;
         _model = model;
         _schema = schema;
+        var parameters = (model as ISingleFeaturePredictionTransformer<LightGbmRankingModelParameters>)?.Model
+            ?? throw new InvalidDataException($"ranker model is a {model.GetType().Name}, not a LightGBM ranking model");
+        _trees = TreeEnsemble.From(parameters.TrainedTreeEnsemble, FeatureContext.FeatureCount);
     }
+
+    /// <summary>The trees, scored without ML.NET.</summary>
+    public TreeEnsemble Trees => _trees;
 
     private sealed class Row
     {
@@ -85,44 +92,46 @@ public sealed class GradientBoostedRanker
         return new GradientBoostedRanker(ml, model, schema);
     }
 
-    /// <summary>Scores rows × FeatureCount features; higher is better. Large calls score one slice per core.</summary>
-    public float[] Score(float[] features, int rows) => Score(features, rows, Math.Clamp(rows / MinRowsPerSlice, 1, Numerics.Cores.Count));
-
-    /// <summary>Below this many rows per slice, a second ML.NET pipeline costs more than it saves.</summary>
-    private const int MinRowsPerSlice = 20_000;
-
-    // ML.NET's tree ensemble is read-only once trained: separate data views over separate slices
-    // can be scored on separate threads (checked against one slice in the tests).
-    internal float[] Score(float[] features, int rows, int slices)
+    /// <summary>Scores rows × FeatureCount features with the flat trees; higher is better. Large calls are spread over the cores.</summary>
+    public float[] Score(float[] features, int rows)
     {
         var result = new float[rows];
-        var per = (rows + slices - 1) / Math.Max(1, slices);
-        Parallel.For(0, slices, Numerics.Cores.Options(), slice =>
+        const int RowsPerTask = 8192; // ~10 ms of work: small enough to balance two cores, large enough to be cheap to schedule
+        if (rows <= RowsPerTask)
         {
-            var from = slice * per;
-            var count = Math.Min(per, rows - from);
-            if (count <= 0)
-            {
-                return;
-            }
+            _trees.Score(features, result);
+            return result;
+        }
 
-            var scored = _model.Transform(_ml.Data.LoadFromEnumerable(Stream(features, from, count)));
-            var r = from;
-            foreach (var score in scored.GetColumn<float>("Score"))
-            {
-                result[r++] = score;
-            }
+        Parallel.For(0, (rows + RowsPerTask - 1) / RowsPerTask, Numerics.Cores.Options(), task =>
+        {
+            var from = task * RowsPerTask;
+            var count = Math.Min(RowsPerTask, rows - from);
+            _trees.Score(features.AsSpan(from * FeatureContext.FeatureCount, count * FeatureContext.FeatureCount), result.AsSpan(from, count));
         });
         return result;
     }
 
-    // One row object for the whole stream instead of one per candidate (400K per batch when
-    // ranking every user): ML.NET copies the vector out as the cursor reads each row, so a
-    // refilled object scores as separate ones would (tested against one-row calls).
-    private static IEnumerable<FeatureRow> Stream(float[] features, int from, int count)
+    /// <summary>The same scores through ML.NET's transformer: the reference <see cref="TreeEnsemble"/> is tested against.</summary>
+    public float[] ScoreWithMlNet(float[] features, int rows)
+    {
+        var result = new float[rows];
+        var scored = _model.Transform(_ml.Data.LoadFromEnumerable(Stream(features, rows)));
+        var r = 0;
+        foreach (var score in scored.GetColumn<float>("Score"))
+        {
+            result[r++] = score;
+        }
+
+        return result;
+    }
+
+    // One row object for the whole stream instead of one per row: ML.NET copies the vector out
+    // as the cursor reads each row, so a refilled object scores as separate ones would.
+    private static IEnumerable<FeatureRow> Stream(float[] features, int rows)
     {
         var row = new FeatureRow { Features = new float[FeatureContext.FeatureCount] };
-        for (var r = from; r < from + count; r++)
+        for (var r = 0; r < rows; r++)
         {
             features.AsSpan(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount).CopyTo(row.Features);
             yield return row;

@@ -91,23 +91,6 @@ public class ItemKnnTests
     }
 
     [Test]
-    public void SampleNegatives_KeepsEveryPositive_AndTheAskedNumberOfNegatives()
-    {
-        var candidates = Enumerable.Range(0, 50).Select(i => new Candidate { Item = i }).ToArray();
-        var labels = Enumerable.Range(0, 50).Select(i => i % 10 == 3 ? 1f : 0f).ToArray();
-        var kept = TrainPipeline.SampleNegatives(candidates, labels, 7, new Rng(1));
-        Assert.That(kept, Is.EqualTo(5 + 7));
-        Assert.That(labels[..5], Is.All.EqualTo(1f));
-        Assert.That(labels[5..kept], Is.All.EqualTo(0f));
-        Assert.That(candidates[..5].Select(c => c.Item), Is.EquivalentTo(new[] { 3, 13, 23, 33, 43 }));
-        Assert.That(candidates.Select(c => c.Item).Distinct().Count(), Is.EqualTo(50), "a permutation: nothing lost or doubled");
-        for (var c = 0; c < 50; c++)
-        {
-            Assert.That(labels[c], Is.EqualTo(candidates[c].Item % 10 == 3 ? 1f : 0f), "labels move with their candidates");
-        }
-    }
-
-    [Test]
     public void Ease_MatchesTheClosedForm_ComputedTheObviousWay()
     {
         // Tracks 0..5, track 5 never heard (EASE leaves it out); user 3 heard track 2 twice.

@@ -1,3 +1,4 @@
+using Recommender.Numerics;
 using Recommender.Ranking;
 
 namespace Recommender.Tests.Models;
@@ -22,10 +23,64 @@ public class RankerTests
         Assert.That(together.Distinct().Count(), Is.GreaterThan(1), "the rows must not all score alike");
         Assert.That(together.Where((_, r) => labels[r] == 1).Average(), Is.GreaterThan(together.Where((_, r) => labels[r] == 0).Average()));
 
-        // Slices scored on several threads at once give every row the score one pass gives it.
-        foreach (var slices in new[] { 2, 3, 7 })
+        Assert.That(together, Is.EqualTo(ranker.ScoreWithMlNet(features, rows)), "the flat trees score as ML.NET does");
+    }
+
+    /// <summary>
+    /// The flat trees against ML.NET's transformer, bit for bit: rankers of several sizes, rows
+    /// that sit exactly on split thresholds, more rows than one scoring block or task, and a
+    /// model saved and loaded again.
+    /// </summary>
+    [TestCase(1, 2, 5, 50)]
+    [TestCase(10, 7, 5, 300)]
+    [TestCase(60, 31, 3, 20_000)]
+    public void FlatTrees_ScoreBitForBitAsMlNet(int trees, int leaves, int minPerLeaf, int rows)
+    {
+        const int F = FeatureContext.FeatureCount, PerGroup = 25;
+        var rng = new Random(trees * 31 + rows);
+        var features = new float[rows * F];
+        for (var i = 0; i < features.Length; i++)
         {
-            Assert.That(ranker.Score(features, rows, slices), Is.EqualTo(together), $"{slices} slices");
+            // A few distinct values per feature: many rows fall exactly on a threshold.
+            features[i] = i % 3 == 0 ? rng.Next(4) : (float)(rng.NextDouble() * 10 - 5);
+        }
+
+        var labels = Enumerable.Range(0, rows).Select(r => features[r * F] + features[r * F + 1] > 2 || rng.Next(10) == 0 ? 1f : 0f).ToArray();
+        var groups = Enumerable.Range(0, rows).Select(r => (uint)(r / PerGroup)).ToArray();
+        var ranker = GradientBoostedRanker.Fit(features, labels, groups, new RankerParameters { Trees = trees, Leaves = leaves, MinExamplesPerLeaf = minPerLeaf });
+        Assert.That(ranker.Trees.Trees, Is.EqualTo(trees));
+
+        var reference = ranker.ScoreWithMlNet(features, rows);
+        Assert.That(reference.Distinct().Count(), Is.GreaterThan(1), "the trees must split");
+        Assert.That(ranker.Score(features, rows), Is.EqualTo(reference));
+
+        var path = Path.Combine(Path.GetTempPath(), $"ranker-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ranker.Save(path);
+            var loaded = GradientBoostedRanker.Load(path);
+            Assert.That(loaded.Score(features, rows), Is.EqualTo(reference), "after save and load");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void SampleNegatives_KeepsEveryPositive_AndTheAskedNumberOfNegatives()
+    {
+        var candidates = Enumerable.Range(0, 50).Select(i => new Candidate { Item = i }).ToArray();
+        var labels = Enumerable.Range(0, 50).Select(i => i % 10 == 3 ? 1f : 0f).ToArray();
+        var kept = RankerTraining.SampleNegatives(candidates, labels, 7, new Rng(1));
+        Assert.That(kept, Is.EqualTo(5 + 7));
+        Assert.That(labels[..5], Is.All.EqualTo(1f));
+        Assert.That(labels[5..kept], Is.All.EqualTo(0f));
+        Assert.That(candidates[..5].Select(c => c.Item), Is.EquivalentTo(new[] { 3, 13, 23, 33, 43 }));
+        Assert.That(candidates.Select(c => c.Item).Distinct().Count(), Is.EqualTo(50), "a permutation: nothing lost or doubled");
+        for (var c = 0; c < 50; c++)
+        {
+            Assert.That(labels[c], Is.EqualTo(candidates[c].Item % 10 == 3 ? 1f : 0f), "labels move with their candidates");
         }
     }
 }

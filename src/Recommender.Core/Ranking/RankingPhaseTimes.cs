@@ -1,0 +1,30 @@
+using System.Diagnostics;
+
+namespace Recommender.Ranking;
+
+/// <summary>Where ranking many users spends its time: generating candidates, computing their features, scoring them.</summary>
+public sealed class RankingPhaseTimes
+{
+    private long _candidates;
+    private long _features;
+    private long _scoring;
+    private long _rows;
+
+    public TimeSpan Candidates => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _candidates));
+
+    public TimeSpan Features => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _features));
+
+    public TimeSpan Scoring => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _scoring));
+
+    /// <summary>Candidate rows scored.</summary>
+    public long Rows => Interlocked.Read(ref _rows);
+
+    /// <summary>Adds one batch, from the timestamps at which each phase started and the last one ended.</summary>
+    internal void Add(long candidates, long features, long scoring, long end, long rows)
+    {
+        Interlocked.Add(ref _candidates, features - candidates);
+        Interlocked.Add(ref _features, scoring - features);
+        Interlocked.Add(ref _scoring, end - scoring);
+        Interlocked.Add(ref _rows, rows);
+    }
+}
