@@ -12,6 +12,9 @@ public sealed class FusionRecommender(string name, IReadOnlyList<IRecommenderMod
     /// <summary>How many items of each generator's list take part.</summary>
     public const int DefaultDepth = 50;
 
+    /// <summary>The "blend" candidate list: rank fusion of the two strongest generators, ALS and item-based.</summary>
+    public static FusionRecommender Blend(IRecommenderModel als, IRecommenderModel itemBased) => new("blend", [als, itemBased]);
+
     private const float FusionK = 60;
 
     public string Name => name;

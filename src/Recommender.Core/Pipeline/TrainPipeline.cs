@@ -121,7 +121,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         // From here on ALS lists come from the top-k table: its prefixes are the same searches' results.
         var alsLists = new PrecomputedLists(personal, options.PersonalK, als);
-        var blend = Blend(alsLists, itemKnn);
+        var blend = FusionRecommender.Blend(alsLists, itemKnn);
         var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend));
         Stage("write recommendations, similar, popular, features, models", () =>
         {
@@ -233,19 +233,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         // saw their rows, so every list is scored on users no model learned from.
         var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => Enumerable.Range(0, 2).Select(f => FitRanker(rows, u => FoldOf(u) != f)).ToArray());
         var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
-        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => Validate(windows, foldRankers));
+        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, foldRankers, FoldOf));
         _warmStart = latest.Models.Als.Model;
         return (ranker, validation);
     }
 
-    /// <summary>The "blend" candidate: rank fusion of the two strongest generators, ALS and item-based.</summary>
-    private static FusionRecommender Blend(IRecommenderModel als, IRecommenderModel itemKnn) => new("blend", [als, itemKnn]);
-
     /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
     private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
-
-    /// <summary>Generators fitted before a label window, the window's listens and the users sampled in it; window 0 is the latest.</summary>
-    private sealed record LabelWindow(int Index, EventLog History, EventLog Labels, int[] Users, CandidateGenerators Models);
 
     private CandidateGenerators FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
     {
@@ -329,7 +323,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     private RankerGroup[] RankerRows(LabelWindow lw)
     {
-        var rows = RankerTraining.Groups(lw.Models, lw.History, lw.Labels, lw.Users, lw.Index, options.RankerNegatives, options.Als.Seed, _cancellation);
+        var rows = RankerTraining.Groups(lw, options.RankerNegatives, options.Als.Seed, _cancellation);
         LogRankerData(logger, rows.Length, rows.Sum(r => r.Labels.Length), (long)rows.Sum(r => r.Labels.Sum()));
         if (rows.Length == 0)
         {
@@ -342,57 +336,6 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// <summary>LambdaRank on the rows of the users <paramref name="include"/> accepts, in every window (null: all of them).</summary>
     private GradientBoostedRanker FitRanker(RankerGroup[] all, Func<int, bool>? include) =>
         RankerTraining.Fit(include is null ? all : all.Where(r => include(r.User)).ToArray(), options.Ranker, options.ShuffleRankerLabels ? options.Als.Seed + 13 : null);
-
-    /// <summary>
-    /// Every candidate list for every label window's users, scored against the tracks they first
-    /// heard in that window and pooled over the windows (small data gives few users per window).
-    /// </summary>
-    private ValidationReport Validate(List<LabelWindow> windows, GradientBoostedRanker[] foldRankers)
-    {
-        int[] ks = [5, 10];
-        var latest = windows[0].History;
-        var listeners = latest.ItemUserCounts();
-        var historyUsers = Enumerable.Range(0, latest.NumUsers).Count(u => latest.CountOf(u) > 0);
-        var accumulators = ValidationReport.Candidates.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers, keepUserNdcg: k == 10)).ToArray());
-        var buffer = new ScoredItem[10];
-        var users = 0;
-        foreach (var w in windows)
-        {
-            var (als, itemKnn, similar, popular, features) = w.Models;
-            var models = new (string Name, IRecommenderModel Model)[] { ("popular", popular), ("als", als), ("itemknn", itemKnn), ("similar", similar), ("blend", Blend(als, itemKnn)) };
-            for (var f = 0; f < foldRankers.Length; f++)
-            {
-                var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[f]);
-                var fold = w.Users.Where(u => FoldOf(u) == f).ToArray();
-                var rankedLists = ranked.RecommendBatch(fold, fold.Select(u => w.History.ItemsOf(u).ToArray()).ToArray(), 10);
-                for (var b = 0; b < fold.Length; b++)
-                {
-                    var u = fold[b];
-                    var truth = w.Labels.ItemsOf(u).ToArray();
-                    Array.Sort(truth);
-                    foreach (var (name, model) in models)
-                    {
-                        var n = model.Recommend(u, w.History.ItemsOf(u), 10, buffer);
-                        var list = buffer[..n].Select(x => x.Item).ToArray();
-                        foreach (var acc in accumulators[name])
-                        {
-                            acc.Add(list, truth);
-                        }
-                    }
-
-                    foreach (var acc in accumulators["ranked"])
-                    {
-                        acc.Add(rankedLists[b].Select(x => x.Item).ToArray(), truth);
-                    }
-
-                    users++;
-                }
-            }
-        }
-
-        return ValidationReport.Choose(users, accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
-            accumulators.ToDictionary(kv => kv.Key, kv => kv.Value[Array.IndexOf(ks, 10)].UserNdcg));
-    }
 
     /// <summary>The test period: the lists not already computed for every user are computed for the sampled warm users, then scored (Evaluation.TestPeriodEvaluation).</summary>
     private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
@@ -410,7 +353,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var rankedTable = servedName == "ranked" ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation);
         // Item-kNN once, as deep as the blend reads it: its first 10 are the itemknn list.
         var itemKnnTable = BulkInference.RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation);
-        var blendFromTables = Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn));
+        var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn));
         var blendTable = servedName == "blend" ? served : BulkInference.RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
         var tables = new Dictionary<string, RecommendationTable>
         {
@@ -444,7 +387,10 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         using var process = Process.GetCurrentProcess();
         var timing = new StageTiming(name, Math.Round(_stage.Elapsed.TotalSeconds, 2), process.PeakWorkingSet64 / (1024 * 1024));
         _timings.Add(timing);
-        LogStageEnd(logger, name, timing.Seconds, timing.PeakWorkingSetMb);
+        // The GC's view beside the process's: live heap after the last collection and committed
+        // memory show whether a peak is data the stage holds or memory the GC has not given back.
+        var gc = GC.GetGCMemoryInfo();
+        LogStageEnd(logger, name, timing.Seconds, timing.PeakWorkingSetMb, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "als factors imported from {Dir}: {Factors} factors; users: {UsersMatched:N0} matched, {UsersUnknown:N0} not in the data; tracks: {ItemsMatched:N0} matched, {ItemsUnknown:N0} not in the data")]
@@ -453,8 +399,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} ...")]
     private static partial void LogStageStart(ILogger logger, string stage);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} done in {Seconds:F1} s (peak working set {PeakMb} MB)")]
-    private static partial void LogStageEnd(ILogger logger, string stage, double seconds, long peakMb);
+    [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} done in {Seconds:F1} s (peak working set {PeakMb} MB; GC heap {HeapMb} MB, committed {CommittedMb} MB)")]
+    private static partial void LogStageEnd(ILogger logger, string stage, double seconds, long peakMb, long heapMb, long committedMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation window from {WindowStart}: {Users} users with history before it and listens in it")]
     private static partial void LogSample(ILogger logger, DateOnly windowStart, int users);

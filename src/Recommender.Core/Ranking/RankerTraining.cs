@@ -11,13 +11,13 @@ namespace Recommender.Ranking;
 public static class RankerTraining
 {
     /// <summary>
-    /// One group per user of <paramref name="users"/> whose candidates hold at least one positive and
-    /// one negative (a group with one label value teaches LambdaRank nothing), in the order of
-    /// <paramref name="users"/>.
+    /// One group per sampled user of the window whose candidates hold at least one positive and one
+    /// negative (a group with one label value teaches LambdaRank nothing), in the order of its users.
+    /// The window's number and the user seed the negative sample.
     /// </summary>
-    /// <param name="window">the label window's number (0 = the latest); with the user, it seeds the negative sample.</param>
-    public static RankerGroup[] Groups(CandidateGenerators generators, EventLog history, EventLog labels, int[] users, int window, int negatives, ulong seed, CancellationToken cancellation)
+    public static RankerGroup[] Groups(LabelWindow labelWindow, int negatives, ulong seed, CancellationToken cancellation)
     {
+        var (window, history, labels, users, generators) = labelWindow;
         var (als, itemKnn, similar, popular, features) = generators;
         var perUser = new RankerGroup?[users.Length];
         Parallel.For(0, users.Length, Cores.Options(cancellation), b =>
