@@ -42,13 +42,13 @@ public sealed class RankedRecommender : IRecommenderModel
         // The items alone, beside the candidates: a vectorised search finds a repeat among 150 in a few steps.
         Span<int> items = stackalloc int[MaxCandidates];
         var count = 0;
-        int Slot(Span<Candidate> d, Span<int> items, int item)
+        int Slot(Span<Candidate> d, Span<int> seen, int item) // spans cannot be captured: passed in
         {
-            var at = items[..count].IndexOf(item);
+            var at = seen[..count].IndexOf(item);
             if (at < 0)
             {
                 at = count++;
-                items[at] = item;
+                seen[at] = item;
                 d[at] = new Candidate { Item = item, AlsRank = AlsCandidates + 1, ItemKnnRank = ItemKnnCandidates + 1, SimilarRank = SimilarCandidates + 1, PopularRank = PopularCandidates + 1 };
             }
 
@@ -95,7 +95,7 @@ public sealed class RankedRecommender : IRecommenderModel
         return results[0].Length;
     }
 
-    /// <summary>Ranks many users at once: one ranker call per batch keeps ML.NET's per-call cost small.</summary>
+    /// <summary>Ranks many users at once: each phase (candidates, features, scoring) runs over the whole batch, spread over the cores.</summary>
     /// <param name="alsLists">the ALS candidates from lists computed earlier in the run (<see cref="PrecomputedLists"/>); null searches <see cref="Als"/>.</param>
     /// <param name="times">when given, the wall time of each phase is added to it.</param>
     public ScoredItem[][] RecommendBatch(int[] users, int[][] histories, int k, IRecommenderModel? alsLists = null, RankingPhaseTimes? times = null)
