@@ -151,7 +151,7 @@ public sealed record TrainOptions
             yield return "--split-date and --all-events exclude each other";
         }
 
-        foreach (var failure in Als.Validate("ALS factors", "ALS iterations"))
+        foreach (var failure in Als.Validate("ALS factors", "ALS iterations", "ALS tolerance"))
         {
             yield return failure;
         }

@@ -99,6 +99,17 @@ public sealed class ParsedOptions
         return value;
     }
 
+    public double Double(string name, double min)
+    {
+        var text = Required(name);
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || !double.IsFinite(value))
+        {
+            throw new UsageException($"{Verb.Name}: option '--{name}' must be a number of at least {min} (got '{text}')");
+        }
+
+        return value;
+    }
+
     public DateOnly? Date(string name)
     {
         var text = String(name);

@@ -16,6 +16,8 @@ public static partial class RecommenderCli
     /// <summary>A default as the help prints it.</summary>
     internal static string Text(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    internal static string Text(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
     private static readonly Verb[] Verbs =
     [
         new(GenerateVerb.Spec, GenerateVerb.RunAsync),

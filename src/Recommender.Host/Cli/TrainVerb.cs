@@ -26,6 +26,7 @@ internal static class TrainVerb
         new("all-events", "fit on every event and skip evaluation (the nightly retrain)", IsFlag: true),
         new("factors", "ALS factors (or half or double when validation prefers them on data up to 5M events)", Text(TrainDefaults.Als.Factors)),
         new("iterations", "ALS iterations", Text(TrainDefaults.Als.Iterations)),
+        new("als-tolerance", "stop ALS early once an iteration lowers the loss by less than this fraction (0: run every iteration)", Text(TrainDefaults.Als.Tolerance)),
         new("warm-iterations", "iterations of the final ALS fit, continued from the validation fit (0: a full fit from noise)", Text(TrainDefaults.AlsWarmIterations ?? 0)),
         new("eval-users", "warm test users scored (a seeded sample when there are more)", Text(TrainDefaults.EvaluationMaxUsers)),
         new("regularization", "ALS L2 penalty (default 0.1; on data up to 5M events, with --alpha unset too, chosen on validation from 0.1, 1, 10)"),
@@ -77,6 +78,7 @@ internal static class TrainVerb
             {
                 Factors = o.Int("factors", AlsParameters.FactorsRange.Min, AlsParameters.FactorsRange.Max),
                 Iterations = o.Int("iterations", AlsParameters.IterationsRange.Min, AlsParameters.IterationsRange.Max),
+                Tolerance = o.Double("als-tolerance", 0),
                 Regularization = o.Has("regularization") ? o.Float("regularization", 0) : AlsParameters.Default.Regularization,
                 Alpha = o.Has("alpha") ? o.Float("alpha", 0) : AlsParameters.Default.Alpha,
                 Seed = seed,

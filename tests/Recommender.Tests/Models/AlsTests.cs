@@ -110,6 +110,43 @@ public class AlsTests
     }
 
     [Test]
+    public void Fit_StopsAtTheFirstIterationThatGainsLessThanTheTolerance()
+    {
+        var p = new AlsParameters { Factors = 4, Iterations = 60, Regularization = 0.1f, Alpha = 5, CgSteps = 2 };
+        var every = new List<double>();
+        AlsModel.Fit(Matrix(), p with { Tolerance = 0 }, it => every.Add(it.Loss));
+        Assert.That(every, Has.Count.EqualTo(60), "tolerance 0 runs every iteration");
+
+        // The iteration where the run above first gained less than 0.1%, found by hand from its losses.
+        var expected = Enumerable.Range(1, every.Count - 1).First(i => every[i - 1] - every[i] < 1e-3 * every[i - 1]) + 1;
+        Assert.That(expected, Is.InRange(3, 59), "the data must converge within the run for this test to say anything");
+        var stopped = new List<double>();
+        var model = AlsModel.Fit(Matrix(), p with { Tolerance = 1e-3 }, it => stopped.Add(it.Loss));
+        Assert.That(stopped, Is.EqualTo(every.Take(expected)), "the same iterations, up to the first flat one");
+        Assert.That(model.Parameters.Iterations, Is.EqualTo(60));
+    }
+
+    [TestCase(100.0, 99.0, 1e-3, false)]
+    [TestCase(100.0, 99.95, 1e-3, true)]
+    [TestCase(100.0, 100.5, 1e-3, true)] // a rising loss stops too
+    [TestCase(100.0, 99.95, 0.0, false)] // tolerance 0: never
+    [TestCase(double.NaN, 50.0, 1e-3, false)] // the first iteration has nothing to compare with
+    [TestCase(100.0, double.NaN, 1e-3, false)] // no loss computed
+    public void Converged_ComparesTheGainWithTheToleranceOfThePreviousLoss(double previous, double loss, double tolerance, bool expected) =>
+        Assert.That(AlsModel.Converged(previous, loss, tolerance), Is.EqualTo(expected));
+
+    [Test]
+    public void Validate_NamesAToleranceOutsideZeroToOne()
+    {
+        var failures = new AlsParameters { Tolerance = 1 }.Validate("f", "i", "--als-tolerance").ToList();
+        Assert.That(failures, Has.Count.EqualTo(1));
+        Assert.That(failures[0], Does.Contain("--als-tolerance").And.Contain("got 1"));
+        Assert.That(new AlsParameters { Tolerance = -0.1 }.Validate("f", "i", "t"), Is.Not.Empty);
+        Assert.That(new AlsParameters { Tolerance = double.NaN }.Validate("f", "i", "t"), Is.Not.Empty);
+        Assert.That(new AlsParameters { Tolerance = 0 }.Validate("f", "i", "t"), Is.Empty);
+    }
+
+    [Test]
     public void Bfloat16Gathers_GiveTheFloat32Fit_WithinRounding()
     {
         // 300 users in 5 taste groups of 40 tracks each, 12 listens per user (one in six outside the group).
