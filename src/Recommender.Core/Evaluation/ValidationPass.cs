@@ -34,7 +34,7 @@ public static class ValidationPass
             {
                 var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[f]);
                 var fold = w.Users.Where(u => foldOf(u) == f).ToArray();
-                var rankedLists = ranked.RecommendBatch(fold, fold.Select(u => w.History.ItemsOf(u).ToArray()).ToArray(), 10);
+                var rankedLists = ranked.RecommendBatch(fold, w.History.ItemsOf, 10, new RankingBuffers());
                 for (var b = 0; b < fold.Length; b++)
                 {
                     var u = fold[b];

@@ -42,11 +42,12 @@ public static partial class BulkInference
         const int Batch = 4096;
         var progress = new StageProgress(logger, "ranking every user", users.Length);
         var times = new RankingPhaseTimes();
+        var buffers = new RankingBuffers();
         for (var start = 0; start < users.Length; start += Batch)
         {
             cancellation.ThrowIfCancellationRequested();
             var batch = users.AsSpan(start, Math.Min(Batch, users.Length - start)).ToArray();
-            var results = ranked.RecommendBatch(batch, batch.Select(u => train.ItemsOf(u).ToArray()).ToArray(), k, alsLists, times);
+            var results = ranked.RecommendBatch(batch, train.ItemsOf, k, buffers, alsLists, times);
             for (var b = 0; b < batch.Length; b++)
             {
                 table.Set(start + b, results[b]);

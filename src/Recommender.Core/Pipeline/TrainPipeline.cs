@@ -123,6 +123,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var alsLists = new PrecomputedLists(personal, options.PersonalK, als);
         var blend = FusionRecommender.Blend(alsLists, itemKnn);
         var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend));
+        releaseMemory?.Invoke(); // ranking's per-batch lists and the items' feature rows it read
         Stage("write recommendations, similar, popular, features, models", () =>
         {
             served.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items);
@@ -131,6 +132,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             ids.Items.Save(Path.Combine(dir, FileNames.ItemIds));
             FeatureTables.Write(dir, train, features, ids);
         });
+        releaseMemory?.Invoke(); // the writes' column buffers
 
         EvaluationReport? evaluation = null;
         ReplayReport? replay = null;
@@ -386,11 +388,12 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     {
         using var process = Process.GetCurrentProcess();
         var timing = new StageTiming(name, Math.Round(_stage.Elapsed.TotalSeconds, 2), process.PeakWorkingSet64 / (1024 * 1024));
+        var workingSetMb = process.WorkingSet64 / (1024 * 1024);
         _timings.Add(timing);
         // The GC's view beside the process's: live heap after the last collection and committed
         // memory show whether a peak is data the stage holds or memory the GC has not given back.
         var gc = GC.GetGCMemoryInfo();
-        LogStageEnd(logger, name, timing.Seconds, timing.PeakWorkingSetMb, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20);
+        LogStageEnd(logger, name, timing.Seconds, workingSetMb, timing.PeakWorkingSetMb, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "als factors imported from {Dir}: {Factors} factors; users: {UsersMatched:N0} matched, {UsersUnknown:N0} not in the data; tracks: {ItemsMatched:N0} matched, {ItemsUnknown:N0} not in the data")]
@@ -399,8 +402,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} ...")]
     private static partial void LogStageStart(ILogger logger, string stage);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} done in {Seconds:F1} s (peak working set {PeakMb} MB; GC heap {HeapMb} MB, committed {CommittedMb} MB)")]
-    private static partial void LogStageEnd(ILogger logger, string stage, double seconds, long peakMb, long heapMb, long committedMb);
+    [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} done in {Seconds:F1} s (working set {WorkingSetMb} MB, peak {PeakMb} MB; GC heap {HeapMb} MB, committed {CommittedMb} MB)")]
+    private static partial void LogStageEnd(ILogger logger, string stage, double seconds, long workingSetMb, long peakMb, long heapMb, long committedMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation window from {WindowStart}: {Users} users with history before it and listens in it")]
     private static partial void LogSample(ILogger logger, DateOnly windowStart, int users);

@@ -96,20 +96,28 @@ public sealed class GradientBoostedRanker
     public float[] Score(float[] features, int rows)
     {
         var result = new float[rows];
+        Score(features, rows, result);
+        return result;
+    }
+
+    /// <summary>The same, into the first <paramref name="rows"/> entries of <paramref name="destination"/>.</summary>
+    public void Score(float[] features, int rows, float[] destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((long)rows * FeatureContext.FeatureCount, features.Length, nameof(rows));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, destination.Length, nameof(rows));
         const int RowsPerTask = 8192; // ~10 ms of work: small enough to balance two cores, large enough to be cheap to schedule
         if (rows <= RowsPerTask)
         {
-            _trees.Score(features, result);
-            return result;
+            _trees.Score(features.AsSpan(0, rows * FeatureContext.FeatureCount), destination.AsSpan(0, rows));
+            return;
         }
 
         Parallel.For(0, (rows + RowsPerTask - 1) / RowsPerTask, Numerics.Cores.Options(), task =>
         {
             var from = task * RowsPerTask;
             var count = Math.Min(RowsPerTask, rows - from);
-            _trees.Score(features.AsSpan(from * FeatureContext.FeatureCount, count * FeatureContext.FeatureCount), result.AsSpan(from, count));
+            _trees.Score(features.AsSpan(from * FeatureContext.FeatureCount, count * FeatureContext.FeatureCount), destination.AsSpan(from, count));
         });
-        return result;
     }
 
     /// <summary>The same scores through ML.NET's transformer: the reference <see cref="TreeEnsemble"/> is tested against.</summary>

@@ -90,49 +90,53 @@ public sealed class RankedRecommender : IRecommenderModel
 
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
     {
-        var results = RecommendBatch([user], [history.ToArray()], k);
+        var copy = history.ToArray();
+        var results = RecommendBatch([user], _ => copy, k, new RankingBuffers());
         results[0].AsSpan().CopyTo(destination);
         return results[0].Length;
     }
 
     /// <summary>Ranks many users at once: each phase (candidates, features, scoring) runs over the whole batch, spread over the cores.</summary>
+    /// <param name="historyOf">user → the tracks heard (excluded from the candidates).</param>
+    /// <param name="buffers">the batch's arrays, reused from one call to the next by the same caller.</param>
     /// <param name="alsLists">the ALS candidates from lists computed earlier in the run (<see cref="PrecomputedLists"/>); null searches <see cref="Als"/>.</param>
     /// <param name="times">when given, the wall time of each phase is added to it.</param>
-    public ScoredItem[][] RecommendBatch(int[] users, int[][] histories, int k, IRecommenderModel? alsLists = null, RankingPhaseTimes? times = null)
+    public ScoredItem[][] RecommendBatch(int[] users, Func<int, ReadOnlySpan<int>> historyOf, int k, RankingBuffers buffers, IRecommenderModel? alsLists = null, RankingPhaseTimes? times = null)
     {
         var alsSource = alsLists ?? Als;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var candidates = new Candidate[users.Length][];
+        buffers.Reserve(users.Length);
+        var (slots, counts, offsets, features) = (buffers.Slots, buffers.Counts, buffers.Offsets, buffers.Features);
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
-            var buffer = new Candidate[MaxCandidates];
-            var n = Candidates(alsSource, ItemKnn, Similar, Popular, users[b], histories[b], buffer);
-            candidates[b] = buffer[..n];
+            counts[b] = Candidates(alsSource, ItemKnn, Similar, Popular, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
         });
-        var offsets = new int[users.Length + 1];
+        offsets[0] = 0;
         for (var b = 0; b < users.Length; b++)
         {
-            offsets[b + 1] = offsets[b] + candidates[b].Length;
+            offsets[b + 1] = offsets[b] + counts[b];
         }
 
+        var rows = offsets[users.Length];
         var featuresStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-        var features = new float[offsets[^1] * FeatureContext.FeatureCount];
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var u = users[b];
             var vector = u >= 0 && u < Als.Model.Users ? Als.Model.UserVector(u) : [];
-            Features.Compute(u, vector, histories[b], candidates[b], features.AsSpan(offsets[b] * FeatureContext.FeatureCount, candidates[b].Length * FeatureContext.FeatureCount));
+            Features.Compute(u, vector, historyOf(u), slots.AsSpan(b * MaxCandidates, counts[b]), features.AsSpan(offsets[b] * FeatureContext.FeatureCount, counts[b] * FeatureContext.FeatureCount));
         });
         var scoringStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-        var scores = offsets[^1] == 0 ? [] : Ranker.Score(features, offsets[^1]);
-        times?.Add(started, featuresStarted, scoringStarted, System.Diagnostics.Stopwatch.GetTimestamp(), offsets[^1]);
+        var scores = buffers.Scores;
+        Ranker.Score(features, rows, scores);
+        times?.Add(started, featuresStarted, scoringStarted, System.Diagnostics.Stopwatch.GetTimestamp(), rows);
         var results = new ScoredItem[users.Length][];
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var top = new TopK(k);
-            for (var c = 0; c < candidates[b].Length; c++)
+            var candidates = slots.AsSpan(b * MaxCandidates, counts[b]);
+            for (var c = 0; c < candidates.Length; c++)
             {
-                top.Add(candidates[b][c].Item, scores[offsets[b] + c]);
+                top.Add(candidates[c].Item, scores[offsets[b] + c]);
             }
 
             results[b] = top.ToArray();

@@ -31,7 +31,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
 
     public static IEnumerable<ModelFixture> Models() => [new PopularFixture(), new AlsFixture(), new ItemKnnFixture(), new SimilarFixture(), new RankedFixture()];
 
-    private static readonly Lazy<SuiteData> Shared = new(() =>
+    internal static readonly Lazy<SuiteData> Shared = new(() =>
     {
         var dir = TestPaths.NewTempDir();
         new SyntheticGenerator(new GeneratorOptions { Users = 800, Tracks = 600, Seed = 11 }, NullLogger.Instance).Generate(dir);
@@ -164,7 +164,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
         public override IRecommenderModel Load(string dir, SuiteData d) => SimilarToRecentModel.Load(dir, d.Ids);
     }
 
-    private sealed class RankedFixture : ModelFixture
+    internal sealed class RankedFixture : ModelFixture
     {
         public override string Name => "ranked";
 
@@ -208,5 +208,37 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
 
         public override IRecommenderModel Load(string dir, SuiteData d) =>
             RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters(), als => new FeatureContext(d.Train, d.Catalog, d.Cutoff, als, 106));
+    }
+}
+
+/// <summary>Ranking in batches with buffers kept between them (how every user is ranked) equals ranking one user at a time.</summary>
+public class RankedBatchTests
+{
+    [Test]
+    public void Batches_OfChangingSizes_ReusingTheBuffers_EqualOneUserAtATime()
+    {
+        var data = CandidateGeneratorSuite.Shared.Value;
+        var ranked = (RankedRecommender)new CandidateGeneratorSuite.RankedFixture().Fit(data);
+        var users = Enumerable.Range(0, data.Train.NumUsers).Where(u => data.Train.CountOf(u) > 0).Take(150).ToArray();
+        var expected = users.Select(u =>
+        {
+            var buffer = new ScoredItem[10];
+            return buffer[..ranked.Recommend(u, data.Train.ItemsOf(u), 10, buffer)];
+        }).ToArray();
+
+        // A large batch first, then smaller ones: the second and later calls read buffers longer than they need and dirty from before.
+        var buffers = new RankingBuffers();
+        var got = new List<ScoredItem[]>();
+        foreach (var size in new[] { 90, 7, 1, 52 })
+        {
+            got.AddRange(ranked.RecommendBatch(users.Skip(got.Count).Take(size).ToArray(), data.Train.ItemsOf, 10, buffers));
+        }
+
+        Assert.That(got, Has.Count.EqualTo(users.Length));
+        Assert.That(expected.Count(e => e.Length == 10), Is.GreaterThan(100), "most users get full lists");
+        for (var i = 0; i < users.Length; i++)
+        {
+            Assert.That(got[i], Is.EqualTo(expected[i]), $"user {users[i]}");
+        }
     }
 }
