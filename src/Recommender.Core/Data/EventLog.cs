@@ -4,13 +4,13 @@ namespace Recommender.Data;
 /// <summary>
 /// Listening events grouped by dense user index (CSR): user u owns positions
 /// UserOffsets[u]..UserOffsets[u+1] of <see cref="Items"/>, <see cref="Days"/> and
-/// <see cref="Seqs"/>, in the order of the user's history (track_seq).
+/// <see cref="Seqs"/> (the log as read only), in the order of the user's history (track_seq).
 /// </summary>
 public sealed class EventLog
 {
-    public EventLog(IdMap users, int numItems, int[] userOffsets, int[] items, int[] days, int[] seqs)
+    public EventLog(IdMap users, int numItems, int[] userOffsets, int[] items, int[] days, int[]? seqs)
     {
-        if (userOffsets.Length != users.Count + 1 || items.Length != days.Length || items.Length != seqs.Length || userOffsets[^1] != items.Length)
+        if (userOffsets.Length != users.Count + 1 || items.Length != days.Length || (seqs is not null && items.Length != seqs.Length) || userOffsets[^1] != items.Length)
         {
             throw new ArgumentException("inconsistent event arrays");
         }
@@ -32,7 +32,17 @@ public sealed class EventLog
 
     /// <summary>Days since 1970-01-01.</summary>
     public int[] Days { get; }
-    public int[] Seqs { get; }
+
+    /// <summary>
+    /// Each event's track_seq, for events.parquet: held by the log as read, null in slices. The
+    /// history order is already the position within the user's row, and the split's copies are
+    /// the largest arrays of a run (4 bytes × 416M events at full size, before and in the
+    /// validation window).
+    /// </summary>
+    public int[]? Seqs { get; }
+
+    /// <summary>The same events without <see cref="Seqs"/> (sharing the other arrays), so that the track_seq array can be collected.</summary>
+    public EventLog WithoutSeqs() => new(Users, NumItems, UserOffsets, Items, Days, seqs: null);
 
     public ReadOnlySpan<int> ItemsOf(int user) => Items.AsSpan(UserOffsets[user], UserOffsets[user + 1] - UserOffsets[user]);
 
@@ -72,7 +82,6 @@ public sealed class EventLog
 
         var items = new int[offsets[^1]];
         var days = new int[items.Length];
-        var seqs = new int[items.Length];
         Parallel.For(0, NumUsers, Cores.Options(), u =>
         {
             var at = offsets[u];
@@ -81,12 +90,11 @@ public sealed class EventLog
                 if (Days[e] >= fromDay && Days[e] < toDay)
                 {
                     items[at] = Items[e];
-                    days[at] = Days[e];
-                    seqs[at++] = Seqs[e];
+                    days[at++] = Days[e];
                 }
             }
         });
-        return new EventLog(Users, NumItems, offsets, items, days, seqs);
+        return new EventLog(Users, NumItems, offsets, items, days, seqs: null);
     }
 
     /// <summary>Distinct listeners per item (the log holds each (user, item) pair once).</summary>

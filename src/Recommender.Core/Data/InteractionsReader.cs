@@ -338,6 +338,7 @@ public static partial class InteractionsReader
     /// <summary>Keeps the first listen of every (user, item) pair.</summary>
     private static EventLog DropDuplicates(EventLog log)
     {
+        var logSeqs = log.Seqs ?? throw new ArgumentException("duplicates are dropped from the log as read, which holds track_seq", nameof(log));
         var offsets = new int[log.NumUsers + 1];
         var items = new List<int>(log.NumEvents);
         var days = new List<int>(log.NumEvents);
@@ -352,7 +353,7 @@ public static partial class InteractionsReader
                 {
                     items.Add(log.Items[e]);
                     days.Add(log.Days[e]);
-                    seqs.Add(log.Seqs[e]);
+                    seqs.Add(logSeqs[e]);
                 }
             }
 

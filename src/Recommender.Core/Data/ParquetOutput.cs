@@ -226,6 +226,20 @@ public sealed class ParquetOutput : IDisposable
         return spec;
     }
 
+    private short[] _allDefined = [];
+
+    /// <summary>Definition levels of <paramref name="rows"/> present values, kept for the next column and row group.</summary>
+    private ReadOnlySpan<short> AllDefined(int rows)
+    {
+        if (_allDefined.Length < rows)
+        {
+            _allDefined = new short[rows];
+            _allDefined.AsSpan().Fill(1);
+        }
+
+        return _allDefined.AsSpan(0, rows);
+    }
+
     private void WritePrimitive<T>(ReadOnlySpan<T> values, ColumnKind a, ColumnKind b)
         where T : unmanaged
     {
@@ -236,9 +250,7 @@ public sealed class ParquetOutput : IDisposable
             var writer = (ColumnWriter<T>)column;
             if (spec.Optional)
             {
-                var defs = new short[values.Length];
-                defs.AsSpan().Fill(1);
-                writer.WriteBatch(values.Length, defs, default, values);
+                writer.WriteBatch(values.Length, AllDefined(values.Length), default, values);
             }
             else
             {

@@ -30,6 +30,8 @@ public class ScoredLists
     {
         using var output = new ParquetOutput(path, columns);
         const int RowsPerGroup = 1 << 21;
+        long[] userIds = [], itemIds = [];
+        int[] ranks = [];
         var u = 0;
         do
         {
@@ -42,9 +44,13 @@ public class ScoredLists
 
             end = Math.Max(end, Math.Min(Rows, u + 1));
             var rows = Offsets[end] - from;
-            var userIds = new long[rows];
-            var itemIds = new long[rows];
-            var ranks = new int[rows];
+            if (userIds.Length < rows)
+            {
+                // One set of column buffers for every row group (a fresh set per group was ~2.6 GB
+                // of large-object garbage for the full-size top-100 table).
+                (userIds, itemIds, ranks) = (new long[rows], new long[rows], new int[rows]);
+            }
+
             Parallel.For(u, end, Cores.Options(), user =>
             {
                 for (var p = Offsets[user]; p < Offsets[user + 1]; p++)
@@ -55,10 +61,10 @@ public class ScoredLists
                 }
             });
             output.BeginRowGroup();
-            output.WriteInt64(userIds);
-            output.WriteInt64(itemIds);
+            output.WriteInt64(userIds.AsSpan(0, rows));
+            output.WriteInt64(itemIds.AsSpan(0, rows));
             output.WriteFloat(Scores.AsSpan(from, rows));
-            output.WriteInt32(ranks);
+            output.WriteInt32(ranks.AsSpan(0, rows));
             u = end;
         }
         while (u < Rows);

@@ -54,14 +54,20 @@ public sealed class InteractionMatrix
 
         var next = offsets[..^1].ToArray();
         var tCols = new int[nnz];
-        var tVals = new float[nnz];
+        // Binary feedback (every value the same) transposes to the same values: both sides read
+        // one array (nothing writes to it), 760 MB less at full size.
+        var uniform = nnz == 0 || values.AsSpan(0, nnz).IndexOfAnyExcept(values[0]) < 0;
+        var tVals = uniform ? values : new float[nnz];
         for (var u = 0; u < users; u++)
         {
             for (var e = rowPointers[u]; e < rowPointers[u + 1]; e++)
             {
                 var p = next[columns[e]]++;
                 tCols[p] = u;
-                tVals[p] = values[e];
+                if (!uniform)
+                {
+                    tVals[p] = values[e];
+                }
             }
         }
 

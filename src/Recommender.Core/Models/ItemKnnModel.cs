@@ -54,7 +54,7 @@ public sealed class ItemKnnModel : IRecommenderModel
         Neighbors = neighbors;
         Parameters = parameters;
         _scores = new ScratchPool<float>(neighbors.NumItems);
-        _touched = new ScratchPool<int>(neighbors.NumItems);
+        _touched = new ScratchPool<int>(neighbors.NumItems + 1); // ScatterAdd's spare entry
         _masks = new ExclusionMasks(neighbors.NumItems);
     }
 
@@ -104,7 +104,7 @@ public sealed class ItemKnnModel : IRecommenderModel
         void Work()
         {
             var acc = new float[n];
-            var touchedItems = new int[n];
+            var touchedItems = new int[n + 1]; // ScatterAdd's spare entry
             var top = new TopK(p.Neighbors);
             var buffer = new ScoredItem[p.Neighbors];
             int b;
@@ -120,13 +120,7 @@ public sealed class ItemKnnModel : IRecommenderModel
                         var w = weights[u];
                         for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
                         {
-                            var j = train.Items[e];
-                            if (acc[j] == 0)
-                            {
-                                touchedItems[touched++] = j;
-                            }
-
-                            acc[j] += w;
+                            ScatterAdd.Add(acc, touchedItems, ref touched, train.Items[e], w);
                         }
                     }
 
@@ -301,8 +295,17 @@ public sealed class ItemKnnModel : IRecommenderModel
         var scores = _scores.Rent();
         var touched = _touched.Rent();
         var count = 0;
-        foreach (var i in history[Math.Max(0, history.Length - Parameters.MaxUserItems)..])
+        var used = history[Math.Max(0, history.Length - Parameters.MaxUserItems)..];
+        for (var h = 0; h < used.Length; h++)
         {
+            var i = used[h];
+            if (h + 1 < used.Length && (uint)used[h + 1] < (uint)n)
+            {
+                // The next track's neighbour list (800 bytes somewhere in the table) while this one's is summed.
+                Prefetch.Lines(Neighbors.NeighborsOf(used[h + 1]));
+                Prefetch.Lines(Neighbors.ScoresOf(used[h + 1]));
+            }
+
             if ((uint)i >= (uint)n)
             {
                 continue;
@@ -312,13 +315,7 @@ public sealed class ItemKnnModel : IRecommenderModel
             var sims = Neighbors.ScoresOf(i);
             for (var r = 0; r < neighbors.Length; r++)
             {
-                var j = neighbors[r];
-                if (scores[j] == 0)
-                {
-                    touched[count++] = j;
-                }
-
-                scores[j] += MathF.Max(1e-9f, sims[r]); // touched entries stay non-zero: listed once
+                ScatterAdd.Add(scores, touched, ref count, neighbors[r], MathF.Max(1e-9f, sims[r])); // touched entries stay non-zero: listed once
             }
         }
 

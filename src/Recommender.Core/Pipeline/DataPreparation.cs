@@ -132,6 +132,7 @@ public static partial class DataPreparation
 
     private static void WriteEvents(EventLog events, IdMap items, double[] norm, string path)
     {
+        var seqs = events.Seqs ?? throw new ArgumentException("events.parquet is written from the log as read, which holds track_seq; this one is a slice", nameof(events));
         using var output = new ParquetOutput(path, Tables.Events);
         const int TargetRows = 2_000_000;
         var u = 0;
@@ -179,7 +180,7 @@ public static partial class DataPreparation
             output.BeginRowGroup();
             output.WriteInt64(userIds.AsSpan(0, rows));
             output.WriteInt64(itemIds.AsSpan(0, rows));
-            output.WriteInt32(events.Seqs.AsSpan(from, rows));
+            output.WriteInt32(seqs.AsSpan(from, rows));
             output.WriteInt64(micros.AsSpan(0, rows));
             output.WriteDouble(norms.AsSpan(0, rows));
             output.WriteBool(listened.AsSpan(0, rows));

@@ -94,7 +94,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         Stage("write user_history.bin", () => UserHistory.Save(Path.Combine(dir, UserHistory.FileName), events));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
         LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
-        var train = options.AllEvents ? events : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
+        var train = options.AllEvents ? events.WithoutSeqs() : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
         var test = plan.SplitDay is { } split ? Stage("split: events of the test period", () => events.Slice(split, plan.LastDay + 1)) : null;
         return new SplitInput(data.Catalog, ids, plan, train, test, events.NumEvents, events.NumUsers, events.NumItems);
     }
@@ -279,6 +279,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, _popularDays));
+        releaseMemory?.Invoke(); // the similar-tracks index and the features' counting arrays: without it they sat in gen 2 until the next full collection
         return new CandidateGenerators(als, itemKnn, similar, popular, features);
     }
 

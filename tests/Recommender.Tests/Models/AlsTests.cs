@@ -38,6 +38,24 @@ public class AlsTests
         }
     }
 
+    [Test]
+    public void Transpose_CarriesGradedValues_AndSharesUniformOnes()
+    {
+        // Row 0: items 1 (2.0), 3 (5.0); row 1: item 1 (7.0); row 2: items 0 (1.5), 3 (4.0).
+        var graded = InteractionMatrix.FromCsr(3, 4, [0, 2, 3, 5], [1, 3, 1, 0, 3], [2f, 5f, 7f, 1.5f, 4f]);
+        var t = Matrix<float>.Build.Sparse(graded.ItemUsers);
+        Assert.That(t[1, 0], Is.EqualTo(2f));
+        Assert.That(t[3, 0], Is.EqualTo(5f));
+        Assert.That(t[1, 1], Is.EqualTo(7f));
+        Assert.That(t[0, 2], Is.EqualTo(1.5f));
+        Assert.That(t[3, 2], Is.EqualTo(4f));
+        Assert.That(t[2, 1], Is.EqualTo(0f));
+        Assert.That(graded.ItemUsers.Values, Is.Not.SameAs(graded.UserItems.Values));
+
+        var binary = Matrix();
+        Assert.That(binary.ItemUsers.Values, Is.SameAs(binary.UserItems.Values), "all ones: one array for both sides");
+    }
+
     /// <summary>The slow, obvious solve: x = (YᵀY + λI + Σ(c−1)yyᵀ)⁻¹ Σ c y with dense MathNet algebra.</summary>
     private static double[] ExactRow(int[] items, float[] y, int f, float lambda, float alpha)
     {

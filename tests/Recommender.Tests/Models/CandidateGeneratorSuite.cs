@@ -242,3 +242,35 @@ public class RankedBatchTests
         }
     }
 }
+
+public class FeatureContextTests
+{
+    /// <summary>The "artist played recently" feature from per-artist bit masks equals the scan of the latest listens it replaced.</summary>
+    [Test]
+    public void ArtistPlayedRecently_FromMasks_EqualsTheScanOfTheLatestListens()
+    {
+        Assert.That(FeatureContext.RecentArtistWindow, Is.InRange(1, 64), "one bit per listen in a 64-bit mask");
+        var data = CandidateGeneratorSuite.Shared.Value;
+        var als = AlsModel.Fit(InteractionMatrix.FromEvents(data.Train), new AlsParameters { Factors = 8, Iterations = 2, Seed = 1 });
+        var context = new FeatureContext(data.Train, data.Catalog, data.Cutoff, als, 106);
+        const int Column = 18;
+        Assert.That(FeatureContext.FeatureNames[Column], Does.Contain("artist"));
+        var nonZero = 0;
+        foreach (var u in Enumerable.Range(0, data.Train.NumUsers).Where(u => data.Train.CountOf(u) > 0).Take(200))
+        {
+            var history = data.Train.ItemsOf(u).ToArray();
+            var candidates = Enumerable.Range(0, data.Train.NumItems).Where(i => !history.Contains(i)).Take(150).Select(i => new Candidate { Item = i }).ToArray();
+            var features = new float[candidates.Length * FeatureContext.FeatureCount];
+            context.Compute(u, als.UserVector(u), history, candidates, features);
+            var recent = history.AsSpan(Math.Max(0, history.Length - FeatureContext.RecentArtistWindow));
+            for (var c = 0; c < candidates.Length; c++)
+            {
+                var expected = context.ArtistPlayedInByScan(candidates[c].Item, recent);
+                Assert.That(features[(c * FeatureContext.FeatureCount) + Column], Is.EqualTo(expected), $"user {u}, track {candidates[c].Item}");
+                nonZero += expected > 0 ? 1 : 0;
+            }
+        }
+
+        Assert.That(nonZero, Is.GreaterThan(100), "the data must have candidates by recently played artists");
+    }
+}
