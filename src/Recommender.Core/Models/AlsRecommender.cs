@@ -31,6 +31,9 @@ public sealed class AlsRecommender : IRecommenderModel
 
     private readonly ExclusionMasks _masks;
 
+    /// <summary>Queries per batch of <see cref="RecommendAll"/> (<see cref="IvfIndex.SearchAll"/>); the lists do not depend on it.</summary>
+    public int SearchBatch { get; init; } = IvfIndex.DefaultBatchSize;
+
     public string Name => "als";
     public AlsModel Model { get; }
     public IvfIndex Index { get; }
@@ -82,7 +85,7 @@ public sealed class AlsRecommender : IRecommenderModel
 
             Model.UserVector(u).CopyTo(query);
             return true;
-        }, (o, best) => sink(order[o], best), cancellation, progress);
+        }, (o, best) => sink(order[o], best), cancellation, progress, SearchBatch);
     }
 
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination) =>

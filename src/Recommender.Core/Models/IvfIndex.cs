@@ -351,21 +351,27 @@ public sealed class IvfIndex
     /// <summary>Receives the best items of query <paramref name="position"/>, best first.</summary>
     public delegate void ResultSink(int position, ReadOnlySpan<ScoredItem> best);
 
-    /// <summary>Queries per <see cref="SearchMany"/> batch: enough that a list is shared by many of them, few enough that their heaps stay in cache.</summary>
-    public const int BatchSize = 64;
+    /// <summary>
+    /// Queries per <see cref="SearchMany"/> batch: enough that a list is shared by many of them, few
+    /// enough that their heaps stay in cache (1,024 top-100 heaps: 1.6 MB, within a 2 MB L2). At full
+    /// size, on every 13th user or track, 1,024 beat 64 by 19% for top-100 and 15% for similar tracks
+    /// (`bench --ivf-batch`, docs/benchmarks.md).
+    /// </summary>
+    public const int DefaultBatchSize = 1024;
 
     /// <summary>
     /// The top <paramref name="k"/> of every query position 0..<paramref name="count"/>, in parallel
-    /// batches of <see cref="BatchSize"/> consecutive positions: callers order positions so that
-    /// neighbours probe the same lists (<see cref="NearestList"/>).
+    /// batches of <paramref name="batchSize"/> consecutive positions: callers order positions so that
+    /// neighbours probe the same lists (<see cref="NearestList"/>). The results do not depend on the batch size.
     /// </summary>
-    public void SearchAll(int count, int k, int probes, QuerySource source, ResultSink sink, CancellationToken cancellation = default, Diagnostics.StageProgress? progress = null)
+    public void SearchAll(int count, int k, int probes, QuerySource source, ResultSink sink, CancellationToken cancellation = default, Diagnostics.StageProgress? progress = null, int batchSize = DefaultBatchSize)
     {
-        var batches = (count + BatchSize - 1) / BatchSize;
-        Parallel.For(0, batches, Cores.Options(cancellation), () => new BatchState(_dim, k), (batch, _, state) =>
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var batches = (count + batchSize - 1) / batchSize;
+        Parallel.For(0, batches, Cores.Options(cancellation), () => new BatchState(_dim, k, batchSize), (batch, _, state) =>
         {
-            var from = batch * BatchSize;
-            var to = Math.Min(count, from + BatchSize);
+            var from = batch * batchSize;
+            var to = Math.Min(count, from + batchSize);
             var n = 0;
             var excludedCount = 0;
             for (var position = from; position < to; position++)
@@ -400,12 +406,12 @@ public sealed class IvfIndex
         }, _ => { });
     }
 
-    private sealed class BatchState(int dim, int k)
+    private sealed class BatchState(int dim, int k, int batchSize)
     {
-        public readonly float[] Queries = new float[BatchSize * dim];
-        public readonly TopK[] Tops = Enumerable.Range(0, BatchSize).Select(_ => new TopK(k)).ToArray();
-        public readonly int[] Positions = new int[BatchSize];
-        public readonly int[] Offsets = new int[BatchSize + 1];
+        public readonly float[] Queries = new float[batchSize * dim];
+        public readonly TopK[] Tops = Enumerable.Range(0, batchSize).Select(_ => new TopK(k)).ToArray();
+        public readonly int[] Positions = new int[batchSize];
+        public readonly int[] Offsets = new int[batchSize + 1];
         public readonly ScoredItem[] Buffer = new ScoredItem[k];
         public readonly IvfSearchScratch Scratch = new();
         public int[] Excluded = new int[1024];

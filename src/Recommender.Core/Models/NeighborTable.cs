@@ -43,7 +43,7 @@ public sealed class NeighborTable : ScoredLists
     }
 
     /// <summary>Neighbours of <paramref name="queryItems"/> (or every item) by searching <paramref name="index"/> built over <paramref name="normalized"/>.</summary>
-    public static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
+    public static NeighborTable FromIndex(IvfIndex index, float[] normalized, int f, int n, int k, int probes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null, int batchSize = IvfIndex.DefaultBatchSize)
     {
         var table = new ScoredListsBuilder(n, queryItems, k);
 
@@ -67,7 +67,7 @@ public sealed class NeighborTable : ScoredLists
             row.CopyTo(query);
             excluded = slotItems.AsSpan(slot, 1); // never its own neighbour
             return TensorPrimitives.SumOfSquares(row) != 0;
-        }, (o, best) => table.Set(order[o], best), cancellation, progress);
+        }, (o, best) => table.Set(order[o], best), cancellation, progress, batchSize);
         return new NeighborTable(table.Pack());
     }
 

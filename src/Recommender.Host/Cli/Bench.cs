@@ -25,6 +25,7 @@ internal static partial class Bench
         new("float32-gather", "gather float32 factors instead of the bfloat16 copy", IsFlag: true),
         new("export-csr", "also write the user×track matrix as raw CSR (int32 header users, tracks, nnz; row pointers; columns) for bench/implicit_als.py"),
         new("sample", "users (top-k) and tracks (similar) timed; the rate is per row", "100000"),
+        new("ivf-batch", "comma-separated queries per IVF batch to time top-k and similar with", RecommenderCli.Text(IvfIndex.DefaultBatchSize)),
     ]);
 
     public static Task<int> RunAsync(ParsedOptions o, CliContext ctx)
@@ -88,12 +89,18 @@ internal static partial class Bench
         var users = Enumerable.Range(0, events.NumUsers).Where(u => events.CountOf(u) > 0).ToArray();
         var step = Math.Max(1, users.Length / sample);
         var sampledUsers = users.Where((_, i) => i % step == 0).Take(sample).ToArray();
+        var batchSizes = o.String("ivf-batch")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --ivf-batch takes positive integers (got '{b}')")).ToArray();
         if (stages.Contains("topk"))
         {
-            var (als, indexSeconds, indexBytes) = Measure(() => new AlsRecommender(model!));
-            Row(ctx, $"IVF index ({als.Index.Lists:N0} lists)", indexSeconds, "", indexBytes);
-            var (_, seconds, bytes) = Measure(() => BulkInference.RecommendAll(events, sampledUsers, als, 100, CancellationToken.None));
-            Row(ctx, $"ALS top-100 (IVF), {sampledUsers.Length:N0} users", seconds, $"{sampledUsers.Length / seconds:N0} users/s; all {users.Length:N0}: {users.Length / (sampledUsers.Length / seconds):N0} s", bytes);
+            var (index, indexSeconds, indexBytes) = Measure(() => new AlsRecommender(model!).Index);
+            Row(ctx, $"IVF index ({index.Lists:N0} lists)", indexSeconds, "", indexBytes);
+            foreach (var batch in batchSizes)
+            {
+                var als = new AlsRecommender(model!, index) { SearchBatch = batch };
+                var (_, seconds, bytes) = Measure(() => BulkInference.RecommendAll(events, sampledUsers, als, 100, CancellationToken.None));
+                Row(ctx, $"ALS top-100 (IVF, batches of {batch}), {sampledUsers.Length:N0} users", seconds, $"{sampledUsers.Length / seconds:N0} users/s; all {users.Length:N0}: {users.Length / (sampledUsers.Length / seconds):N0} s", bytes);
+            }
         }
 
         if (stages.Contains("similar"))
@@ -102,8 +109,11 @@ internal static partial class Bench
             var items = Enumerable.Range(0, events.NumItems).Where(i => i % itemStep == 0).Take(sample).ToArray();
             var ((index, normalized), indexSeconds, indexBytes) = Measure(() => NeighborTable.CosineIndex(model!));
             Row(ctx, $"cosine IVF index ({index.Lists:N0} lists)", indexSeconds, "", indexBytes);
-            var (_, seconds, bytes) = Measure(() => NeighborTable.FromIndex(index, normalized, model!.Factors, model.Items, 20, 24, items));
-            Row(ctx, $"similar tracks (IVF cosine, 20 neighbours), {items.Length:N0} tracks", seconds, $"{items.Length / seconds:N0} tracks/s; all {events.NumItems:N0}: {events.NumItems / (items.Length / seconds):N0} s", bytes);
+            foreach (var batch in batchSizes)
+            {
+                var (_, seconds, bytes) = Measure(() => NeighborTable.FromIndex(index, normalized, model!.Factors, model.Items, 20, 24, items, batchSize: batch));
+                Row(ctx, $"similar tracks (IVF cosine, 20 neighbours, batches of {batch}), {items.Length:N0} tracks", seconds, $"{items.Length / seconds:N0} tracks/s; all {events.NumItems:N0}: {events.NumItems / (items.Length / seconds):N0} s", bytes);
+            }
         }
 
         LogDone(logger, Environment.WorkingSet >> 20);

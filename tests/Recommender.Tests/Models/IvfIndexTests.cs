@@ -106,10 +106,13 @@ public class IvfIndexTests
 
 public class IvfBatchSearchTests
 {
-    [TestCase(1, 16)]
-    [TestCase(40, 16)]
-    [TestCase(40, 12)]
-    public void SearchMany_GivesEveryQueryExactlyWhatSearchGivesIt(int lists, int dim)
+    [TestCase(1, 16, 64)]
+    [TestCase(40, 16, 64)]
+    [TestCase(40, 12, 64)]
+    [TestCase(40, 16, 1)]
+    [TestCase(40, 16, 37)]
+    [TestCase(40, 16, 256)]
+    public void SearchMany_GivesEveryQueryExactlyWhatSearchGivesIt(int lists, int dim, int batchSize)
     {
         const int N = 4_000, Queries = 150, K = 15, Probes = 6;
         var rng = new Rng(21);
@@ -124,7 +127,7 @@ public class IvfBatchSearchTests
             queries.AsSpan(q * dim, dim).CopyTo(query);
             excluded = histories[q];
             return q != 3; // a skipped query gets no call back
-        }, (q, best) => got[q] = best.ToArray());
+        }, (q, best) => got[q] = best.ToArray(), batchSize: batchSize);
 
         Assert.That(got[3], Is.Null);
         for (var q = 0; q < Queries; q++)
