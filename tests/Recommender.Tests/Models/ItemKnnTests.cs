@@ -132,4 +132,46 @@ public class ItemKnnTests
         Assert.That(Enumerable.Range(0, 3).SelectMany(i => model.Neighbors.NeighborsOf(i).ToArray()), Has.None.EqualTo(3));
         Assert.That(Enumerable.Range(0, 3).Sum(i => model.Neighbors.NeighborsOf(i).Length), Is.GreaterThan(0));
     }
+
+    /// <summary>
+    /// A catalog beyond the direct-sum limit takes the bucketed sum: against the obvious version
+    /// (a dictionary summed in history order, then a full sort), item for item and bit for bit.
+    /// </summary>
+    [TestCase(70_000, 500)]
+    [TestCase(300_000, 40)]
+    public void BucketedSums_OnALargeCatalog_EqualTheObviousSum(int items, int maxUserItems)
+    {
+        var rng = new Random(items);
+        var offsets = new int[items + 1];
+        var neighbors = new List<int>();
+        var sims = new List<float>();
+        for (var i = 0; i < items; i++)
+        {
+            // Neighbours concentrated on a few popular tracks, so that sums of many terms occur.
+            var row = Enumerable.Range(0, rng.Next(0, 25)).Select(_ => rng.Next(4) == 0 ? rng.Next(200) : rng.Next(items)).Where(j => j != i).Distinct().ToArray();
+            neighbors.AddRange(row);
+            sims.AddRange(row.Select(_ => (float)rng.NextDouble() - 0.05f)); // a few non-positive ones: clamped to 1e-9
+            offsets[i + 1] = neighbors.Count;
+        }
+
+        var model = new ItemKnnModel(new NeighborTable(offsets, [.. neighbors], [.. sims]), new ItemKnnParameters { MaxUserItems = maxUserItems });
+        for (var u = 0; u < 40; u++)
+        {
+            var history = Enumerable.Range(0, rng.Next(1, 700)).Select(_ => u % 3 == 0 ? rng.Next(300) : rng.Next(items)).Distinct().ToArray();
+            var sums = new Dictionary<int, float>();
+            foreach (var i in history[Math.Max(0, history.Length - maxUserItems)..])
+            {
+                for (var p = offsets[i]; p < offsets[i + 1]; p++)
+                {
+                    sums[neighbors[p]] = sums.GetValueOrDefault(neighbors[p]) + MathF.Max(1e-9f, sims[p]);
+                }
+            }
+
+            var expected = sums.Where(x => !history.Contains(x.Key)).Select(x => new ScoredItem(x.Key, x.Value)).Order().Take(30).ToArray();
+            var got = new ScoredItem[30];
+            var n = model.Recommend(u, history, 30, got);
+            Assert.That(got[..n], Is.EqualTo(expected), $"user {u}, {history.Length} tracks");
+        }
+    }
 }
+
