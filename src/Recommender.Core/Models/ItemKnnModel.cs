@@ -62,22 +62,17 @@ public sealed class ItemKnnModel : IRecommenderModel
             longestRow = Math.Max(longestRow, neighbors.NeighborsOf(i).Length);
         }
 
-        var pairs = (int)Math.Min(MaxBucketedPairs, (long)parameters.MaxUserItems * longestRow);
-        _pairItems = new ScratchPool<int>(pairs);
-        _pairScores = new ScratchPool<float>(pairs);
+        _pairCapacity = (int)Math.Min(MaxBucketedPairs, (long)parameters.MaxUserItems * longestRow);
     }
 
     /// <summary>Catalogs up to this size sum straight into the score array (256 KB: it stays in L2).</summary>
     private const int DirectLimit = 1 << 16;
 
-    /// <summary>Items per bucket of the bucketed sum: 32 KB of scores, within L1.</summary>
-    private const int BucketShift = 13;
-
     /// <summary>The most (neighbour, similarity) pairs one user's sum is bucketed for; more go straight in.</summary>
     private const int MaxBucketedPairs = 1 << 20;
 
-    private readonly ScratchPool<int> _pairItems;
-    private readonly ScratchPool<float> _pairScores;
+    private readonly int _pairCapacity;
+    private readonly System.Collections.Concurrent.ConcurrentBag<BucketedSums> _buckets = [];
 
     public string Name => "itemknn";
     public NeighborTable Neighbors { get; }
@@ -86,10 +81,16 @@ public sealed class ItemKnnModel : IRecommenderModel
     public static ItemKnnModel Fit(EventLog train, ItemKnnParameters p, CancellationToken cancellation = default) =>
         p.EaseLambda is { } lambda ? FitEase(train, p, lambda, cancellation) : FitCosine(train, p, cancellation);
 
-    private static ItemKnnModel FitCosine(EventLog train, ItemKnnParameters p, CancellationToken cancellation)
+    private static ItemKnnModel FitCosine(EventLog train, ItemKnnParameters p, CancellationToken cancellation) =>
+        FitCosine(train, p, cancellation, bucketed: train.NumItems > DirectLimit);
+
+    /// <param name="bucketed">sum each track's co-listening through <see cref="BucketedSums"/> (the same floats; faster once the item array outgrows L2).</param>
+    /// <param name="pairCapacity">pairs per bucketed run (tests make it small to split a track's listeners into several runs).</param>
+    internal static ItemKnnModel FitCosine(EventLog train, ItemKnnParameters p, CancellationToken cancellation, bool bucketed, int pairCapacity = MaxBucketedPairs)
     {
         var n = train.NumItems;
-        var (userStart, weights) = UserWindows(train, WindowWithinBudget(train, p.MaxUserItems, p.PairBudget));
+        var window = WindowWithinBudget(train, p.MaxUserItems, p.PairBudget);
+        var (userStart, weights) = UserWindows(train, window);
 
         // item → users (CSR), over each user's window only.
         var offsets = new int[n + 1];
@@ -128,6 +129,7 @@ public sealed class ItemKnnModel : IRecommenderModel
             var touchedItems = new int[n + 1]; // ScatterAdd's spare entry
             var top = new TopK(p.Neighbors);
             var buffer = new ScoredItem[p.Neighbors];
+            var sums = bucketed ? new BucketedSums(n, Math.Max(pairCapacity, window)) : null; // a user's whole window always fits
             int b;
             while ((b = Interlocked.Increment(ref nextBlock)) * Block < n)
             {
@@ -135,13 +137,53 @@ public sealed class ItemKnnModel : IRecommenderModel
                 for (var i = b * Block; i < Math.Min(n, (b + 1) * Block); i++)
                 {
                     var touched = 0;
-                    for (var a = offsets[i]; a < offsets[i + 1]; a++)
+                    if (sums is null)
                     {
-                        var u = users[a];
-                        var w = weights[u];
-                        for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
+                        for (var a = offsets[i]; a < offsets[i + 1]; a++)
                         {
-                            ScatterAdd.Add(acc, touchedItems, ref touched, train.Items[e], w);
+                            var u = users[a];
+                            var w = weights[u];
+                            for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
+                            {
+                                ScatterAdd.Add(acc, touchedItems, ref touched, train.Items[e], w);
+                            }
+                        }
+                    }
+                    else
+                    {
+                        // The track's listeners in runs whose windows fit the buffer, each run bucketed
+                        // and summed in turn: every entry still gets its terms in listener order.
+                        for (var a = offsets[i]; a < offsets[i + 1];)
+                        {
+                            sums.Clear();
+                            var end = a;
+                            while (end < offsets[i + 1] && sums.Total + (train.UserOffsets[users[end] + 1] - userStart[users[end]]) <= sums.Capacity)
+                            {
+                                for (var e = userStart[users[end]]; e < train.UserOffsets[users[end] + 1]; e++)
+                                {
+                                    sums.Count(train.Items[e]);
+                                }
+
+                                end++;
+                            }
+
+                            if (end == a)
+                            {
+                                throw new InvalidOperationException($"user {users[a]}'s window does not fit {sums.Capacity} pairs");
+                            }
+
+                            sums.Seal();
+                            for (var r = a; r < end; r++)
+                            {
+                                var w = weights[users[r]];
+                                for (var e = userStart[users[r]]; e < train.UserOffsets[users[r] + 1]; e++)
+                                {
+                                    sums.Place(train.Items[e], w);
+                                }
+                            }
+
+                            touched = sums.AddTo(acc, touchedItems, touched);
+                            a = end;
                         }
                     }
 
@@ -366,77 +408,49 @@ public sealed class ItemKnnModel : IRecommenderModel
         return count;
     }
 
-    /// <summary>
-    /// The same sums as <see cref="SumDirect"/>, the pairs first sorted by bucket of 8,192 items
-    /// (a stable counting sort): a 1M-track score array is 4 MB, beyond L2, and adding in history
-    /// order waited on a cache miss per pair; bucket by bucket, the adds stay within 32 KB. Each
-    /// score gets its terms in the same order as before (the sort is stable), so the sums are the
-    /// same floats; only the order of touched differs, which the top-k does not depend on.
-    /// </summary>
+    /// <summary>The same sums as <see cref="SumDirect"/>, through <see cref="BucketedSums"/>: the same floats, only touched in another order (which the top-k does not depend on).</summary>
     private int SumByBucket(ReadOnlySpan<int> used, float[] scores, int[] touched)
     {
         var n = Neighbors.NumItems;
-        var buckets = (n >> BucketShift) + 1;
-        var pairItems = _pairItems.Rent();
-        var pairScores = _pairScores.Rent();
+        var sums = _buckets.TryTake(out var pooled) ? pooled : new BucketedSums(n, _pairCapacity);
         try
         {
-            Span<int> next = buckets <= 1024 ? stackalloc int[buckets + 1] : new int[buckets + 1];
-            next.Clear();
-            var total = 0;
+            sums.Clear();
             foreach (var i in used)
             {
                 if ((uint)i < (uint)n)
                 {
                     foreach (var j in Neighbors.NeighborsOf(i))
                     {
-                        next[(j >> BucketShift) + 1]++;
+                        sums.Count(j);
                     }
-
-                    total += Neighbors.NeighborsOf(i).Length;
                 }
             }
 
-            if (total > pairItems.Length)
+            if (sums.Total > sums.Capacity)
             {
                 return SumDirect(used, scores, touched);
             }
 
-            for (var b = 1; b <= buckets; b++)
-            {
-                next[b] += next[b - 1];
-            }
-
+            sums.Seal();
             foreach (var i in used)
             {
-                if ((uint)i >= (uint)n)
+                if ((uint)i < (uint)n)
                 {
-                    continue;
-                }
-
-                var neighbors = Neighbors.NeighborsOf(i);
-                var sims = Neighbors.ScoresOf(i);
-                for (var r = 0; r < neighbors.Length; r++)
-                {
-                    var at = next[neighbors[r] >> BucketShift]++;
-                    pairItems[at] = neighbors[r];
-                    pairScores[at] = MathF.Max(1e-9f, sims[r]); // touched entries stay non-zero: listed once
+                    var neighbors = Neighbors.NeighborsOf(i);
+                    var sims = Neighbors.ScoresOf(i);
+                    for (var r = 0; r < neighbors.Length; r++)
+                    {
+                        sums.Place(neighbors[r], MathF.Max(1e-9f, sims[r])); // touched entries stay non-zero: listed once
+                    }
                 }
             }
 
-            var count = 0;
-            for (var p = 0; p < total; p++)
-            {
-                ScatterAdd.Add(scores, touched, ref count, pairItems[p], pairScores[p]);
-            }
-
-            return count;
+            return sums.AddTo(scores, touched, 0);
         }
         finally
         {
-            // Stale pairs are never read: every call writes the first `total` entries before reading them.
-            _pairItems.Return(pairItems);
-            _pairScores.Return(pairScores);
+            _buckets.Add(sums);
         }
     }
 
