@@ -56,23 +56,7 @@ public sealed class ItemKnnModel : IRecommenderModel
         _scores = new ScratchPool<float>(neighbors.NumItems);
         _touched = new ScratchPool<int>(neighbors.NumItems + 1); // ScatterAdd's spare entry
         _masks = new ExclusionMasks(neighbors.NumItems);
-        var longestRow = 0;
-        for (var i = 0; i < neighbors.NumItems; i++)
-        {
-            longestRow = Math.Max(longestRow, neighbors.NeighborsOf(i).Length);
-        }
-
-        _pairCapacity = (int)Math.Min(MaxBucketedPairs, (long)parameters.MaxUserItems * longestRow);
     }
-
-    /// <summary>Catalogs up to this size sum straight into the score array (256 KB: it stays in L2).</summary>
-    private const int DirectLimit = 1 << 16;
-
-    /// <summary>The most (neighbour, similarity) pairs one user's sum is bucketed for; more go straight in.</summary>
-    private const int MaxBucketedPairs = 1 << 20;
-
-    private readonly int _pairCapacity;
-    private readonly System.Collections.Concurrent.ConcurrentBag<BucketedSums> _buckets = [];
 
     public string Name => "itemknn";
     public NeighborTable Neighbors { get; }
@@ -81,16 +65,10 @@ public sealed class ItemKnnModel : IRecommenderModel
     public static ItemKnnModel Fit(EventLog train, ItemKnnParameters p, CancellationToken cancellation = default) =>
         p.EaseLambda is { } lambda ? FitEase(train, p, lambda, cancellation) : FitCosine(train, p, cancellation);
 
-    private static ItemKnnModel FitCosine(EventLog train, ItemKnnParameters p, CancellationToken cancellation) =>
-        FitCosine(train, p, cancellation, bucketed: train.NumItems > DirectLimit);
-
-    /// <param name="bucketed">sum each track's co-listening through <see cref="BucketedSums"/> (the same floats; faster once the item array outgrows L2).</param>
-    /// <param name="pairCapacity">pairs per bucketed run (tests make it small to split a track's listeners into several runs).</param>
-    internal static ItemKnnModel FitCosine(EventLog train, ItemKnnParameters p, CancellationToken cancellation, bool bucketed, int pairCapacity = MaxBucketedPairs)
+    private static ItemKnnModel FitCosine(EventLog train, ItemKnnParameters p, CancellationToken cancellation)
     {
         var n = train.NumItems;
-        var window = WindowWithinBudget(train, p.MaxUserItems, p.PairBudget);
-        var (userStart, weights) = UserWindows(train, window);
+        var (userStart, weights) = UserWindows(train, WindowWithinBudget(train, p.MaxUserItems, p.PairBudget));
 
         // item → users (CSR), over each user's window only.
         var offsets = new int[n + 1];
@@ -129,7 +107,6 @@ public sealed class ItemKnnModel : IRecommenderModel
             var touchedItems = new int[n + 1]; // ScatterAdd's spare entry
             var top = new TopK(p.Neighbors);
             var buffer = new ScoredItem[p.Neighbors];
-            var sums = bucketed ? new BucketedSums(n, Math.Max(pairCapacity, window)) : null; // a user's whole window always fits
             int b;
             while ((b = Interlocked.Increment(ref nextBlock)) * Block < n)
             {
@@ -137,53 +114,13 @@ public sealed class ItemKnnModel : IRecommenderModel
                 for (var i = b * Block; i < Math.Min(n, (b + 1) * Block); i++)
                 {
                     var touched = 0;
-                    if (sums is null)
+                    for (var a = offsets[i]; a < offsets[i + 1]; a++)
                     {
-                        for (var a = offsets[i]; a < offsets[i + 1]; a++)
+                        var u = users[a];
+                        var w = weights[u];
+                        for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
                         {
-                            var u = users[a];
-                            var w = weights[u];
-                            for (var e = userStart[u]; e < train.UserOffsets[u + 1]; e++)
-                            {
-                                ScatterAdd.Add(acc, touchedItems, ref touched, train.Items[e], w);
-                            }
-                        }
-                    }
-                    else
-                    {
-                        // The track's listeners in runs whose windows fit the buffer, each run bucketed
-                        // and summed in turn: every entry still gets its terms in listener order.
-                        for (var a = offsets[i]; a < offsets[i + 1];)
-                        {
-                            sums.Clear();
-                            var end = a;
-                            while (end < offsets[i + 1] && sums.Total + (train.UserOffsets[users[end] + 1] - userStart[users[end]]) <= sums.Capacity)
-                            {
-                                for (var e = userStart[users[end]]; e < train.UserOffsets[users[end] + 1]; e++)
-                                {
-                                    sums.Count(train.Items[e]);
-                                }
-
-                                end++;
-                            }
-
-                            if (end == a)
-                            {
-                                throw new InvalidOperationException($"user {users[a]}'s window does not fit {sums.Capacity} pairs");
-                            }
-
-                            sums.Seal();
-                            for (var r = a; r < end; r++)
-                            {
-                                var w = weights[users[r]];
-                                for (var e = userStart[users[r]]; e < train.UserOffsets[users[r] + 1]; e++)
-                                {
-                                    sums.Place(train.Items[e], w);
-                                }
-                            }
-
-                            touched = sums.AddTo(acc, touchedItems, touched);
-                            a = end;
+                            ScatterAdd.Add(acc, touchedItems, ref touched, train.Items[e], w);
                         }
                     }
 
@@ -354,34 +291,11 @@ public sealed class ItemKnnModel : IRecommenderModel
 
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
     {
+        var n = Neighbors.NumItems;
         var scores = _scores.Rent();
         var touched = _touched.Rent();
-        var used = history[Math.Max(0, history.Length - Parameters.MaxUserItems)..];
-        var count = Neighbors.NumItems <= DirectLimit ? SumDirect(used, scores, touched) : SumByBucket(used, scores, touched);
-        var top = new TopK(k);
-        var mask = _masks.Rent(history);
-        for (var c = 0; c < count; c++)
-        {
-            var j = touched[c];
-            if (!mask[j])
-            {
-                top.Add(j, scores[j]);
-            }
-
-            scores[j] = 0;
-        }
-
-        _masks.Return(mask, history);
-        _scores.Return(scores);
-        _touched.Return(touched); // its stale entries are never read: count starts at 0
-        return top.Drain(destination);
-    }
-
-    /// <summary>Adds every similarity of the used tracks' neighbours into scores, listing each neighbour once in touched; returns how many.</summary>
-    private int SumDirect(ReadOnlySpan<int> used, float[] scores, int[] touched)
-    {
-        var n = Neighbors.NumItems;
         var count = 0;
+        var used = history[Math.Max(0, history.Length - Parameters.MaxUserItems)..];
         for (var h = 0; h < used.Length; h++)
         {
             var i = used[h];
@@ -405,53 +319,23 @@ public sealed class ItemKnnModel : IRecommenderModel
             }
         }
 
-        return count;
-    }
-
-    /// <summary>The same sums as <see cref="SumDirect"/>, through <see cref="BucketedSums"/>: the same floats, only touched in another order (which the top-k does not depend on).</summary>
-    private int SumByBucket(ReadOnlySpan<int> used, float[] scores, int[] touched)
-    {
-        var n = Neighbors.NumItems;
-        var sums = _buckets.TryTake(out var pooled) ? pooled : new BucketedSums(n, _pairCapacity);
-        try
+        var top = new TopK(k);
+        var mask = _masks.Rent(history);
+        for (var c = 0; c < count; c++)
         {
-            sums.Clear();
-            foreach (var i in used)
+            var j = touched[c];
+            if (!mask[j])
             {
-                if ((uint)i < (uint)n)
-                {
-                    foreach (var j in Neighbors.NeighborsOf(i))
-                    {
-                        sums.Count(j);
-                    }
-                }
+                top.Add(j, scores[j]);
             }
 
-            if (sums.Total > sums.Capacity)
-            {
-                return SumDirect(used, scores, touched);
-            }
-
-            sums.Seal();
-            foreach (var i in used)
-            {
-                if ((uint)i < (uint)n)
-                {
-                    var neighbors = Neighbors.NeighborsOf(i);
-                    var sims = Neighbors.ScoresOf(i);
-                    for (var r = 0; r < neighbors.Length; r++)
-                    {
-                        sums.Place(neighbors[r], MathF.Max(1e-9f, sims[r])); // touched entries stay non-zero: listed once
-                    }
-                }
-            }
-
-            return sums.AddTo(scores, touched, 0);
+            scores[j] = 0;
         }
-        finally
-        {
-            _buckets.Add(sums);
-        }
+
+        _masks.Return(mask, history);
+        _scores.Return(scores);
+        _touched.Return(touched); // its stale entries are never read: count starts at 0
+        return top.Drain(destination);
     }
 
     public void Save(string dir, ArtifactIds ids) => Neighbors.Save(Path.Combine(dir, FileNames.ItemKnn), ids.Items);
