@@ -221,6 +221,12 @@ public sealed class IvfIndex
             var threshold = top.Threshold;
             for (var j = 0; j < block.Length; j++)
             {
+                if ((j & 7) == 0 && j + 8 <= block.Length && BelowAll(block.Slice(j, 8), threshold))
+                {
+                    j += 7;
+                    continue;
+                }
+
                 // Ties at the threshold still go to TopK, which breaks them by item id.
                 if (block[j] < threshold)
                 {
@@ -238,6 +244,11 @@ public sealed class IvfIndex
             }
         }
     }
+
+    /// <summary>True when every score is below the threshold (a NaN is not: it goes the scalar way, as before).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool BelowAll(ReadOnlySpan<float> eight, float threshold) =>
+        System.Runtime.Intrinsics.Vector256.LessThanAll(System.Runtime.Intrinsics.Vector256.Create(eight), System.Runtime.Intrinsics.Vector256.Create(threshold));
 
     /// <summary>Rows scored per kernel call: 128 rows of 64 floats (32 KB) stay in L1 while every query of a batch scores them.</summary>
     private const int ScanBlock = 128;
@@ -325,6 +336,12 @@ public sealed class IvfIndex
                     var threshold = top.Threshold;
                     for (var j = 0; j < block.Length; j++)
                     {
+                        if ((j & 7) == 0 && j + 8 <= block.Length && BelowAll(block.Slice(j, 8), threshold))
+                        {
+                            j += 7; // once the heap is full almost every group of eight falls below it: one compare for all
+                            continue;
+                        }
+
                         if (block[j] < threshold)
                         {
                             continue;
