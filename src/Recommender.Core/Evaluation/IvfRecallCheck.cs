@@ -21,7 +21,7 @@ public static class IvfRecallCheck
         var rng = new Rng(seed + 11);
         var sample = Enumerable.Range(0, Math.Min(sampleUsers, users.Length)).Select(_ => users[rng.Next(users.Length)]).Distinct().ToArray();
         // Batched searches (IvfIndex.SearchAll): an exact scan reads all item factors (256 MB at
-        // full size) once per 64 queries instead of once per query; results equal one-query searches.
+        // full size) once per batch of queries instead of once per query; results equal one-query searches.
         var exact = new AlsRecommender(als.Model, lists: 1);
         var approximate = Lists(als, sample, train, K);
         var truth = Lists(exact, sample, train, K);

@@ -309,31 +309,6 @@ public sealed class FeatureContext
         return System.Numerics.BitOperations.PopCount(bits) / (float)listens;
     }
 
-    /// <summary>How many of the given listens share an artist with the item, as a fraction of them: the obvious scan, the reference the masks are tested against.</summary>
-    internal float ArtistPlayedInByScan(int item, ReadOnlySpan<int> listens)
-    {
-        var artists = ArtistsOf(item);
-        if (artists.Length == 0 || listens.Length == 0)
-        {
-            return 0;
-        }
-
-        var hits = 0;
-        foreach (var h in listens)
-        {
-            foreach (var a in ArtistsOf(h))
-            {
-                if (artists.Contains(a))
-                {
-                    hits++;
-                    break;
-                }
-            }
-        }
-
-        return hits / (float)listens.Length;
-    }
-
     private static int EdaMonth(int day)
     {
         var date = DateOnly.FromDayNumber(Epoch + day);

@@ -3,8 +3,8 @@ namespace Recommender.Ranking;
 /// <summary>
 /// The arrays one batch of ranking fills: candidate slots, feature rows and scores, kept from one
 /// batch to the next. Ranking every user at full size runs ~320 batches of 4,096 users; fresh
-/// arrays each time made ~70 MB of large-object garbage per batch, which lifted the run's peak
-/// working set by a gigabyte and more before a collection came. Not thread-safe: one per caller.
+/// arrays each time made ~70 MB of large-object garbage per batch (the working set rose from 12.9
+/// to 14.4 GB during that stage before this change, docs/benchmarks.md). Not thread-safe: one per caller.
 /// </summary>
 public sealed class RankingBuffers
 {
