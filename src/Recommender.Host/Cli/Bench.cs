@@ -18,7 +18,7 @@ internal static partial class Bench
     [
         new("data", "directory with the three input parquet files (e.g. from generate); for als, topk, similar"),
         new("snapshot", "a snapshot directory written by train; for serving"),
-        new("stages", "comma-separated: als, topk, similar, serving, kernels", "als,topk,similar"),
+        new("stages", "comma-separated: als, topk, similar, itemknn, serving, kernels", "als,topk,similar"),
         new("factors", "ALS factors", "64"),
         new("iterations", "ALS iterations", "5"),
         new("cg-steps", "ALS conjugate-gradient steps per row", "3"),
@@ -31,10 +31,10 @@ internal static partial class Bench
     public static Task<int> RunAsync(ParsedOptions o, CliContext ctx)
     {
         var stages = o.String("stages")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var unknown = stages.Except(["als", "topk", "similar", "serving", "kernels"]).ToArray();
+        var unknown = stages.Except(["als", "topk", "similar", "itemknn", "serving", "kernels"]).ToArray();
         if (unknown.Length > 0)
         {
-            throw new UsageException($"bench: unknown stage(s) {string.Join(", ", unknown)} in --stages; known: als, topk, similar, serving, kernels");
+            throw new UsageException($"bench: unknown stage(s) {string.Join(", ", unknown)} in --stages; known: als, topk, similar, itemknn, serving, kernels");
         }
 
         var sample = o.Int("sample", 1);
@@ -70,6 +70,14 @@ internal static partial class Bench
 
         ctx.Out.WriteLine("| stage | wall time | rate | allocated |");
         ctx.Out.WriteLine("|---|---:|---:|---:|");
+        var users = Enumerable.Range(0, events.NumUsers).Where(u => events.CountOf(u) > 0).ToArray();
+        var step = Math.Max(1, users.Length / sample);
+        var sampledUsers = users.Where((_, i) => i % step == 0).Take(sample).ToArray();
+        if (stages.Contains("itemknn"))
+        {
+            ItemKnn(ctx, events, users.Length, sampledUsers);
+            stages = stages.Except(["itemknn"]).ToArray();
+        }
 
         AlsModel? model = null;
         if (stages.Length > 0)
@@ -86,9 +94,6 @@ internal static partial class Bench
 
         matrix = null;
         Hosting.Memory.CompactLargeObjects();
-        var users = Enumerable.Range(0, events.NumUsers).Where(u => events.CountOf(u) > 0).ToArray();
-        var step = Math.Max(1, users.Length / sample);
-        var sampledUsers = users.Where((_, i) => i % step == 0).Take(sample).ToArray();
         var batchSizes = o.String("ivf-batch")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --ivf-batch takes positive integers (got '{b}')")).ToArray();
         if (stages.Contains("topk"))
@@ -118,6 +123,22 @@ internal static partial class Bench
 
         LogDone(logger, Environment.WorkingSet >> 20);
         return Task.FromResult(RecommenderCli.ExitOk);
+    }
+
+    /// <summary>
+    /// Item-kNN as the pipeline runs it (cosine, the window within the default pair budget): the
+    /// table's build over every event, then the recommendation sum (scatter-adds over each sampled
+    /// user's latest tracks' neighbours) for the sampled users.
+    /// </summary>
+    private static void ItemKnn(CliContext ctx, Data.EventLog events, int allUsers, int[] sampledUsers)
+    {
+        var parameters = new ItemKnnParameters();
+        var window = ItemKnnModel.WindowWithinBudget(events, parameters.MaxUserItems, parameters.PairBudget);
+        var updates = ItemKnnModel.CoListeningUpdates(events, window);
+        var (model, seconds, bytes) = Measure(() => ItemKnnModel.Fit(events, parameters));
+        Row(ctx, $"item-kNN table (cosine, window {window}, {updates:N0} updates)", seconds, $"{updates / seconds / 1e6:N0} M updates/s", bytes);
+        var (_, recommendSeconds, recommendBytes) = Measure(() => BulkInference.RecommendAll(events, sampledUsers, model, 50, CancellationToken.None));
+        Row(ctx, $"item-kNN top-50, {sampledUsers.Length:N0} users", recommendSeconds, $"{sampledUsers.Length / recommendSeconds:N0} users/s; all {allUsers:N0}: {allUsers / (sampledUsers.Length / recommendSeconds):N0} s", recommendBytes);
     }
 
     /// <summary>The IVF scan kernel on a cache-resident block of 1,000 rows: rows scored per second, best of five rounds (the first ones run before tiered JIT has optimised the loop).</summary>
@@ -172,20 +193,24 @@ internal static partial class Bench
         var groups = Enumerable.Range(0, TrainRows).Select(r => (uint)(r / 100)).ToArray();
         var ranker = Ranking.GradientBoostedRanker.Fit(features.AsSpan(0, TrainRows * F).ToArray(), labels, groups, new Ranking.RankerParameters { MinExamplesPerLeaf = 20 });
         var scores = new float[ScoreRows];
-        double flat = double.MaxValue, mlNet = double.MaxValue;
+        var walked = new float[ScoreRows];
+        double scan = double.MaxValue, walk = double.MaxValue, mlNet = double.MaxValue;
         var reference = scores;
         for (var round = 0; round < 3; round++) // the best of three: the first runs before tiered JIT has optimised the loops
         {
             var watch = Stopwatch.StartNew();
             ranker.Trees.Score(features, scores);
-            flat = Math.Min(flat, watch.Elapsed.TotalSeconds);
+            scan = Math.Min(scan, watch.Elapsed.TotalSeconds);
+            watch.Restart();
+            ranker.Trees.ScoreByWalk(features, walked);
+            walk = Math.Min(walk, watch.Elapsed.TotalSeconds);
             watch.Restart();
             reference = ranker.ScoreWithMlNet(features, ScoreRows);
             mlNet = Math.Min(mlNet, watch.Elapsed.TotalSeconds);
         }
 
-        var same = scores.AsSpan().SequenceEqual(reference);
-        ctx.Out.WriteLine($"kernels: ranker scoring ({ranker.Trees.Trees} trees, {ranker.Trees.TotalDepth} levels), ML.NET transformer {ScoreRows / mlNet / 1e6:F2} M rows/s, flat trees {ScoreRows / flat / 1e6:F2} M rows/s (one thread; scores {(same ? "identical" : "DIFFERENT")})");
+        var same = scores.AsSpan().SequenceEqual(reference) && walked.AsSpan().SequenceEqual(reference);
+        ctx.Out.WriteLine($"kernels: ranker scoring ({ranker.Trees.Trees} trees, {ranker.Trees.TotalDepth} levels), ML.NET transformer {ScoreRows / mlNet / 1e6:F2} M rows/s, tree walk {ScoreRows / walk / 1e6:F2} M rows/s, {(Ranking.TreeEnsemble.Vectorized ? "vector walk" : "walk (no AVX2)")} {ScoreRows / scan / 1e6:F2} M rows/s (one thread; scores {(same ? "identical" : "DIFFERENT")})");
     }
 
     /// <summary>

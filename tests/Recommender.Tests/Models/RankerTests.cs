@@ -67,6 +67,52 @@ public class RankerTests
         }
     }
 
+    /// <summary>
+    /// The vector walk (eight rows per step) against the one-row walk: NaN and ±∞ values, values
+    /// exactly on thresholds, and every row count from 1 to 130 (partial blocks and groups).
+    /// </summary>
+    [Test]
+    public void VectorWalk_ScoresAsTheRowWalk_WithNaNInfinitiesAndPartialBlocks()
+    {
+        Assume.That(TreeEnsemble.Vectorized, "AVX2 is absent: Score is the row walk itself");
+        const int F = FeatureContext.FeatureCount, Rows = 2000;
+        var rng = new Random(17);
+        var features = new float[Rows * F];
+        for (var i = 0; i < features.Length; i++)
+        {
+            features[i] = i % 3 == 0 ? rng.Next(4) : (float)(rng.NextDouble() * 10 - 5);
+        }
+
+        var labels = Enumerable.Range(0, Rows).Select(r => features[r * F] + features[(r * F) + 2] > 2 || rng.Next(10) == 0 ? 1f : 0f).ToArray();
+        var groups = Enumerable.Range(0, Rows).Select(r => (uint)(r / 20)).ToArray();
+        var trees = GradientBoostedRanker.Fit(features, labels, groups, new RankerParameters { Trees = 20, Leaves = 7, MinExamplesPerLeaf = 5 }).Trees;
+
+        // Now the odd values, on the features the trees split on.
+        float[] odd = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0, 1, 2, 3];
+        for (var r = 0; r < Rows; r += 3)
+        {
+            features[(r * F) + (r % F)] = odd[r % odd.Length];
+            features[r * F] = odd[(r / 3) % odd.Length];
+        }
+
+        for (var rows = 1; rows <= 130; rows++)
+        {
+            var fast = new float[rows];
+            var slow = new float[rows];
+            var from = rows * 7 % (Rows - rows);
+            trees.Score(features.AsSpan(from * F, rows * F), fast);
+            trees.ScoreByWalk(features.AsSpan(from * F, rows * F), slow);
+            Assert.That(fast, Is.EqualTo(slow), $"{rows} rows from row {from}");
+        }
+
+        var all = new float[Rows];
+        var reference = new float[Rows];
+        trees.Score(features, all);
+        trees.ScoreByWalk(features, reference);
+        Assert.That(all, Is.EqualTo(reference));
+        Assert.That(reference.Distinct().Count(), Is.GreaterThan(10), "the trees must split");
+    }
+
     [Test]
     public void SampleNegatives_KeepsEveryPositive_AndTheAskedNumberOfNegatives()
     {
