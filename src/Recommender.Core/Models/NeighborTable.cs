@@ -104,31 +104,48 @@ public sealed class NeighborTable : ScoredLists
 
         var listeners = events.ItemUserCounts();
         var table = new ScoredListsBuilder(n, null, k);
-        Parallel.For(0, n, Cores.Options(), () => (Top: new TopK(k), Buffer: new ScoredItem[k]), (i, _, local) =>
+
+        // Each item's neighbours counted in a catalog-sized array (a sort of every list cost twice
+        // as much); the top-k keeps the same k best whatever order they come in. One worker per
+        // core pulling blocks of items, each with one pair of arrays (see ItemKnnModel's build).
+        const int Block = 256;
+        var nextBlock = -1;
+        void Work()
         {
-            var list = adjacent.AsSpan(offsets[i], offsets[i + 1] - offsets[i]);
-            list.Sort();
-            for (var s = 0; s < list.Length;)
+            var counts = new int[n];
+            var touched = new int[n + 1]; // a spare entry: a repeat is written one past the distinct ones
+            var top = new TopK(k);
+            var buffer = new ScoredItem[k];
+            int b;
+            while ((b = Interlocked.Increment(ref nextBlock)) * Block < n)
             {
-                var j = list[s];
-                var e = s;
-                while (e < list.Length && list[e] == j)
+                for (var i = b * Block; i < Math.Min(n, (b + 1) * Block); i++)
                 {
-                    e++;
-                }
+                    var distinct = 0;
+                    foreach (var j in adjacent.AsSpan(offsets[i], offsets[i + 1] - offsets[i]))
+                    {
+                        touched[distinct] = j;
+                        distinct += counts[j]++ == 0 ? 1 : 0;
+                    }
 
-                if (j != i)
-                {
-                    local.Top.Add(j, (float)((e - s) / Math.Sqrt((double)Math.Max(1, listeners[i]) * Math.Max(1, listeners[j]))));
-                }
+                    for (var t = 0; t < distinct; t++)
+                    {
+                        var j = touched[t];
+                        if (j != i)
+                        {
+                            top.Add(j, (float)(counts[j] / Math.Sqrt((double)Math.Max(1, listeners[i]) * Math.Max(1, listeners[j]))));
+                        }
 
-                s = e;
+                        counts[j] = 0;
+                    }
+
+                    var got = top.Drain(buffer);
+                    table.Set(i, buffer.AsSpan(0, got));
+                }
             }
+        }
 
-            var got = local.Top.Drain(local.Buffer);
-            table.Set(i, local.Buffer.AsSpan(0, got));
-            return local;
-        }, _ => { });
+        Parallel.Invoke(Cores.Options(), [.. Enumerable.Repeat<Action>(Work, Cores.Count)]);
         return new NeighborTable(table.Pack());
     }
 

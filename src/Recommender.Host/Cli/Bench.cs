@@ -26,6 +26,7 @@ internal static partial class Bench
         new("export-csr", "also write the user×track matrix as raw CSR (int32 header users, tracks, nnz; row pointers; columns) for bench/implicit_als.py"),
         new("sample", "users (top-k) and tracks (similar) timed; the rate is per row", "100000"),
         new("ivf-batch", "comma-separated queries per IVF batch to time top-k and similar with", RecommenderCli.Text(IvfIndex.DefaultBatchSize)),
+        new("probes", "comma-separated IVF lists probed per query to time top-k and similar with (recall@10 against exact search printed for each)", "24"),
     ]);
 
     public static Task<int> RunAsync(ParsedOptions o, CliContext ctx)
@@ -96,15 +97,23 @@ internal static partial class Bench
         Hosting.Memory.CompactLargeObjects();
         var batchSizes = o.String("ivf-batch")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --ivf-batch takes positive integers (got '{b}')")).ToArray();
+        var probeCounts = o.String("probes")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --probes takes positive integers (got '{b}')")).ToArray();
         if (stages.Contains("topk"))
         {
             var (index, indexSeconds, indexBytes) = Measure(() => new AlsRecommender(model!).Index);
             Row(ctx, $"IVF index ({index.Lists:N0} lists)", indexSeconds, "", indexBytes);
-            foreach (var batch in batchSizes)
+            var recallUsers = sampledUsers.Where((_, i) => i % Math.Max(1, sampledUsers.Length / 2000) == 0).ToArray();
+            var truth = BulkInference.RecommendAll(events, recallUsers, new AlsRecommender(model!, lists: 1), 10, CancellationToken.None);
+            foreach (var probes in probeCounts)
             {
-                var als = new AlsRecommender(model!, index) { SearchBatch = batch };
-                var (_, seconds, bytes) = Measure(() => BulkInference.RecommendAll(events, sampledUsers, als, 100, CancellationToken.None));
-                Row(ctx, $"ALS top-100 (IVF, batches of {batch}), {sampledUsers.Length:N0} users", seconds, $"{sampledUsers.Length / seconds:N0} users/s; all {users.Length:N0}: {users.Length / (sampledUsers.Length / seconds):N0} s", bytes);
+                foreach (var batch in batchSizes)
+                {
+                    var als = new AlsRecommender(model!, index, probes) { SearchBatch = batch };
+                    var (_, seconds, bytes) = Measure(() => BulkInference.RecommendAll(events, sampledUsers, als, 100, CancellationToken.None));
+                    var recall = Recall(BulkInference.RecommendAll(events, recallUsers, als, 10, CancellationToken.None), truth, recallUsers);
+                    Row(ctx, $"ALS top-100 (IVF, {probes} probes, batches of {batch}), {sampledUsers.Length:N0} users", seconds, $"{sampledUsers.Length / seconds:N0} users/s; all {users.Length:N0}: {users.Length / (sampledUsers.Length / seconds):N0} s; recall@10 {recall:F4}", bytes);
+                }
             }
         }
 
@@ -114,10 +123,20 @@ internal static partial class Bench
             var items = Enumerable.Range(0, events.NumItems).Where(i => i % itemStep == 0).Take(sample).ToArray();
             var ((index, normalized), indexSeconds, indexBytes) = Measure(() => NeighborTable.CosineIndex(model!));
             Row(ctx, $"cosine IVF index ({index.Lists:N0} lists)", indexSeconds, "", indexBytes);
-            foreach (var batch in batchSizes)
+            var recallItems = items.Where((_, i) => i % Math.Max(1, items.Length / 2000) == 0).ToArray();
+            var exact = NeighborTable.FromIndex(IvfIndex.Build(normalized, model!.Factors, 1, 0), normalized, model.Factors, model.Items, 11, 1, recallItems);
+            foreach (var probes in probeCounts)
             {
-                var (_, seconds, bytes) = Measure(() => NeighborTable.FromIndex(index, normalized, model!.Factors, model.Items, 20, 24, items, batchSize: batch));
-                Row(ctx, $"similar tracks (IVF cosine, 20 neighbours, batches of {batch}), {items.Length:N0} tracks", seconds, $"{items.Length / seconds:N0} tracks/s; all {events.NumItems:N0}: {events.NumItems / (items.Length / seconds):N0} s", bytes);
+                foreach (var batch in batchSizes)
+                {
+                    var (table, seconds, bytes) = Measure(() => NeighborTable.FromIndex(index, normalized, model.Factors, model.Items, 20, probes, items, batchSize: batch));
+                    var recall = recallItems.Average(i =>
+                    {
+                        var truth = exact.NeighborsOf(i).ToArray().Where(j => j != i).Take(10).ToArray();
+                        return table.NeighborsOf(i)[..Math.Min(10, table.NeighborsOf(i).Length)].ToArray().Intersect(truth).Count() / (double)Math.Max(1, truth.Length);
+                    });
+                    Row(ctx, $"similar tracks (IVF cosine, 20 neighbours, {probes} probes, batches of {batch}), {items.Length:N0} tracks", seconds, $"{items.Length / seconds:N0} tracks/s; all {events.NumItems:N0}: {events.NumItems / (items.Length / seconds):N0} s; recall@10 {recall:F4}", bytes);
+                }
             }
         }
 
@@ -265,6 +284,14 @@ internal static partial class Bench
         w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(matrix.UserItems.RowPointers.AsSpan()));
         w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(matrix.UserItems.ColumnIndices.AsSpan(0, matrix.NonZeros)));
     });
+
+    /// <summary>Mean share of each user's exact top-10 that the approximate list holds.</summary>
+    private static double Recall(RecommendationTable approximate, RecommendationTable exact, int[] users) =>
+        users.Average(u =>
+        {
+            var truth = exact.ItemsOf(u).ToArray();
+            return approximate.ItemsOf(u).ToArray().Intersect(truth).Count() / (double)Math.Max(1, truth.Length);
+        });
 
     private static (T Result, double Seconds, long Bytes) Measure<T>(Func<T> run)
     {

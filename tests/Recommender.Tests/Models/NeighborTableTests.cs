@@ -1,5 +1,6 @@
 using Recommender.Data;
 using Recommender.Models;
+using Recommender.Numerics;
 
 namespace Recommender.Tests.Models;
 
@@ -31,6 +32,57 @@ public class NeighborTableTests
         {
             Assert.That(loaded.NeighborsOf(i).ToArray(), Is.EqualTo(table.NeighborsOf(i).ToArray()));
             Assert.That(loaded.ScoresOf(i).ToArray(), Is.EqualTo(table.ScoresOf(i).ToArray()));
+        }
+    }
+
+    /// <summary>
+    /// The counted build against the obvious one (a dictionary of pair counts, the k best by
+    /// score then item): a random log over a few hundred items with repeats, many ties, k 1 to 30.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(7)]
+    [TestCase(30)]
+    public void Sequential_EqualsCountingPairsInADictionary(int k)
+    {
+        const int Users = 300, Items = 400;
+        var rng = new Random(k);
+        var offsets = new List<int> { 0 };
+        var items = new List<int>();
+        for (var u = 0; u < Users; u++)
+        {
+            var length = rng.Next(0, 40);
+            for (var e = 0; e < length; e++)
+            {
+                // Mostly a neighbourhood of tracks, sometimes a repeat of the previous one.
+                items.Add(e > 0 && rng.Next(8) == 0 ? items[^1] : (u * 7 + rng.Next(30)) % Items);
+            }
+
+            offsets.Add(items.Count);
+        }
+
+        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, [.. offsets], [.. items], new int[items.Count], new int[items.Count]);
+        var table = NeighborTable.Sequential(log, k);
+
+        var pairs = new Dictionary<(int, int), int>();
+        for (var u = 0; u < Users; u++)
+        {
+            for (var e = offsets[u] + 1; e < offsets[u + 1]; e++)
+            {
+                foreach (var key in new[] { (items[e - 1], items[e]), (items[e], items[e - 1]) })
+                {
+                    pairs[key] = pairs.GetValueOrDefault(key) + 1;
+                }
+            }
+        }
+
+        var listeners = log.ItemUserCounts();
+        for (var i = 0; i < Items; i++)
+        {
+            var expected = pairs.Where(p => p.Key.Item1 == i && p.Key.Item2 != i)
+                .Select(p => new ScoredItem(p.Key.Item2, (float)(p.Value / Math.Sqrt((double)Math.Max(1, listeners[i]) * Math.Max(1, listeners[p.Key.Item2])))))
+                .Order().Take(k).ToArray();
+            Assert.That(table.NeighborsOf(i).ToArray(), Is.EqualTo(expected.Select(x => x.Item).ToArray()), $"item {i}");
+            Assert.That(table.ScoresOf(i).ToArray(), Is.EqualTo(expected.Select(x => x.Score).ToArray()), $"item {i}");
         }
     }
 
