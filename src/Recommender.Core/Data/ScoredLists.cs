@@ -51,7 +51,9 @@ public class ScoredLists
                 (userIds, itemIds, ranks) = (new long[rows], new long[rows], new int[rows]);
             }
 
-            Parallel.For(u, end, Cores.Options(), user =>
+            // One thread: files are written side by side (one per core), and the fill is a few
+            // percent of the encoding that follows it.
+            for (var user = u; user < end; user++)
             {
                 for (var p = Offsets[user]; p < Offsets[user + 1]; p++)
                 {
@@ -59,7 +61,7 @@ public class ScoredLists
                     itemIds[p - from] = items.RawId(Items[p]);
                     ranks[p - from] = p - Offsets[user] + 1;
                 }
-            });
+            }
             output.BeginRowGroup();
             output.WriteInt64(userIds.AsSpan(0, rows));
             output.WriteInt64(itemIds.AsSpan(0, rows));

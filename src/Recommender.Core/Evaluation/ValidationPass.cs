@@ -24,7 +24,6 @@ public static class ValidationPass
         var listeners = latest.ItemUserCounts();
         var historyUsers = Enumerable.Range(0, latest.NumUsers).Count(u => latest.CountOf(u) > 0);
         var accumulators = ValidationReport.Candidates.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers, keepUserNdcg: k == 10)).ToArray());
-        var buffer = new ScoredItem[10];
         var users = 0;
         foreach (var w in windows)
         {
@@ -35,18 +34,33 @@ public static class ValidationPass
                 var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[f]);
                 var fold = w.Users.Where(u => foldOf(u) == f).ToArray();
                 var rankedLists = ranked.RecommendBatch(fold, w.History.ItemsOf, 10, new RankingBuffers());
+
+                // The users' lists on every core; then scored in user order, one thread, so the
+                // metric sums add up in the same order whatever the cores did.
+                var lists = new int[fold.Length][][];
+                Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, fold.Length, 256), Cores.Options(), range =>
+                {
+                    var buffer = new ScoredItem[10];
+                    for (var b = range.Item1; b < range.Item2; b++)
+                    {
+                        lists[b] = new int[models.Length][];
+                        for (var m = 0; m < models.Length; m++)
+                        {
+                            var n = models[m].Model.Recommend(fold[b], w.History.ItemsOf(fold[b]), 10, buffer);
+                            lists[b][m] = buffer[..n].Select(x => x.Item).ToArray();
+                        }
+                    }
+                });
                 for (var b = 0; b < fold.Length; b++)
                 {
                     var u = fold[b];
                     var truth = w.Labels.ItemsOf(u).ToArray();
                     Array.Sort(truth);
-                    foreach (var (name, model) in models)
+                    for (var m = 0; m < models.Length; m++)
                     {
-                        var n = model.Recommend(u, w.History.ItemsOf(u), 10, buffer);
-                        var list = buffer[..n].Select(x => x.Item).ToArray();
-                        foreach (var acc in accumulators[name])
+                        foreach (var acc in accumulators[models[m].Name])
                         {
-                            acc.Add(list, truth);
+                            acc.Add(lists[b][m], truth);
                         }
                     }
 

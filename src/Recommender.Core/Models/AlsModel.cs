@@ -131,15 +131,8 @@ public sealed class AlsModel
             users = new float[matrix.Users * f];
             items = new float[matrix.Items * f];
             var scale = 0.01f;
-            for (var i = 0; i < items.Length; i++)
-            {
-                items[i] = (float)rng.NextGaussian() * scale;
-            }
-
-            for (var i = 0; i < users.Length; i++)
-            {
-                users[i] = (float)rng.NextGaussian() * scale;
-            }
+            rng.FillGaussian(items, scale);
+            rng.FillGaussian(users, scale);
         }
 
         var model = new AlsModel(f, users, items, p);

@@ -42,34 +42,72 @@ public sealed class InteractionMatrix
     {
         var userItems = Wrap(users, items, rowPointers, columns, values);
 
-        // Transpose by counting sort: rows of the transpose come out column-sorted.
-        var offsets = new int[items + 1];
+        // Transpose by counting sort: rows of the transpose come out column-sorted. Each core
+        // counts and places one contiguous range of users; a track's entries from the range of
+        // lower users go first, so every row lists its users ascending, as one pass would.
         var nnz = rowPointers[users];
-        for (var e = 0; e < nnz; e++)
+        var parts = Math.Max(1, Math.Min(Cores.Count, users));
+        var partStart = new int[parts + 1];
+        for (int part = 1, u = 0; part < parts; part++)
         {
-            offsets[columns[e] + 1]++;
+            // Equal shares of the non-zeros, not of the users.
+            var target = (long)nnz * part / parts;
+            while (u < users && rowPointers[u] < target)
+            {
+                u++;
+            }
+
+            partStart[part] = u;
         }
 
-        Csr.CountsToOffsets(offsets);
+        partStart[parts] = users;
+        var next = new int[parts][];
+        Parallel.For(0, parts, Cores.Options(), part =>
+        {
+            var counts = new int[items];
+            for (var e = rowPointers[partStart[part]]; e < rowPointers[partStart[part + 1]]; e++)
+            {
+                counts[columns[e]]++;
+            }
 
-        var next = offsets[..^1].ToArray();
+            next[part] = counts;
+        });
+
+        var offsets = new int[items + 1];
+        for (var i = 0; i < items; i++)
+        {
+            var at = offsets[i];
+            for (var part = 0; part < parts; part++)
+            {
+                var count = next[part][i];
+                next[part][i] = at; // from here on: where the part's next entry of track i goes
+                at += count;
+            }
+
+            offsets[i + 1] = at;
+        }
+
         var tCols = new int[nnz];
         // Binary feedback (every value the same) transposes to the same values: both sides read
         // one array (nothing writes to it), 760 MB less at full size.
         var uniform = nnz == 0 || values.AsSpan(0, nnz).IndexOfAnyExcept(values[0]) < 0;
         var tVals = uniform ? values : new float[nnz];
-        for (var u = 0; u < users; u++)
+        Parallel.For(0, parts, Cores.Options(), part =>
         {
-            for (var e = rowPointers[u]; e < rowPointers[u + 1]; e++)
+            var place = next[part];
+            for (var u = partStart[part]; u < partStart[part + 1]; u++)
             {
-                var p = next[columns[e]]++;
-                tCols[p] = u;
-                if (!uniform)
+                for (var e = rowPointers[u]; e < rowPointers[u + 1]; e++)
                 {
-                    tVals[p] = values[e];
+                    var p = place[columns[e]]++;
+                    tCols[p] = u;
+                    if (!uniform)
+                    {
+                        tVals[p] = values[e];
+                    }
                 }
             }
-        }
+        });
 
         return new InteractionMatrix(userItems, Wrap(items, users, offsets, tCols, tVals));
     }

@@ -78,29 +78,67 @@ public sealed class NeighborTable : ScoredLists
     public static NeighborTable Sequential(EventLog events, int k)
     {
         var n = events.NumItems;
+
+        // Each item's adjacent tracks (both directions), by counting sort. Each core takes one
+        // range of users with its own cursors; the order within a list does not matter (counted below).
+        var parts = Math.Max(1, Math.Min(Cores.Count, events.NumUsers));
+        var partStart = new int[parts + 1];
+        for (int part = 1, u = 0; part < parts; part++)
+        {
+            var target = (long)events.NumEvents * part / parts;
+            while (u < events.NumUsers && events.UserOffsets[u] < target)
+            {
+                u++;
+            }
+
+            partStart[part] = u;
+        }
+
+        partStart[parts] = events.NumUsers;
+        var cursors = new int[parts][];
+        Parallel.For(0, parts, Cores.Options(), part =>
+        {
+            var counts = new int[n];
+            for (var u = partStart[part]; u < partStart[part + 1]; u++)
+            {
+                for (var e = events.UserOffsets[u] + 1; e < events.UserOffsets[u + 1]; e++)
+                {
+                    counts[events.Items[e - 1]]++;
+                    counts[events.Items[e]]++;
+                }
+            }
+
+            cursors[part] = counts;
+        });
+
         var offsets = new int[n + 1];
-        for (var u = 0; u < events.NumUsers; u++)
+        for (var i = 0; i < n; i++)
         {
-            for (var e = events.UserOffsets[u] + 1; e < events.UserOffsets[u + 1]; e++)
+            var at = offsets[i];
+            foreach (var counts in cursors)
             {
-                offsets[events.Items[e - 1] + 1]++;
-                offsets[events.Items[e] + 1]++;
+                var count = counts[i];
+                counts[i] = at; // from here on: where the part's next neighbour of item i goes
+                at += count;
             }
+
+            offsets[i + 1] = at;
         }
 
-        Csr.CountsToOffsets(offsets);
-
-        var next = offsets[..^1].ToArray();
         var adjacent = new int[offsets[n]];
-        for (var u = 0; u < events.NumUsers; u++)
+        Parallel.For(0, parts, Cores.Options(), part =>
         {
-            for (var e = events.UserOffsets[u] + 1; e < events.UserOffsets[u + 1]; e++)
+            var next = cursors[part];
+            for (var u = partStart[part]; u < partStart[part + 1]; u++)
             {
-                int a = events.Items[e - 1], b = events.Items[e];
-                adjacent[next[a]++] = b;
-                adjacent[next[b]++] = a;
+                for (var e = events.UserOffsets[u] + 1; e < events.UserOffsets[u + 1]; e++)
+                {
+                    int a = events.Items[e - 1], b = events.Items[e];
+                    adjacent[next[a]++] = b;
+                    adjacent[next[b]++] = a;
+                }
             }
-        }
+        });
 
         var listeners = events.ItemUserCounts();
         var table = new ScoredListsBuilder(n, null, k);

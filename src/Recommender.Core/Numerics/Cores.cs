@@ -11,4 +11,20 @@ public static class Cores
 
     public static ParallelOptions Options(CancellationToken cancellation = default) =>
         new() { MaxDegreeOfParallelism = Count, CancellationToken = cancellation };
+
+    /// <summary>
+    /// Runs single-threaded jobs side by side, one per core at most (files, each encoded on one
+    /// thread). A job's exception comes out as itself, not wrapped: the first one thrown.
+    /// </summary>
+    public static void SideBySide(params Action[] jobs)
+    {
+        try
+        {
+            Parallel.Invoke(Options(), jobs);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
 }

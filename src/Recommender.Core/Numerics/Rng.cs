@@ -41,6 +41,45 @@ public struct Rng
     /// <summary>Uniform in [min, max).</summary>
     public int Next(int min, int max) => min + Next(max - min);
 
+    /// <summary>
+    /// Fills <paramref name="target"/> with NextGaussian() × scale, the values one sequential
+    /// stream gives, on every core: a cheap pass records the state at the start of each block
+    /// (a Gaussian is exactly two raw draws), then the blocks' Box-Muller math runs in parallel.
+    /// </summary>
+    public void FillGaussian(Span<float> target, float scale)
+    {
+        const int Block = 1 << 18;
+        var blocks = (target.Length + Block - 1) / Block;
+        var starts = new Rng[blocks];
+        for (var b = 0; b < blocks; b++)
+        {
+            starts[b] = this;
+            for (var i = Math.Min(Block, target.Length - (b * Block)); i > 0; i--)
+            {
+                NextULong();
+                NextULong();
+            }
+        }
+
+        unsafe
+        {
+            fixed (float* all = target)
+            {
+                var length = target.Length;
+                var at = (nint)all;
+                Parallel.For(0, blocks, Cores.Options(), b =>
+                {
+                    var block = new Span<float>((float*)at + ((long)b * Block), Math.Min(Block, length - (b * Block)));
+                    var rng = starts[b];
+                    foreach (ref var x in block)
+                    {
+                        x = (float)rng.NextGaussian() * scale;
+                    }
+                });
+            }
+        }
+    }
+
     public double NextGaussian()
     {
         // Box-Muller; the second value is dropped to keep the stream simple.

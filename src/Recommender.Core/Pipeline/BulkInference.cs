@@ -36,7 +36,8 @@ public static partial class BulkInference
     }
 
     /// <summary>The ranked list for every user of <paramref name="users"/>, in batches (the ranker scores a batch at once).</summary>
-    public static RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, ILogger logger, CancellationToken cancellation)
+    /// <param name="itemKnnLists">item-kNN lists computed earlier for some of the users (the rest are summed); null sums them all.</param>
+    public static RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, ILogger logger, CancellationToken cancellation, PrecomputedLists? itemKnnLists = null)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, k);
         const int Batch = 4096;
@@ -47,7 +48,7 @@ public static partial class BulkInference
         {
             cancellation.ThrowIfCancellationRequested();
             var batch = users.AsSpan(start, Math.Min(Batch, users.Length - start)).ToArray();
-            var results = ranked.RecommendBatch(batch, train.ItemsOf, k, buffers, alsLists, times);
+            var results = ranked.RecommendBatch(batch, train.ItemsOf, k, buffers, alsLists, times, itemKnnLists);
             for (var b = 0; b < batch.Length; b++)
             {
                 table.Set(start + b, results[b]);

@@ -80,11 +80,12 @@ public static partial class DataPreparation
         LogStage(logger, "EDA");
         var eda = Eda.Compute(data, edaWindowStart);
         eda.Write(outDir);
-        LogStage(logger, "items.parquet");
+        LogStage(logger, "items.parquet and events.parquet, side by side");
         var norm = data.NumUsersNorm;
-        WriteItems(data.Catalog, data.ItemListeners, norm, Path.Combine(outDir, FileNames.Items));
-        LogStage(logger, "events.parquet");
-        WriteEvents(data.Events, data.Catalog.Items, norm, Path.Combine(outDir, FileNames.Events));
+        // Parquet encodes a file on one thread: the two files take one core each.
+        Cores.SideBySide(
+            () => WriteItems(data.Catalog, data.ItemListeners, norm, Path.Combine(outDir, FileNames.Items)),
+            () => WriteEvents(data.Events, data.Catalog.Items, norm, Path.Combine(outDir, FileNames.Events)));
         data.Events.Users.Save(Path.Combine(outDir, FileNames.UserIds));
         data.Catalog.Items.Save(Path.Combine(outDir, FileNames.ItemIds));
     }
@@ -165,7 +166,8 @@ public static partial class DataPreparation
                 listened.AsSpan().Fill(true);
             }
 
-            Parallel.For(u, end, Cores.Options(), user =>
+            // One thread: items.parquet is written beside this file (see Write).
+            for (var user = u; user < end; user++)
             {
                 var raw = events.Users.RawId(user);
                 for (var e = events.UserOffsets[user]; e < events.UserOffsets[user + 1]; e++)
@@ -176,7 +178,7 @@ public static partial class DataPreparation
                     micros[r] = events.Days[e] * 86_400_000_000L;
                     norms[r] = norm[events.Items[e]];
                 }
-            });
+            }
             output.BeginRowGroup();
             output.WriteInt64(userIds.AsSpan(0, rows));
             output.WriteInt64(itemIds.AsSpan(0, rows));

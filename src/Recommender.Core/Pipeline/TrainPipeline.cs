@@ -121,17 +121,26 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         // From here on ALS lists come from the top-k table: its prefixes are the same searches' results.
         var alsLists = new PrecomputedLists(personal, options.PersonalK, als);
-        var blend = FusionRecommender.Blend(alsLists, itemKnn);
-        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend));
+
+        // The evaluation's item-kNN lists, before the served list: ranking every user then reads
+        // them for the sampled users instead of summing them a second time (the same lists).
+        var evaluationSample = test is null ? null : Stage("evaluate: item-knn lists of the warm sample", () => EvaluationSample(train, test, itemKnn));
+        var itemKnnLists = evaluationSample is { } sample ? new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn) : null;
+        var blend = FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? itemKnn);
+        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend, itemKnnLists));
         releaseMemory?.Invoke(); // ranking's per-batch lists and the items' feature rows it read
-        Stage("write recommendations, similar, popular, features, models", () =>
-        {
-            served.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items);
-            ranked.Save(dir, ids);
-            ids.Users.Save(Path.Combine(dir, FileNames.UserIds));
-            ids.Items.Save(Path.Combine(dir, FileNames.ItemIds));
-            FeatureTables.Write(dir, train, features, ids);
-        });
+        // The files side by side, one per core: parquet encodes a file on one thread.
+        Stage("write recommendations, similar, popular, features, models", () => Cores.SideBySide(
+        [
+            () => served.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items),
+            .. ranked.SaveParts(dir, ids),
+            () =>
+            {
+                ids.Users.Save(Path.Combine(dir, FileNames.UserIds));
+                ids.Items.Save(Path.Combine(dir, FileNames.ItemIds));
+                FeatureTables.Write(dir, train, features, ids);
+            },
+        ]));
         releaseMemory?.Invoke(); // the writes' column buffers
 
         EvaluationReport? evaluation = null;
@@ -139,7 +148,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var recall = Stage("ivf: recall against exact search", () => IvfRecallCheck.Measure(train, historyUsers, als, similar, options.RecallSampleUsers, options.Als.Seed));
         if (test is not null)
         {
-            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, popular, personal, itemKnn, similar, ranked, served, validation.Served)) with { IvfRecall = recall };
+            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, evaluationSample!, popular, personal, itemKnn, similar, ranked, served, validation.Served)) with { IvfRecall = recall };
             var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, split.Items);
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
         }
@@ -150,9 +159,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     }
 
     /// <summary>The list validation chose, for every user with history (the ranked and blended lists read ALS from the top-k table).</summary>
-    private RecommendationTable ServedTable(string served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend) => served switch
+    private RecommendationTable ServedTable(string served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, PrecomputedLists? itemKnnLists) => served switch
     {
-        "ranked" => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation),
+        "ranked" => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation, itemKnnLists),
         "als" => BulkInference.RecommendAll(train, historyUsers, ranked.Als, options.RecommendationsK, _cancellation),
         "itemknn" => BulkInference.RecommendAll(train, historyUsers, ranked.ItemKnn, options.RecommendationsK, _cancellation),
         "similar" => BulkInference.RecommendAll(train, historyUsers, ranked.Similar, options.RecommendationsK, _cancellation),
@@ -341,11 +350,20 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         RankerTraining.Fit(include is null ? all : all.Where(r => include(r.User)).ToArray(), options.Ranker, options.ShuffleRankerLabels ? options.Als.Seed + 13 : null);
 
     /// <summary>The test period: the lists not already computed for every user are computed for the sampled warm users, then scored (Evaluation.TestPeriodEvaluation).</summary>
-    private EvaluationReport Evaluate(EventLog train, EventLog test, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
+    /// <summary>The warm users the evaluation scores (a seeded sample past EvaluationMaxUsers) and their item-kNN lists, as deep as the blend and the ranker's candidates read them.</summary>
+    private sealed record WarmSample(int AllWarm, int[] Users, RecommendationTable ItemKnn);
+
+    private WarmSample EvaluationSample(EventLog train, EventLog test, ItemKnnModel itemKnn)
     {
         var allWarm = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
         // A seeded sample in index order (allWarm is copied: Shuffle works in place).
         var warmUsers = allWarm.Length <= options.EvaluationMaxUsers ? allWarm : Sampling.Shuffle([.. allWarm], new Rng(options.Als.Seed + 13)).Take(options.EvaluationMaxUsers).Order().ToArray();
+        return new WarmSample(allWarm.Length, warmUsers, BulkInference.RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation));
+    }
+
+    private EvaluationReport Evaluate(EventLog train, EventLog test, WarmSample sample, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
+    {
+        var warmUsers = sample.Users;
         var scored = new bool[test.NumUsers];
         foreach (var u in warmUsers)
         {
@@ -353,9 +371,10 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         }
 
         // The lists not already computed for every user, for the warm test users only.
-        var rankedTable = servedName == "ranked" ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation);
-        // Item-kNN once, as deep as the blend reads it: its first 10 are the itemknn list.
-        var itemKnnTable = BulkInference.RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation);
+        var itemKnnLists = new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn);
+        var rankedTable = servedName == "ranked" ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation, itemKnnLists);
+        // Its first 10 are the itemknn list.
+        var itemKnnTable = sample.ItemKnn;
         var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn));
         var blendTable = servedName == "blend" ? served : BulkInference.RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
         var tables = new Dictionary<string, RecommendationTable>
@@ -366,7 +385,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             ["ranked"] = rankedTable,
             ["served"] = served,
         };
-        return TestPeriodEvaluation.Score(train, test, allWarm.Length, scored, popular, similar, tables);
+        return TestPeriodEvaluation.Score(train, test, sample.AllWarm, scored, popular, similar, tables);
     }
 
     private T Stage<T>(string name, Func<T> work)

@@ -36,7 +36,7 @@ public sealed class RankedRecommender : IRecommenderModel
     public GradientBoostedRanker Ranker { get; }
 
     /// <summary>The union of the four generators' lists, with each one's score and rank (rank = list length + 1 when absent).</summary>
-    public static int Candidates(IRecommenderModel als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
+    public static int Candidates(IRecommenderModel als, IRecommenderModel itemKnn, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
     {
         Span<ScoredItem> buffer = stackalloc ScoredItem[Math.Max(AlsCandidates, ItemKnnCandidates)];
         // The items alone, beside the candidates: a vectorised search finds a repeat among 150 in a few steps.
@@ -101,15 +101,17 @@ public sealed class RankedRecommender : IRecommenderModel
     /// <param name="buffers">the batch's arrays, reused from one call to the next by the same caller.</param>
     /// <param name="alsLists">the ALS candidates from lists computed earlier in the run (<see cref="PrecomputedLists"/>); null searches <see cref="Als"/>.</param>
     /// <param name="times">when given, the wall time of each phase is added to it.</param>
-    public ScoredItem[][] RecommendBatch(int[] users, Func<int, ReadOnlySpan<int>> historyOf, int k, RankingBuffers buffers, IRecommenderModel? alsLists = null, RankingPhaseTimes? times = null)
+    /// <param name="itemKnnLists">the item-kNN candidates from lists computed earlier in the run, as <paramref name="alsLists"/>; null sums <see cref="ItemKnn"/>.</param>
+    public ScoredItem[][] RecommendBatch(int[] users, Func<int, ReadOnlySpan<int>> historyOf, int k, RankingBuffers buffers, IRecommenderModel? alsLists = null, RankingPhaseTimes? times = null, IRecommenderModel? itemKnnLists = null)
     {
         var alsSource = alsLists ?? Als;
+        var itemKnnSource = itemKnnLists ?? ItemKnn;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         buffers.Reserve(users.Length);
         var (slots, counts, offsets, features) = (buffers.Slots, buffers.Counts, buffers.Offsets, buffers.Features);
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
-            counts[b] = Candidates(alsSource, ItemKnn, Similar, Popular, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
+            counts[b] = Candidates(alsSource, itemKnnSource, Similar, Popular, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
         });
         offsets[0] = 0;
         for (var b = 0; b < users.Length; b++)
@@ -146,12 +148,24 @@ public sealed class RankedRecommender : IRecommenderModel
 
     public void Save(string dir, ArtifactIds ids)
     {
-        Als.Save(dir, ids);
-        ItemKnn.Save(dir, ids);
-        Similar.Save(dir, ids);
-        Popular.Save(dir, ids);
-        Ranker.Save(Path.Combine(dir, RankerFile));
+        foreach (var part in SaveParts(dir, ids))
+        {
+            part();
+        }
     }
+
+    /// <summary>What <see cref="Save"/> writes, as independent writes a caller may run side by side (each file is encoded on one thread).</summary>
+    public Action[] SaveParts(string dir, ArtifactIds ids) =>
+    [
+        () => ItemKnn.Save(dir, ids),
+        () => Similar.Save(dir, ids),
+        () =>
+        {
+            Als.Save(dir, ids);
+            Popular.Save(dir, ids);
+            Ranker.Save(Path.Combine(dir, RankerFile));
+        },
+    ];
 
     /// <summary>Loads the learned state; the features are recomputed from the same data by the caller.</summary>
     public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn, Func<AlsModel, FeatureContext> features)

@@ -56,6 +56,48 @@ public class AlsTests
         Assert.That(binary.ItemUsers.Values, Is.SameAs(binary.UserItems.Values), "all ones: one array for both sides");
     }
 
+    /// <summary>
+    /// The transpose (one range of users per core) against the obvious one built entry by entry:
+    /// rows of very different lengths, empty rows and columns, graded values; row by row, the
+    /// users ascending with their values.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(997)]
+    public void Transpose_EqualsTheEntryByEntryTranspose(int users)
+    {
+        const int Items = 50;
+        var rng = new Random(users);
+        var pointers = new int[users + 1];
+        var cols = new List<int>();
+        var vals = new List<float>();
+        for (var u = 0; u < users; u++)
+        {
+            // A few heavy rows, many light or empty ones; columns 40.. never used.
+            var row = Enumerable.Range(0, 40).Where(_ => rng.Next(u % 50 == 0 ? 2 : 12) == 0).ToArray();
+            cols.AddRange(row);
+            vals.AddRange(row.Select(_ => (float)rng.Next(1, 9)));
+            pointers[u + 1] = cols.Count;
+        }
+
+        var matrix = InteractionMatrix.FromCsr(users, Items, pointers, [.. cols], [.. vals]);
+        var expected = Enumerable.Range(0, Items).Select(_ => new List<(int User, float Value)>()).ToArray();
+        for (var u = 0; u < users; u++)
+        {
+            for (var e = pointers[u]; e < pointers[u + 1]; e++)
+            {
+                expected[cols[e]].Add((u, vals[e]));
+            }
+        }
+
+        var t = matrix.ItemUsers;
+        for (var i = 0; i < Items; i++)
+        {
+            var row = Enumerable.Range(t.RowPointers[i], t.RowPointers[i + 1] - t.RowPointers[i]).Select(e => (t.ColumnIndices[e], t.Values[e])).ToArray();
+            Assert.That(row, Is.EqualTo(expected[i].ToArray()), $"track {i}");
+        }
+    }
+
     /// <summary>The slow, obvious solve: x = (YᵀY + λI + Σ(c−1)yyᵀ)⁻¹ Σ c y with dense MathNet algebra.</summary>
     private static double[] ExactRow(int[] items, float[] y, int f, float lambda, float alpha)
     {
