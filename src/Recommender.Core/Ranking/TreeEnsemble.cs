@@ -43,9 +43,10 @@ public sealed unsafe class TreeEnsemble
     // side by side, so the next node is Left + (value > threshold), one compare per eight rows.
     // Leaves loop to themselves with threshold +∞; a NaN value is read as +∞ (both send a row
     // right at every interior node and keep it at a leaf, as the walk's !(value <= threshold) does).
-    private readonly int[] _vFeature;
+    // Left child and feature in one int (left << _featureBits | feature): one gather reads both.
+    private readonly int[] _vLeftFeature;
+    private readonly int _featureBits;
     private readonly float[] _vThreshold;
-    private readonly int[] _vLeft;
     private readonly double[] _vValue;
     private readonly int[] _vRoots;
 
@@ -56,7 +57,19 @@ public sealed unsafe class TreeEnsemble
         _depths = depths;
         _nodes = nodes;
         _value = value;
-        (_vFeature, _vThreshold, _vLeft, _vValue, _vRoots) = SiblingLayout(roots, nodes, value);
+        _featureBits = Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)Math.Max(1, features - 1)));
+        int[] feature, left;
+        (feature, _vThreshold, left, _vValue, _vRoots) = SiblingLayout(roots, nodes, value);
+        if (left.Length >= 1 << (31 - _featureBits))
+        {
+            throw new NotSupportedException($"{left.Length} nodes: too many to pack with {features} features");
+        }
+
+        _vLeftFeature = new int[left.Length];
+        for (var i = 0; i < left.Length; i++)
+        {
+            _vLeftFeature[i] = (left[i] << _featureBits) | feature[i];
+        }
     }
 
     /// <summary>True when <see cref="Score"/> walks eight rows per vector step (AVX2); else it is <see cref="ScoreByWalk"/>.</summary>
@@ -203,9 +216,10 @@ public sealed unsafe class TreeEnsemble
             rowStart[g] *= stride;
         }
 
-        fixed (int* feature = _vFeature)
+        var featureMask = Vector256.Create((1 << _featureBits) - 1);
+        var bits = _featureBits;
+        fixed (int* leftFeature = _vLeftFeature)
         fixed (float* threshold = _vThreshold)
-        fixed (int* left = _vLeft)
         fixed (double* value = _vValue)
         fixed (float* all = features)
         fixed (float* cleaned = clean)
@@ -246,10 +260,10 @@ public sealed unsafe class TreeEnsemble
                         for (var g = 0; g < Groups; g++)
                         {
                             var node = at[g];
-                            var f = Avx2.GatherVector256(feature, node, 4);
-                            var x = Avx2.GatherVector256(source, rowStart[g] + f, 4);
+                            var packed = Avx2.GatherVector256(leftFeature, node, 4);
+                            var x = Avx2.GatherVector256(source, rowStart[g] + (packed & featureMask), 4);
                             var right = Avx.CompareGreaterThan(x, Avx2.GatherVector256(threshold, node, 4)).AsInt32(); // all ones: right
-                            at[g] = Avx2.GatherVector256(left, node, 4) - right;
+                            at[g] = Vector256.ShiftRightLogical(packed, bits) - right;
                         }
                     }
 
