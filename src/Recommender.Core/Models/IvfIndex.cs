@@ -34,6 +34,16 @@ public sealed class IvfIndex
     }
 
     public int Lists => _listOffsets.Length - 1;
+
+    /// <summary>
+    /// Smallest, median and largest list, and Σ size² / items: the mean size of the list an item
+    /// sits in, which is what a probe scans when queries fall where the items are.
+    /// </summary>
+    public (int Min, int Median, int Max, double ItemWeightedMean) ListSizes()
+    {
+        var sizes = Enumerable.Range(0, Lists).Select(l => _listOffsets[l + 1] - _listOffsets[l]).Order().ToArray();
+        return (sizes[0], sizes[sizes.Length / 2], sizes[^1], sizes.Sum(x => (double)x * x) / Math.Max(1, Count));
+    }
     public int Count => _ids.Length;
     public bool IsExact => Lists == 1;
 

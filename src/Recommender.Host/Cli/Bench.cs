@@ -101,10 +101,11 @@ internal static partial class Bench
             .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --probes takes positive integers (got '{b}')")).ToArray();
         if (stages.Contains("topk"))
         {
-            var (index, indexSeconds, indexBytes) = Measure(() => new AlsRecommender(model!).Index);
-            Row(ctx, $"IVF index ({index.Lists:N0} lists)", indexSeconds, "", indexBytes);
             var recallUsers = sampledUsers.Where((_, i) => i % Math.Max(1, sampledUsers.Length / 2000) == 0).ToArray();
             var truth = BulkInference.RecommendAll(events, recallUsers, new AlsRecommender(model!, lists: 1), 10, CancellationToken.None);
+            var (index, indexSeconds, indexBytes) = Measure(() => new AlsRecommender(model!).Index);
+            var sizes = index.ListSizes();
+            Row(ctx, $"IVF index ({index.Lists:N0} lists; sizes {sizes.Min:N0} / {sizes.Median:N0} / {sizes.Max:N0}, an item's list {sizes.ItemWeightedMean:N0} on average)", indexSeconds, "", indexBytes);
             foreach (var probes in probeCounts)
             {
                 foreach (var batch in batchSizes)
@@ -121,10 +122,12 @@ internal static partial class Bench
         {
             var itemStep = Math.Max(1, events.NumItems / sample);
             var items = Enumerable.Range(0, events.NumItems).Where(i => i % itemStep == 0).Take(sample).ToArray();
-            var ((index, normalized), indexSeconds, indexBytes) = Measure(() => NeighborTable.CosineIndex(model!));
-            Row(ctx, $"cosine IVF index ({index.Lists:N0} lists)", indexSeconds, "", indexBytes);
+            var normalized = DenseKernels.NormalizeRows(model!.ItemFactors, model.Factors);
             var recallItems = items.Where((_, i) => i % Math.Max(1, items.Length / 2000) == 0).ToArray();
-            var exact = NeighborTable.FromIndex(IvfIndex.Build(normalized, model!.Factors, 1, 0), normalized, model.Factors, model.Items, 11, 1, recallItems);
+            var exact = NeighborTable.FromIndex(IvfIndex.Build(normalized, model.Factors, 1, 0), normalized, model.Factors, model.Items, 11, 1, recallItems);
+            var ((index, _), indexSeconds, indexBytes) = Measure(() => NeighborTable.CosineIndex(model));
+            var sizes = index.ListSizes();
+            Row(ctx, $"cosine IVF index ({index.Lists:N0} lists; sizes {sizes.Min:N0} / {sizes.Median:N0} / {sizes.Max:N0}, an item's list {sizes.ItemWeightedMean:N0} on average)", indexSeconds, "", indexBytes);
             foreach (var probes in probeCounts)
             {
                 foreach (var batch in batchSizes)
