@@ -325,6 +325,7 @@ public sealed class IvfIndex
         }
 
         Span<float> scores = stackalloc float[ScanBlock];
+        Span<ulong> above = stackalloc ulong[ScanBlock / 64];
         for (var l = 0; l < Lists; l++)
         {
             var who = members.AsSpan(counts[l], counts[l + 1] - counts[l]);
@@ -340,32 +341,34 @@ public sealed class IvfIndex
                 var rows = _vectors.AsSpan(start * _dim, block.Length * _dim);
                 foreach (var q in who)
                 {
-                    ScoreKernels.DotRows(rows, _dim, queries.Slice(q * _dim, _dim), block);
                     var top = tops[q];
-                    var excluded = excludedOffsets.IsEmpty ? [] : excludedSorted[excludedOffsets[q]..excludedOffsets[q + 1]];
                     var threshold = top.Threshold;
-                    for (var j = 0; j < block.Length; j++)
+
+                    // Only the rows at or above the heap's threshold when the block was scored are
+                    // visited (the kernel marks them); the threshold only rises, so each is checked again.
+                    ScoreKernels.DotRowsAbove(rows, _dim, queries.Slice(q * _dim, _dim), block, threshold, above);
+                    var excluded = excludedOffsets.IsEmpty ? [] : excludedSorted[excludedOffsets[q]..excludedOffsets[q + 1]];
+                    var words = (block.Length + 63) >> 6; // words past these hold an earlier block's bits
+                    for (var w = 0; w < words; w++)
                     {
-                        if ((j & 7) == 0 && j + 8 <= block.Length && BelowAll(block.Slice(j, 8), threshold))
+                        for (var bits = above[w]; bits != 0; bits &= bits - 1)
                         {
-                            j += 7; // once the heap is full almost every group of eight falls below it: one compare for all
-                            continue;
-                        }
+                            var j = (w * 64) + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                            if (block[j] < threshold)
+                            {
+                                continue;
+                            }
 
-                        if (block[j] < threshold)
-                        {
-                            continue;
-                        }
+                            var item = _ids[start + j];
+                            var bit = FilterBit(item);
+                            if ((filters[(q * FilterWords) + (bit >> 6)] & (1UL << bit)) != 0 && excluded.BinarySearch(item) >= 0)
+                            {
+                                continue;
+                            }
 
-                        var item = _ids[start + j];
-                        var bit = FilterBit(item);
-                        if ((filters[(q * FilterWords) + (bit >> 6)] & (1UL << bit)) != 0 && excluded.BinarySearch(item) >= 0)
-                        {
-                            continue;
+                            top.Add(item, block[j]);
+                            threshold = top.Threshold;
                         }
-
-                        top.Add(item, block[j]);
-                        threshold = top.Threshold;
                     }
                 }
             }

@@ -78,6 +78,70 @@ public static unsafe class ScoreKernels
         }
     }
 
+    /// <summary>
+    /// <see cref="DotRows"/>, and in <paramref name="above"/> bit r set when !(scores[r] &lt; threshold)
+    /// (a NaN score too): the compare runs on the eight sums while they are still in a register, so a
+    /// scan visits only the rows that can enter its heap instead of testing all of them.
+    /// </summary>
+    /// <param name="above">at least scores.Length / 64 words (rounded up); cleared here.</param>
+    public static void DotRowsAbove(ReadOnlySpan<float> rows, int f, ReadOnlySpan<float> query, Span<float> scores, float threshold, Span<ulong> above)
+    {
+        if (query.Length != f || (long)scores.Length * f > rows.Length || above.Length * 64L < scores.Length)
+        {
+            throw new ArgumentException($"query has {query.Length} floats for width {f}, {rows.Length} floats hold fewer than {scores.Length} rows, or {above.Length} mask words are too few");
+        }
+
+        above[..((scores.Length + 63) / 64)].Clear();
+        var r = 0;
+        if (Avx.IsSupported && Fma.IsSupported && f % 8 == 0)
+        {
+            var limit = Vector256.Create(threshold);
+            fixed (float* pr = rows)
+            fixed (float* pq = query)
+            fixed (float* ps = scores)
+            {
+                for (; r + 8 <= scores.Length; r += 8)
+                {
+                    // The same sums as DotRows, in the same order.
+                    var a = pr + ((long)r * f);
+                    Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                    for (var j = 0; j < f; j += 8)
+                    {
+                        var q = Avx.LoadVector256(pq + j);
+                        s0 = Fma.MultiplyAdd(Avx.LoadVector256(a + j), q, s0);
+                        s1 = Fma.MultiplyAdd(Avx.LoadVector256(a + f + j), q, s1);
+                        s2 = Fma.MultiplyAdd(Avx.LoadVector256(a + (2 * f) + j), q, s2);
+                        s3 = Fma.MultiplyAdd(Avx.LoadVector256(a + (3 * f) + j), q, s3);
+                        s4 = Fma.MultiplyAdd(Avx.LoadVector256(a + (4 * f) + j), q, s4);
+                        s5 = Fma.MultiplyAdd(Avx.LoadVector256(a + (5 * f) + j), q, s5);
+                        s6 = Fma.MultiplyAdd(Avx.LoadVector256(a + (6 * f) + j), q, s6);
+                        s7 = Fma.MultiplyAdd(Avx.LoadVector256(a + (7 * f) + j), q, s7);
+                    }
+
+                    var h0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+                    var h1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+                    var sums = Avx.Add(Avx.Permute2x128(h0, h1, 0x20), Avx.Permute2x128(h0, h1, 0x31));
+                    Avx.Store(ps + r, sums);
+                    var bits = (uint)Avx.MoveMask(Avx.CompareNotLessThan(sums, limit)); // not-less-than: true for NaN
+                    above[r >> 6] |= (ulong)bits << (r & 63);
+                }
+            }
+        }
+
+        // The rows left (or all of them without AVX): DotRows gives the same sums for them.
+        if (r < scores.Length)
+        {
+            DotRows(rows[(r * f)..], f, query, scores[r..]);
+            for (; r < scores.Length; r++)
+            {
+                if (!(scores[r] < threshold))
+                {
+                    above[r >> 6] |= 1UL << (r & 63);
+                }
+            }
+        }
+    }
+
     /// <summary>((s0+s1)+(s2+s3)) + ((s4+s5)+(s6+s7)): the order the eight-row tree sums one row in.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float ReduceLikeTree(Vector256<float> s)

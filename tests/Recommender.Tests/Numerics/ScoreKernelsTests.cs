@@ -36,6 +36,50 @@ public class ScoreKernelsTests
         }
     }
 
+    /// <summary>
+    /// DotRowsAbove against DotRows and a scalar test of each score: the same bits, and the mask
+    /// set exactly where !(score &lt; threshold), NaN rows included, over widths the kernel
+    /// vectorises and not, row counts around the eight-row steps and the 64-bit words, and
+    /// stale bits in the mask beforehand.
+    /// </summary>
+    [Test]
+    public void DotRowsAbove_ScoresAsDotRows_AndMarksTheRowsNotBelowTheThreshold()
+    {
+        foreach (var f in new[] { 8, 12, 64 })
+        {
+            foreach (var rows in new[] { 0, 1, 7, 8, 9, 63, 64, 65, 127, 128 })
+            {
+                var m = Gaussian(rows * f, (ulong)((f * 1000) + rows));
+                if (rows > 5)
+                {
+                    m[(5 * f) + 1] = float.NaN; // row 5 scores NaN
+                }
+
+                var q = Gaussian(f, (ulong)(f + 7));
+                var expected = new float[rows];
+                ScoreKernels.DotRows(m, f, q, expected);
+                foreach (var threshold in new[] { float.NegativeInfinity, -1f, 0f, 0.5f, float.PositiveInfinity })
+                {
+                    var scores = new float[rows];
+                    var above = new ulong[2];
+                    above.AsSpan().Fill(ulong.MaxValue); // stale bits: the kernel clears the words it covers
+                    ScoreKernels.DotRowsAbove(m, f, q, scores, threshold, above);
+                    Assert.That(scores, Is.EqualTo(expected), $"f={f}, rows={rows}");
+                    for (var r = 0; r < rows; r++)
+                    {
+                        var marked = (above[r >> 6] >> (r & 63) & 1) == 1;
+                        Assert.That(marked, Is.EqualTo(!(expected[r] < threshold)), $"f={f}, rows={rows}, threshold {threshold}, row {r} scoring {expected[r]}");
+                    }
+
+                    for (var r = rows; r < ((rows + 63) / 64) * 64; r++)
+                    {
+                        Assert.That(above[r >> 6] >> (r & 63) & 1, Is.Zero, $"bit {r} past the rows");
+                    }
+                }
+            }
+        }
+    }
+
     [TestCase(64)]
     [TestCase(32)]
     [TestCase(12)]
