@@ -42,26 +42,7 @@ public static unsafe class ScoreKernels
             var r = 0;
             for (; r + 8 <= n; r += 8)
             {
-                // Eight rows at a time, eight accumulators; the eight sums then come out of one
-                // horizontal-add tree as a single vector.
-                var a = pr + ((long)r * f);
-                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-                for (var j = 0; j < f; j += 8)
-                {
-                    var q = Avx.LoadVector256(pq + j);
-                    s0 = Fma.MultiplyAdd(Avx.LoadVector256(a + j), q, s0);
-                    s1 = Fma.MultiplyAdd(Avx.LoadVector256(a + f + j), q, s1);
-                    s2 = Fma.MultiplyAdd(Avx.LoadVector256(a + (2 * f) + j), q, s2);
-                    s3 = Fma.MultiplyAdd(Avx.LoadVector256(a + (3 * f) + j), q, s3);
-                    s4 = Fma.MultiplyAdd(Avx.LoadVector256(a + (4 * f) + j), q, s4);
-                    s5 = Fma.MultiplyAdd(Avx.LoadVector256(a + (5 * f) + j), q, s5);
-                    s6 = Fma.MultiplyAdd(Avx.LoadVector256(a + (6 * f) + j), q, s6);
-                    s7 = Fma.MultiplyAdd(Avx.LoadVector256(a + (7 * f) + j), q, s7);
-                }
-
-                var h0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
-                var h1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
-                Avx.Store(ps + r, Avx.Add(Avx.Permute2x128(h0, h1, 0x20), Avx.Permute2x128(h0, h1, 0x31)));
+                Avx.Store(ps + r, EightSums(pr + ((long)r * f), pq, f));
             }
 
             for (; r < n; r++)
@@ -102,25 +83,7 @@ public static unsafe class ScoreKernels
             {
                 for (; r + 8 <= scores.Length; r += 8)
                 {
-                    // The same sums as DotRows, in the same order.
-                    var a = pr + ((long)r * f);
-                    Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-                    for (var j = 0; j < f; j += 8)
-                    {
-                        var q = Avx.LoadVector256(pq + j);
-                        s0 = Fma.MultiplyAdd(Avx.LoadVector256(a + j), q, s0);
-                        s1 = Fma.MultiplyAdd(Avx.LoadVector256(a + f + j), q, s1);
-                        s2 = Fma.MultiplyAdd(Avx.LoadVector256(a + (2 * f) + j), q, s2);
-                        s3 = Fma.MultiplyAdd(Avx.LoadVector256(a + (3 * f) + j), q, s3);
-                        s4 = Fma.MultiplyAdd(Avx.LoadVector256(a + (4 * f) + j), q, s4);
-                        s5 = Fma.MultiplyAdd(Avx.LoadVector256(a + (5 * f) + j), q, s5);
-                        s6 = Fma.MultiplyAdd(Avx.LoadVector256(a + (6 * f) + j), q, s6);
-                        s7 = Fma.MultiplyAdd(Avx.LoadVector256(a + (7 * f) + j), q, s7);
-                    }
-
-                    var h0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
-                    var h1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
-                    var sums = Avx.Add(Avx.Permute2x128(h0, h1, 0x20), Avx.Permute2x128(h0, h1, 0x31));
+                    var sums = EightSums(pr + ((long)r * f), pq, f); // the same sums as DotRows
                     Avx.Store(ps + r, sums);
                     var bits = (uint)Avx.MoveMask(Avx.CompareNotLessThan(sums, limit)); // not-less-than: true for NaN
                     above[r >> 6] |= (ulong)bits << (r & 63);
@@ -140,6 +103,32 @@ public static unsafe class ScoreKernels
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The scores of the eight rows from <paramref name="a"/> (f floats each, f a multiple of 8):
+    /// eight accumulators, then one horizontal-add tree gives the eight sums as a single vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> EightSums(float* a, float* pq, int f)
+    {
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (var j = 0; j < f; j += 8)
+        {
+            var q = Avx.LoadVector256(pq + j);
+            s0 = Fma.MultiplyAdd(Avx.LoadVector256(a + j), q, s0);
+            s1 = Fma.MultiplyAdd(Avx.LoadVector256(a + f + j), q, s1);
+            s2 = Fma.MultiplyAdd(Avx.LoadVector256(a + (2 * f) + j), q, s2);
+            s3 = Fma.MultiplyAdd(Avx.LoadVector256(a + (3 * f) + j), q, s3);
+            s4 = Fma.MultiplyAdd(Avx.LoadVector256(a + (4 * f) + j), q, s4);
+            s5 = Fma.MultiplyAdd(Avx.LoadVector256(a + (5 * f) + j), q, s5);
+            s6 = Fma.MultiplyAdd(Avx.LoadVector256(a + (6 * f) + j), q, s6);
+            s7 = Fma.MultiplyAdd(Avx.LoadVector256(a + (7 * f) + j), q, s7);
+        }
+
+        var h0 = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+        var h1 = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+        return Avx.Add(Avx.Permute2x128(h0, h1, 0x20), Avx.Permute2x128(h0, h1, 0x31));
     }
 
     /// <summary>((s0+s1)+(s2+s3)) + ((s4+s5)+(s6+s7)): the order the eight-row tree sums one row in.</summary>
