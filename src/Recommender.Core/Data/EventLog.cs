@@ -100,12 +100,24 @@ public sealed class EventLog
     /// <summary>Distinct listeners per item (the log holds each (user, item) pair once).</summary>
     public int[] ItemUserCounts()
     {
-        var counts = new int[NumItems];
-        foreach (var i in Items)
+        // One count array per core over its share of the events, then summed: the same counts.
+        var parts = Math.Max(1, Math.Min(Cores.Count, NumEvents / (1 << 20)));
+        var partial = new int[parts][];
+        Parallel.For(0, parts, Cores.Options(), part =>
         {
-            counts[i]++;
+            var counts = new int[NumItems];
+            foreach (var i in Items.AsSpan((int)((long)NumEvents * part / parts), (int)(((long)NumEvents * (part + 1) / parts) - ((long)NumEvents * part / parts))))
+            {
+                counts[i]++;
+            }
+
+            partial[part] = counts;
+        });
+        for (var part = 1; part < parts; part++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(partial[0], partial[part], partial[0]);
         }
 
-        return counts;
+        return partial[0];
     }
 }
