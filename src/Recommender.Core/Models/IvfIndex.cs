@@ -220,48 +220,46 @@ public sealed class IvfIndex
         }
     }
 
+    /// <summary>Rows scored per kernel call: 128 rows of 64 floats (32 KB) stay in L1 while every query of a batch scores them.</summary>
+    private const int ScanBlock = 128;
+
     private void ScanList(int list, ReadOnlySpan<float> query, TopK top, ReadOnlySpan<bool> excluded)
     {
         Span<float> scores = stackalloc float[ScanBlock];
+        Span<ulong> above = stackalloc ulong[ScanBlock / 64];
         var end = _listOffsets[list + 1];
         for (var start = _listOffsets[list]; start < end; start += ScanBlock)
         {
             var block = scores[..Math.Min(ScanBlock, end - start)];
-            ScoreKernels.DotRows(_vectors.AsSpan(start * _dim, block.Length * _dim), _dim, query, block);
             var threshold = top.Threshold;
-            for (var j = 0; j < block.Length; j++)
+
+            // As in SearchMany: only the rows the kernel marked, each checked against the current threshold.
+            ScoreKernels.DotRowsAbove(_vectors.AsSpan(start * _dim, block.Length * _dim), _dim, query, block, threshold, above);
+            var words = (block.Length + 63) >> 6;
+            for (var w = 0; w < words; w++)
             {
-                if ((j & 7) == 0 && j + 8 <= block.Length && BelowAll(block.Slice(j, 8), threshold))
+                for (var bits = above[w]; bits != 0; bits &= bits - 1)
                 {
-                    j += 7;
-                    continue;
-                }
+                    var j = (w * 64) + System.Numerics.BitOperations.TrailingZeroCount(bits);
 
-                // Ties at the threshold still go to TopK, which breaks them by item id.
-                if (block[j] < threshold)
-                {
-                    continue;
-                }
+                    // Ties at the threshold still go to TopK, which breaks them by item id.
+                    if (block[j] < threshold)
+                    {
+                        continue;
+                    }
 
-                var item = _ids[start + j];
-                if (excluded.Length > 0 && excluded[item])
-                {
-                    continue;
-                }
+                    var item = _ids[start + j];
+                    if (excluded.Length > 0 && excluded[item])
+                    {
+                        continue;
+                    }
 
-                top.Add(item, block[j]);
-                threshold = top.Threshold;
+                    top.Add(item, block[j]);
+                    threshold = top.Threshold;
+                }
             }
         }
     }
-
-    /// <summary>True when every score is below the threshold (a NaN is not: it goes the scalar way, as before).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static bool BelowAll(ReadOnlySpan<float> eight, float threshold) =>
-        System.Runtime.Intrinsics.Vector256.LessThanAll(System.Runtime.Intrinsics.Vector256.Create(eight), System.Runtime.Intrinsics.Vector256.Create(threshold));
-
-    /// <summary>Rows scored per kernel call: 128 rows of 64 floats (32 KB) stay in L1 while every query of a batch scores them.</summary>
-    private const int ScanBlock = 128;
 
     /// <summary>
     /// <see cref="Search"/> for a batch of queries at once, with the same result per query. Each
