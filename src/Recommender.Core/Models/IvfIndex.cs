@@ -235,28 +235,22 @@ public sealed class IvfIndex
 
             // As in SearchMany: only the rows the kernel marked, each checked against the current threshold.
             ScoreKernels.DotRowsAbove(_vectors.AsSpan(start * _dim, block.Length * _dim), _dim, query, block, threshold, above);
-            var words = (block.Length + 63) >> 6;
-            for (var w = 0; w < words; w++)
+            foreach (var j in ScoreKernels.MarkedRows(above, block.Length))
             {
-                for (var bits = above[w]; bits != 0; bits &= bits - 1)
+                // Ties at the threshold still go to TopK, which breaks them by item id.
+                if (block[j] < threshold)
                 {
-                    var j = (w * 64) + System.Numerics.BitOperations.TrailingZeroCount(bits);
-
-                    // Ties at the threshold still go to TopK, which breaks them by item id.
-                    if (block[j] < threshold)
-                    {
-                        continue;
-                    }
-
-                    var item = _ids[start + j];
-                    if (excluded.Length > 0 && excluded[item])
-                    {
-                        continue;
-                    }
-
-                    top.Add(item, block[j]);
-                    threshold = top.Threshold;
+                    continue;
                 }
+
+                var item = _ids[start + j];
+                if (excluded.Length > 0 && excluded[item])
+                {
+                    continue;
+                }
+
+                top.Add(item, block[j]);
+                threshold = top.Threshold;
             }
         }
     }
@@ -346,27 +340,22 @@ public sealed class IvfIndex
                     // visited (the kernel marks them); the threshold only rises, so each is checked again.
                     ScoreKernels.DotRowsAbove(rows, _dim, queries.Slice(q * _dim, _dim), block, threshold, above);
                     var excluded = excludedOffsets.IsEmpty ? [] : excludedSorted[excludedOffsets[q]..excludedOffsets[q + 1]];
-                    var words = (block.Length + 63) >> 6; // words past these hold an earlier block's bits
-                    for (var w = 0; w < words; w++)
+                    foreach (var j in ScoreKernels.MarkedRows(above, block.Length))
                     {
-                        for (var bits = above[w]; bits != 0; bits &= bits - 1)
+                        if (block[j] < threshold)
                         {
-                            var j = (w * 64) + System.Numerics.BitOperations.TrailingZeroCount(bits);
-                            if (block[j] < threshold)
-                            {
-                                continue;
-                            }
-
-                            var item = _ids[start + j];
-                            var bit = FilterBit(item);
-                            if ((filters[(q * FilterWords) + (bit >> 6)] & (1UL << bit)) != 0 && excluded.BinarySearch(item) >= 0)
-                            {
-                                continue;
-                            }
-
-                            top.Add(item, block[j]);
-                            threshold = top.Threshold;
+                            continue;
                         }
+
+                        var item = _ids[start + j];
+                        var bit = FilterBit(item);
+                        if ((filters[(q * FilterWords) + (bit >> 6)] & (1UL << bit)) != 0 && excluded.BinarySearch(item) >= 0)
+                        {
+                            continue;
+                        }
+
+                        top.Add(item, block[j]);
+                        threshold = top.Threshold;
                     }
                 }
             }

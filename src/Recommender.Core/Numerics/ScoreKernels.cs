@@ -106,6 +106,50 @@ public static unsafe class ScoreKernels
     }
 
     /// <summary>
+    /// The rows <see cref="DotRowsAbove"/> marked among the first <paramref name="rows"/>, ascending:
+    /// <c>foreach (var r in MarkedRows(above, rows))</c>. Words past the rows' own are never read
+    /// (they may hold an earlier, longer block's bits).
+    /// </summary>
+    public static MarkedRowEnumerator MarkedRows(ReadOnlySpan<ulong> above, int rows) => new(above[..((rows + 63) >> 6)]);
+
+    /// <summary>Walks the set bits of a mask, word by word, lowest first.</summary>
+    public ref struct MarkedRowEnumerator
+    {
+        private readonly ReadOnlySpan<ulong> _words;
+        private int _word;
+        private ulong _bits;
+
+        internal MarkedRowEnumerator(ReadOnlySpan<ulong> words)
+        {
+            _words = words;
+            _word = -1;
+            _bits = 0;
+            Current = -1;
+        }
+
+        public int Current { get; private set; }
+
+        public readonly MarkedRowEnumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            while (_bits == 0)
+            {
+                if (++_word >= _words.Length)
+                {
+                    return false;
+                }
+
+                _bits = _words[_word];
+            }
+
+            Current = (_word * 64) + System.Numerics.BitOperations.TrailingZeroCount(_bits);
+            _bits &= _bits - 1;
+            return true;
+        }
+    }
+
+    /// <summary>
     /// The scores of the eight rows from <paramref name="a"/> (f floats each, f a multiple of 8):
     /// eight accumulators, then one horizontal-add tree gives the eight sums as a single vector.
     /// </summary>

@@ -75,6 +75,14 @@ public class ScoreKernelsTests
                     {
                         Assert.That(above[r >> 6] >> (r & 63) & 1, Is.Zero, $"bit {r} past the rows");
                     }
+
+                    var walked = new List<int>();
+                    foreach (var r in ScoreKernels.MarkedRows(above, rows))
+                    {
+                        walked.Add(r);
+                    }
+
+                    Assert.That(walked, Is.EqualTo(Enumerable.Range(0, rows).Where(r => !(expected[r] < threshold)).ToList()), "MarkedRows walks the marked rows in order, none past the words of the rows");
                 }
             }
         }
