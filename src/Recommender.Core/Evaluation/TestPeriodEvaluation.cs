@@ -13,17 +13,18 @@ namespace Recommender.Evaluation;
 public static class TestPeriodEvaluation
 {
     /// <param name="tables">the precomputed lists of the warm users: als, itemknn (deeper than 10 is cut), blend, ranked and served.</param>
-    public static EvaluationReport Score(EventLog train, EventLog test, int warmUserCount, bool[] scored, PopularModel popular, SimilarToRecentModel similar, IReadOnlyDictionary<string, RecommendationTable> tables)
+    public static EvaluationReport Score(EventLog train, EventLog test, int warmUserCount, bool[] scored, PopularModel popular, SimilarToRecentModel similar, GenreProfileModel genre, IReadOnlyDictionary<string, RecommendationTable> tables)
     {
         var listeners = train.ItemUserCounts();
         var trainUsers = Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0);
         int[] ks = [5, 10];
-        string[] sources = ["popular", "als", "itemknn", "similar", "blend", "ranked", "served"];
+        string[] sources = ["popular", "als", "itemknn", "genre", "similar", "blend", "ranked", "served"];
         var warm = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
         var cold = sources.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, trainUsers)).ToArray());
         int coldUsers = 0;
         var popularList = new ScoredItem[10];
         var similarList = new ScoredItem[10];
+        var genreList = new ScoredItem[10];
         for (var u = 0; u < test.NumUsers; u++)
         {
             if (test.CountOf(u) == 0)
@@ -57,11 +58,13 @@ public static class TestPeriodEvaluation
             }
 
             var ns = similar.Recommend(u, history, 10, similarList);
+            var ng = genre.Recommend(u, history, 10, genreList);
             var lists = new Dictionary<string, int[]>
             {
                 ["popular"] = pop,
                 ["als"] = tables["als"].ItemsOf(u).ToArray(),
                 ["itemknn"] = tables["itemknn"].ItemsOf(u)[..Math.Min(10, tables["itemknn"].ItemsOf(u).Length)].ToArray(),
+                ["genre"] = genreList[..ng].Select(s => s.Item).ToArray(),
                 ["similar"] = similarList[..ns].Select(s => s.Item).ToArray(),
                 ["blend"] = tables["blend"].ItemsOf(u).ToArray(),
                 ["ranked"] = tables["ranked"].ItemsOf(u).ToArray(),

@@ -5,7 +5,7 @@ using Recommender.Ranking;
 namespace Recommender.Evaluation;
 
 /// <summary>
-/// Validation: every candidate list (popular, ALS, item-based, similar-to-recent, blend, ranked)
+/// Validation: every candidate list (popular, ALS, item-based, genre, similar-to-recent, blend, ranked)
 /// for the label windows' sampled users, scored against what they first heard in the window. The
 /// ranked list comes from the cross-fitted rankers, so that no user is ranked by a model that
 /// learned from them. The report chooses the list to serve.
@@ -23,12 +23,16 @@ public static class ValidationPass
         var latest = windows[0].History;
         var listeners = latest.ItemUserCounts();
         var historyUsers = Enumerable.Range(0, latest.NumUsers).Count(u => latest.CountOf(u) > 0);
-        var accumulators = ValidationReport.Candidates.ToDictionary(s => s, _ => ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers, keepUserNdcg: k == 10)).ToArray());
+        MetricsAccumulator[] Accumulators() => [.. ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers, keepUserNdcg: k == 10))];
+        var accumulators = ValidationReport.Candidates.Where(c => c != "blend").ToDictionary(s => s, _ => Accumulators());
+        var grid = BlendWeights.Grid;
+        var blends = grid.Select(_ => Accumulators()).ToArray();
         var users = 0;
         foreach (var w in windows)
         {
-            var (als, itemKnn, similar, popular, features) = w.Models;
-            var models = new (string Name, IRecommenderModel Model)[] { ("popular", popular), ("als", als), ("itemknn", itemKnn), ("similar", similar), ("blend", FusionRecommender.Blend(als, itemKnn)) };
+            var (als, itemKnn, similar, popular, features, genre) = w.Models;
+            var models = new (string Name, IRecommenderModel Model)[] { ("popular", popular), ("als", als), ("itemknn", itemKnn), ("genre", genre), ("similar", similar) };
+            IRecommenderModel[] blendParts = [als, itemKnn, genre];
             for (var f = 0; f < foldRankers.Length; f++)
             {
                 var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[f]);
@@ -38,16 +42,32 @@ public static class ValidationPass
                 // The users' lists on every core; then scored in user order, one thread, so the
                 // metric sums add up in the same order whatever the cores did.
                 var lists = new int[fold.Length][][];
+                var blendLists = new int[fold.Length][][];
                 Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, fold.Length, 256), Cores.Options(), range =>
                 {
-                    var buffer = new ScoredItem[10];
+                    var buffer = new ScoredItem[FusionRecommender.DefaultDepth];
                     for (var b = range.Item1; b < range.Item2; b++)
                     {
+                        var history = w.History.ItemsOf(fold[b]);
                         lists[b] = new int[models.Length][];
                         for (var m = 0; m < models.Length; m++)
                         {
-                            var n = models[m].Model.Recommend(fold[b], w.History.ItemsOf(fold[b]), 10, buffer);
+                            var n = models[m].Model.Recommend(fold[b], history, 10, buffer);
                             lists[b][m] = buffer[..n].Select(x => x.Item).ToArray();
+                        }
+
+                        // Each part's list once; every weighting of the grid fuses the same lists.
+                        var parts = new ScoredItem[blendParts.Length][];
+                        for (var p = 0; p < blendParts.Length; p++)
+                        {
+                            parts[p] = buffer[..blendParts[p].Recommend(fold[b], history, FusionRecommender.DefaultDepth, buffer)]; // a copy
+                        }
+
+                        blendLists[b] = new int[grid.Count][];
+                        for (var g = 0; g < grid.Count; g++)
+                        {
+                            var n = FusionRecommender.Fuse(parts, [1f, grid[g].ItemBased, grid[g].Genre], 10, buffer);
+                            blendLists[b][g] = buffer[..n].Select(x => x.Item).ToArray();
                         }
                     }
                 });
@@ -64,6 +84,14 @@ public static class ValidationPass
                         }
                     }
 
+                    for (var g = 0; g < grid.Count; g++)
+                    {
+                        foreach (var acc in blends[g])
+                        {
+                            acc.Add(blendLists[b][g], truth);
+                        }
+                    }
+
                     foreach (var acc in accumulators["ranked"])
                     {
                         acc.Add(rankedLists[b].Select(x => x.Item).ToArray(), truth);
@@ -74,7 +102,13 @@ public static class ValidationPass
             }
         }
 
-        return ValidationReport.Choose(users, accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Select(a => a.Result()).ToArray()),
-            accumulators.ToDictionary(kv => kv.Key, kv => kv.Value[Array.IndexOf(ks, 10)].UserNdcg));
+        // The blend's weights: the best pooled NDCG@10 of the grid (the first wins ties). The gate
+        // below then compares that blend with the lists it was built from on the same users.
+        var at10 = Array.IndexOf(ks, 10);
+        var chosen = Enumerable.Range(0, grid.Count).MaxBy(g => (blends[g][at10].Result().Ndcg, -g));
+        accumulators["blend"] = blends[chosen];
+        var ordered = ValidationReport.Candidates.Where(accumulators.ContainsKey).ToArray();
+        return ValidationReport.Choose(users, ordered.ToDictionary(c => c, c => accumulators[c].Select(a => a.Result()).ToArray()),
+            ordered.ToDictionary(c => c, c => accumulators[c][at10].UserNdcg)) with { Blend = grid[chosen] };
     }
 }

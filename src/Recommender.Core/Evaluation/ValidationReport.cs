@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Recommender.Models;
 
 namespace Recommender.Evaluation;
 
@@ -14,9 +15,12 @@ namespace Recommender.Evaluation;
 public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, MetricSet[]> Sources, string Served, string BestSingle, double Margin)
 {
     /// <summary>From simplest to most complex: the order that breaks ties.</summary>
-    public static readonly string[] Candidates = ["popular", "als", "itemknn", "similar", "blend", "ranked"];
+    public static readonly string[] Candidates = ["popular", "als", "itemknn", "genre", "similar", "blend", "ranked"];
 
-    /// <summary>The lists built from others: the ranker and the fusion of ALS and item-based.</summary>
+    /// <summary>The blend's weights, chosen on these windows (the "blend" row is scored with them).</summary>
+    public BlendWeights Blend { get; init; } = BlendWeights.Default;
+
+    /// <summary>The lists built from others: the ranker and the weighted fusion of ALS, item-based and genre.</summary>
     public static readonly string[] Combined = ["blend", "ranked"];
 
     public double NdcgAt10(string source) => Sources[source].Single(m => m.K == 10).Ndcg;
@@ -77,7 +81,7 @@ public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, Met
     {
         var b = new StringBuilder();
         b.AppendLine("# Validation: the list that is served").AppendLine();
-        b.AppendLine(CultureInfo.InvariantCulture, $"{Users:N0} users, scored on the tracks they first heard in the validation window (the last part of the fit period) by models fitted before it. Served: **{Served}** (NDCG@10 {NdcgAt10(Served):F4}, {Margin:+0.0000;-0.0000} over the next best list; best single generator: {BestSingle}, {NdcgAt10(BestSingle):F4}). A more complex list is served only when it beats the simpler choice by more than one standard error of the paired per-user difference.").AppendLine();
+        b.AppendLine(CultureInfo.InvariantCulture, $"{Users:N0} users, scored on the tracks they first heard in the validation window (the last part of the fit period) by models fitted before it. Served: **{Served}** (NDCG@10 {NdcgAt10(Served):F4}, {Margin:+0.0000;-0.0000} over the next best list; best single generator: {BestSingle}, {NdcgAt10(BestSingle):F4}). A more complex list is served only when it beats the simpler choice by more than one standard error of the paired per-user difference. The blend's weights, chosen on these users: {Blend}.").AppendLine();
         b.AppendLine("| source | k | precision | recall | NDCG | MAP | coverage | novelty |").AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (source, sets) in Sources)
         {

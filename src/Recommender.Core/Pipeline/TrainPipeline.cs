@@ -112,7 +112,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         LogServed(logger, validation.Served, validation.NdcgAt10(validation.Served), validation.BestSingle, validation.NdcgAt10(validation.BestSingle));
 
         // Stage B: everything before the split (or all events) for what is served and evaluated.
-        var (als, itemKnn, similar, popular, features) = FitGenerators(train, catalog, plan.FitEndDay, FinalFit);
+        var (als, itemKnn, similar, popular, features, genre) = FitGenerators(train, catalog, plan.FitEndDay, FinalFit);
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
@@ -126,8 +126,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         // them for the sampled users instead of summing them a second time (the same lists).
         var evaluationSample = test is null ? null : Stage("evaluate: item-knn lists of the warm sample", () => EvaluationSample(train, test, itemKnn));
         var itemKnnLists = evaluationSample is { } sample ? new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn) : null;
-        var blend = FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? itemKnn);
-        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend, itemKnnLists));
+        var blend = FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? itemKnn, genre, validation.Blend);
+        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend, genre, itemKnnLists));
         releaseMemory?.Invoke(); // ranking's per-batch lists and the items' feature rows it read
         // The files side by side, one per core: parquet encodes a file on one thread.
         Stage("write recommendations, similar, popular, features, models", () => Cores.SideBySide(
@@ -148,7 +148,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var recall = Stage("ivf: recall against exact search", () => IvfRecallCheck.Measure(train, historyUsers, als, similar, options.RecallSampleUsers, options.Als.Seed));
         if (test is not null)
         {
-            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, evaluationSample!, popular, personal, itemKnn, similar, ranked, served, validation.Served)) with { IvfRecall = recall };
+            evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, evaluationSample!, popular, personal, itemKnn, similar, genre, ranked, served, validation)) with { IvfRecall = recall };
             var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, split.Items);
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
         }
@@ -159,12 +159,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     }
 
     /// <summary>The list validation chose, for every user with history (the ranked and blended lists read ALS from the top-k table).</summary>
-    private RecommendationTable ServedTable(string served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, PrecomputedLists? itemKnnLists) => served switch
+    private RecommendationTable ServedTable(string served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, GenreProfileModel genre, PrecomputedLists? itemKnnLists) => served switch
     {
         "ranked" => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation, itemKnnLists),
         "als" => BulkInference.RecommendAll(train, historyUsers, ranked.Als, options.RecommendationsK, _cancellation),
         "itemknn" => BulkInference.RecommendAll(train, historyUsers, ranked.ItemKnn, options.RecommendationsK, _cancellation),
         "similar" => BulkInference.RecommendAll(train, historyUsers, ranked.Similar, options.RecommendationsK, _cancellation),
+        "genre" => BulkInference.RecommendAll(train, historyUsers, genre, options.RecommendationsK, _cancellation),
         "blend" => BulkInference.RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
         _ => BulkInference.RecommendAll(train, historyUsers, ranked.Popular, options.RecommendationsK, _cancellation),
     };
@@ -201,7 +202,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         ServedList = validation.Served,
         Blend = replay is null ? null : new SnapshotBlend(replay.BestWarm.ToString(), replay.BestCold.ToString(), "replay of the test period (metrics.md)"),
         ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
-        Parameters = JsonSerializer.SerializeToNode(new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
+        Parameters = JsonSerializer.SerializeToNode(new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Genre, Blend = validation.Blend, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
         RankerFeatures = FeatureContext.FeatureNames,
         Timings = [.. _timings.Select(t => new SnapshotTiming(t.Stage, t.Seconds, t.PeakWorkingSetMb))],
         Files = SnapshotIntegrity.Describe(dir), // last: every file is written
@@ -228,9 +229,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             _als = Stage("als: regularisation and alpha chosen on validation", () => search.Als(history, window, users));
         }
 
-        if (options.SearchItemBased && options.ItemKnn.EaseLambda is null && history.ItemUserCounts().Count(c => c > 0) <= options.ItemKnn.EaseMaxItems)
+        // Like ALS's grid, only where more fits are cheap; EASE only where its dense inverse fits.
+        if (options.SearchItemBased && options.ItemKnn.EaseLambda is null && options.ItemKnn.Rp3Beta is null && history.NumEvents <= options.AlsSearchMaxEvents)
         {
-            _itemKnn = Stage("item-based: cosine or EASE chosen on validation", () => search.ItemBased(history, window, users));
+            var tryEase = history.ItemUserCounts().Count(c => c > 0) <= options.ItemKnn.EaseMaxItems;
+            _itemKnn = Stage("item-based: cosine, RP3beta or EASE chosen on validation", () => search.ItemBased(history, window, users, tryEase));
         }
 
         // The sampled users need ALS neighbours of their recent tracks only, not of all tracks.
@@ -288,8 +291,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, _popularDays));
+        var genre = Stage($"genre profile ({name})", () => GenreProfileModel.Fit(train, catalog.Genres, options.Genre));
         releaseMemory?.Invoke(); // the similar-tracks index and the features' counting arrays: without it they sat in gen 2 until the next full collection
-        return new CandidateGenerators(als, itemKnn, similar, popular, features);
+        return new CandidateGenerators(als, itemKnn, similar, popular, features, genre);
     }
 
     /// <summary>
@@ -361,8 +365,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return new WarmSample(allWarm.Length, warmUsers, BulkInference.RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation));
     }
 
-    private EvaluationReport Evaluate(EventLog train, EventLog test, WarmSample sample, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, RankedRecommender ranked, RecommendationTable served, string servedName)
+    private EvaluationReport Evaluate(EventLog train, EventLog test, WarmSample sample, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, GenreProfileModel genre, RankedRecommender ranked, RecommendationTable served, ValidationReport validation)
     {
+        var servedName = validation.Served;
         var warmUsers = sample.Users;
         var scored = new bool[test.NumUsers];
         foreach (var u in warmUsers)
@@ -375,7 +380,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var rankedTable = servedName == "ranked" ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation, itemKnnLists);
         // Its first 10 are the itemknn list.
         var itemKnnTable = sample.ItemKnn;
-        var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn));
+        var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn), genre, validation.Blend);
         var blendTable = servedName == "blend" ? served : BulkInference.RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
         var tables = new Dictionary<string, RecommendationTable>
         {
@@ -385,7 +390,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             ["ranked"] = rankedTable,
             ["served"] = served,
         };
-        return TestPeriodEvaluation.Score(train, test, sample.AllWarm, scored, popular, similar, tables);
+        return TestPeriodEvaluation.Score(train, test, sample.AllWarm, scored, popular, similar, genre, tables);
     }
 
     private T Stage<T>(string name, Func<T> work)

@@ -66,15 +66,19 @@ public sealed partial class ValidationSearch(TrainOptions options, ILogger logge
     }
 
     /// <summary>
-    /// The item-based generator's build: the co-listening cosine, or EASE with each λ of
-    /// TrainOptions.EaseLambdaChoices, scored by NDCG@10 on the validation users; the cosine wins ties.
-    /// Only called when the catalog is small enough for EASE's dense inverse.
+    /// The item-based generator's build: the co-listening cosine, RP3β with each β of
+    /// TrainOptions.Rp3BetaChoices, and (when <paramref name="tryEase"/>: the catalog is small enough
+    /// for EASE's dense inverse) EASE with each λ of TrainOptions.EaseLambdaChoices, scored by
+    /// NDCG@10 on the validation users; the cosine wins ties, then the earlier choice.
     /// </summary>
-    public ItemKnnParameters ItemBased(EventLog history, EventLog window, int[] users)
+    public ItemKnnParameters ItemBased(EventLog history, EventLog window, int[] users, bool tryEase)
     {
         var listeners = history.ItemUserCounts();
         var best = (Parameters: options.ItemKnn, Ndcg: double.MinValue);
-        foreach (var p in TrainOptions.EaseLambdaChoices.Select(l => (float?)l).Prepend(null).Select(l => options.ItemKnn with { EaseLambda = l }))
+        var choices = new[] { options.ItemKnn }
+            .Concat(TrainOptions.Rp3BetaChoices.Select(b => options.ItemKnn with { Rp3Beta = b }))
+            .Concat(tryEase ? TrainOptions.EaseLambdaChoices.Select(l => options.ItemKnn with { EaseLambda = l }) : []);
+        foreach (var p in choices)
         {
             var ndcg = NdcgAt10(ItemKnnModel.Fit(history, p, cancellation), history, window, users, listeners);
             LogItemBasedChoice(logger, p.Method, ndcg);

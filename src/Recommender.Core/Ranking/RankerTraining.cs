@@ -18,7 +18,7 @@ public static class RankerTraining
     public static RankerGroup[] Groups(LabelWindow labelWindow, int negatives, ulong seed, CancellationToken cancellation)
     {
         var (window, history, labels, users, generators) = labelWindow;
-        var (als, itemKnn, similar, popular, features) = generators;
+        var (als, itemKnn, similar, popular, features, _) = generators;
         var perUser = new RankerGroup?[users.Length];
         Parallel.For(0, users.Length, Cores.Options(cancellation), b =>
         {

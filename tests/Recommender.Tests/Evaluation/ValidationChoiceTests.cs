@@ -48,6 +48,20 @@ public class ValidationChoiceTests
     }
 
     [Test]
+    public void TheBlend_MustBeatTheGenreProfile_NotJustAls()
+    {
+        // genre clearly beats ALS; the blend beats ALS clearly too, but is within noise of genre.
+        var v = Choose(
+            ("popular", [0.1, 0.0, 0.1, 0.0]),
+            ("als", [0.2, 0.1, 0.2, 0.1]),
+            ("genre", [0.5, 0.3, 0.6, 0.4]),
+            ("blend", [0.9, 0.3, 0.2, 0.5]));
+        Assert.That(v.Served, Is.EqualTo("genre"));
+        Assert.That(v.BestSingle, Is.EqualTo("genre"));
+        Assert.That(ValidationReport.Candidates, Is.EqualTo(new[] { "popular", "als", "itemknn", "genre", "similar", "blend", "ranked" }), "simplest first: ties and noise go to the simpler list");
+    }
+
+    [Test]
     public void MetricsAccumulator_KeepsEachUsersNdcg_OnlyWhenAsked()
     {
         var kept = new MetricsAccumulator(2, [1, 1, 1], 3, keepUserNdcg: true);

@@ -29,7 +29,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
 {
     private static readonly AlsParameters Als = new() { Factors = 16, Iterations = 5, Seed = 5 };
 
-    public static IEnumerable<ModelFixture> Models() => [new PopularFixture(), new AlsFixture(), new ItemKnnFixture(), new SimilarFixture(), new RankedFixture()];
+    public static IEnumerable<ModelFixture> Models() => [new PopularFixture(), new AlsFixture(), new ItemKnnFixture(), new GenreFixture(), new SimilarFixture(), new BlendFixture(), new RankedFixture()];
 
     internal static readonly Lazy<SuiteData> Shared = new(() =>
     {
@@ -153,6 +153,39 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
         public override IRecommenderModel Fit(SuiteData d) => ItemKnnModel.Fit(d.Train, Parameters);
 
         public override IRecommenderModel Load(string dir, SuiteData d) => ItemKnnModel.Load(dir, d.Ids, Parameters);
+    }
+
+    /// <summary>The genre profile saves nothing: "loading" it is rebuilding it from the snapshot's tracks and listens.</summary>
+    private sealed class GenreFixture : ModelFixture
+    {
+        public override string Name => "genre";
+
+        public override IRecommenderModel Fit(SuiteData d) => GenreProfileModel.Fit(d.Train, d.Catalog.Genres, new GenreProfileParameters());
+
+        public override IRecommenderModel Load(string dir, SuiteData d) => Fit(d);
+    }
+
+    private sealed class BlendFixture : ModelFixture
+    {
+        private static readonly ItemKnnParameters KnnParameters = new() { Neighbors = 30 };
+        private static readonly BlendWeights Weights = new(0.5f, 1f);
+
+        public override string Name => "blend";
+
+        public override IRecommenderModel Fit(SuiteData d) =>
+            FusionRecommender.Blend(AlsRecommender.Fit(d.Train, Als), ItemKnnModel.Fit(d.Train, KnnParameters), GenreProfileModel.Fit(d.Train, d.Catalog.Genres, new GenreProfileParameters()), Weights);
+
+        public override IRecommenderModel Load(string dir, SuiteData d)
+        {
+            // The blend saves nothing of its own: its parts are saved beside it (as a snapshot holds them).
+            var parts = (FusionRecommender)Fit(d);
+            foreach (var (model, _) in parts.Parts)
+            {
+                model.Save(dir, d.Ids);
+            }
+
+            return FusionRecommender.Blend(AlsRecommender.Load(dir), ItemKnnModel.Load(dir, d.Ids, KnnParameters), GenreProfileModel.Fit(d.Train, d.Catalog.Genres, new GenreProfileParameters()), Weights);
+        }
     }
 
     private sealed class SimilarFixture : ModelFixture

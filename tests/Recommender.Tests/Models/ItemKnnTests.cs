@@ -8,19 +8,7 @@ namespace Recommender.Tests.Models;
 
 public class ItemKnnTests
 {
-    /// <summary>An event log from per-user item lists (days = position).</summary>
-    private static EventLog Log(int items, params int[][] users)
-    {
-        var offsets = new int[users.Length + 1];
-        for (var u = 0; u < users.Length; u++)
-        {
-            offsets[u + 1] = offsets[u] + users[u].Length;
-        }
-
-        var flat = users.SelectMany(x => x).ToArray();
-        var days = users.SelectMany(x => Enumerable.Range(0, x.Length)).ToArray();
-        return new EventLog(IdMap.FromSorted([.. Enumerable.Range(1, users.Length).Select(i => (long)i)]), items, offsets, flat, days, days);
-    }
+    private static EventLog Log(int items, params int[][] users) => Support.TinyLogs.FromUserItems(items, users);
 
     [Test]
     public void Similarities_MatchTheFormula_ByHand()
@@ -40,6 +28,22 @@ public class ItemKnnTests
         var buffer = new ScoredItem[4];
         var n = model.Recommend(0, [0], 4, buffer);
         Assert.That(buffer[..n].Select(x => x.Item), Is.EqualTo(new[] { 1, 2 }));
+    }
+
+    [Test]
+    public void Rp3Beta_MatchesTheRandomWalk_ByHand()
+    {
+        // Tracks A=0, B=1, C=2, D=3. Users: [A,B], [A,B,C], [C,D]. Listeners: A 2, B 2, C 2, D 1.
+        var log = Log(4, [0, 1], [0, 1, 2], [2, 3]);
+        var model = ItemKnnModel.Fit(log, new ItemKnnParameters { Neighbors = 3, Rp3Beta = 0.5f });
+        float Sim(int i, int j) => model.Neighbors.ScoresOf(i)[model.Neighbors.NeighborsOf(i).IndexOf(j)];
+
+        // W[i, j] = (1/listeners(i))^½ Σ_u∋i,j (1/|u|)^½ / listeners(j)^½.
+        Assert.That(Sim(0, 1), Is.EqualTo(Math.Sqrt(0.5) * (Math.Sqrt(0.5) + Math.Sqrt(1 / 3.0)) * Math.Sqrt(0.5)).Within(1e-6));
+        Assert.That(Sim(0, 2), Is.EqualTo(Math.Sqrt(0.5) * Math.Sqrt(1 / 3.0) * Math.Sqrt(0.5)).Within(1e-6));
+        Assert.That(Sim(2, 3), Is.EqualTo(Math.Sqrt(0.5) * Math.Sqrt(0.5) * 1).Within(1e-6), "D's one listener: no penalty");
+        Assert.That(Sim(3, 2), Is.EqualTo(1 * Math.Sqrt(0.5) * Math.Sqrt(0.5)).Within(1e-6), "the walk from D: C");
+        Assert.That(model.Parameters.Method, Is.EqualTo("RP3beta β=0.5"));
     }
 
     [Test]

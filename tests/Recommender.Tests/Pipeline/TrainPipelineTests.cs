@@ -121,7 +121,7 @@ public partial class TrainPipelineTests
     }
 
     [Test]
-    public void LastFm_ServedListBeatsPopular_AndAlsReachesTheImplicitReference_OnWarmNdcgAt10()
+    public void LastFm_ServedListReaches1Point1TimesEase_AndAlsReachesTheImplicitReference_OnWarmNdcgAt10()
     {
         var run = TrainReal("lastfm-dev", new DateOnly(2010, 6, 1));
         var e = run.Evaluation!;
@@ -129,12 +129,12 @@ public partial class TrainPipelineTests
         AssertServedIsTheWinner(run);
         var served = e.WarmAt("served", 10).Ndcg;
         var als = e.WarmAt("als", 10).Ndcg;
-        TestContext.Out.WriteLine($"lastfm-dev warm NDCG@10: served ({run.Validation.Served}) {served:F4}, als {als:F4}, itemknn {e.WarmAt("itemknn", 10).Ndcg:F4}, ranked {e.WarmAt("ranked", 10).Ndcg:F4}, popular {e.WarmAt("popular", 10).Ndcg:F4}");
-        // Measured 0.0815 served (ALS, 32 factors, the final fit continued from the validation fit:
-        // nothing is clearly better on validation), 0.0692 item-kNN, 0.0698 ranked, 0.0438 popular;
-        // references: implicit ALS 0.0736, EASE 0.081.
+        TestContext.Out.WriteLine($"lastfm-dev warm NDCG@10: served ({run.Validation.Served}, {run.Validation.Blend}) {served:F4}, als {als:F4}, itemknn {e.WarmAt("itemknn", 10).Ndcg:F4}, genre {e.WarmAt("genre", 10).Ndcg:F4}, blend {e.WarmAt("blend", 10).Ndcg:F4}, ranked {e.WarmAt("ranked", 10).Ndcg:F4}, popular {e.WarmAt("popular", 10).Ndcg:F4}");
+        // Measured 0.0915 served (the blend of ALS and the genre profile, weights chosen on
+        // validation), ALS 0.0815, genre 0.0798, item-kNN 0.0692, ranked 0.0718, popular 0.0438;
+        // references: implicit ALS 0.0736, EASE 0.081 (the issue's target: 1.1 × EASE = 0.089).
         Assert.That(als, Is.GreaterThanOrEqualTo(0.070), "ALS with settings chosen on validation");
-        Assert.That(served, Is.GreaterThanOrEqualTo(0.075));
+        Assert.That(served, Is.GreaterThanOrEqualTo(0.089), "1.1 × the EASE reference");
         Assert.That(served, Is.GreaterThanOrEqualTo(als - 1e-12), "never below the project's ALS");
         Assert.That(served, Is.GreaterThan(e.WarmAt("popular", 10).Ndcg * 1.5));
     }
@@ -168,13 +168,15 @@ public partial class TrainPipelineTests
     }
 
     [Test]
-    public void AUselessRanker_IsNotServed_TheBestGeneratorIs()
+    public void AUselessRanker_IsNotServed_TheBestOtherListIs()
     {
         var run = TrainReal("lastfm-dev", new DateOnly(2010, 6, 1), o => o with { ShuffleRankerLabels = true });
         var v = run.Validation;
         Assert.That(v.Served, Is.Not.EqualTo("ranked"), $"ranked {v.NdcgAt10("ranked"):F4}, best single {v.BestSingle} {v.NdcgAt10(v.BestSingle):F4}");
-        Assert.That(ValidationReport.Combined, Does.Not.Contain(v.Served), "a single generator is served");
         Assert.That(v.NdcgAt10("ranked"), Is.LessThan(v.NdcgAt10(v.BestSingle)));
+        Assert.That(v.NdcgAt10("ranked"), Is.LessThan(v.NdcgAt10(v.Served)));
+        // lastfm-dev serves the blend (ALS with the genre profile) or, failing that, a single generator; either beats every list it was built from.
+        Assert.That(v.Served is "blend" ? v.NdcgAt10("blend") > v.NdcgAt10(v.BestSingle) : !ValidationReport.Combined.Contains(v.Served), $"served {v.Served}");
         AssertServedIsTheWinner(run);
         // What GetStatus reports (served_list) comes from the snapshot as the service loads it.
         Assert.That(Recommender.Serving.ServingSnapshot.Load(run.SnapshotDir).ServedList, Is.EqualTo(v.Served));
