@@ -49,18 +49,23 @@ public static class ValidationPass
                     for (var b = range.Item1; b < range.Item2; b++)
                     {
                         var history = w.History.ItemsOf(fold[b]);
-                        lists[b] = new int[models.Length][];
-                        for (var m = 0; m < models.Length; m++)
-                        {
-                            var n = models[m].Model.Recommend(fold[b], history, 10, buffer);
-                            lists[b][m] = buffer[..n].Select(x => x.Item).ToArray();
-                        }
 
-                        // Each part's list once; every weighting of the grid fuses the same lists.
+                        // The blend's parts at its depth, once: their own top 10 are these lists' first
+                        // 10 (top-k lists are prefixes of longer ones), and every weighting of the grid
+                        // fuses the same lists.
                         var parts = new ScoredItem[blendParts.Length][];
                         for (var p = 0; p < blendParts.Length; p++)
                         {
                             parts[p] = buffer[..blendParts[p].Recommend(fold[b], history, FusionRecommender.DefaultDepth, buffer)]; // a copy
+                        }
+
+                        lists[b] = new int[models.Length][];
+                        for (var m = 0; m < models.Length; m++)
+                        {
+                            var part = Array.IndexOf(blendParts, models[m].Model);
+                            lists[b][m] = part >= 0
+                                ? parts[part][..Math.Min(10, parts[part].Length)].Select(x => x.Item).ToArray()
+                                : buffer[..models[m].Model.Recommend(fold[b], history, 10, buffer)].Select(x => x.Item).ToArray();
                         }
 
                         blendLists[b] = new int[grid.Count][];
