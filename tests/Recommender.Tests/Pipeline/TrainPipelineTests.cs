@@ -135,6 +135,14 @@ public partial class TrainPipelineTests
         // references: implicit ALS 0.0736, EASE 0.081 (the target: 1.1 × EASE = 0.089).
         Assert.That(als, Is.GreaterThanOrEqualTo(0.070), "ALS with settings chosen on validation");
         Assert.That(served, Is.GreaterThanOrEqualTo(0.089), "1.1 × the EASE reference");
+
+        // The blend's weights and the item-based build chosen on validation are recorded where an operator reads them.
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.SnapshotDir, FileNames.Manifest)));
+        var parameters = manifest.RootElement.GetProperty("parameters");
+        Assert.That(parameters.GetProperty("blend").GetProperty("item_based").GetSingle(), Is.EqualTo(run.Validation.Blend.ItemBased));
+        Assert.That(parameters.GetProperty("blend").GetProperty("genre").GetSingle(), Is.EqualTo(run.Validation.Blend.Genre));
+        Assert.That(parameters.GetProperty("item_based").GetString(), Does.StartWith("RP3beta").Or.StartWith("cosine").Or.StartWith("EASE"));
+        Assert.That(File.ReadAllText(Path.Combine(run.SnapshotDir, FileNames.MetricsMarkdown)), Does.Contain($"The blend's weights, chosen on these users: {run.Validation.Blend}."));
         Assert.That(served, Is.GreaterThanOrEqualTo(als - 1e-12), "never below the project's ALS");
         Assert.That(served, Is.GreaterThan(e.WarmAt("popular", 10).Ndcg * 1.5));
     }
