@@ -6,6 +6,18 @@ public sealed record IdLists(int[] Offsets, long[] Values)
     public ReadOnlySpan<long> Of(int item) => Values.AsSpan(Offsets[item], Offsets[item + 1] - Offsets[item]);
 
     public int CountOf(int item) => Offsets[item + 1] - Offsets[item];
+
+    /// <summary>The same lists with each raw id replaced by its dense index in <paramref name="map"/> (−1 where absent); the offsets are shared.</summary>
+    public (int[] Offsets, int[] Values) Densify(IdMap map)
+    {
+        var values = new int[Values.Length];
+        for (var p = 0; p < values.Length; p++)
+        {
+            values[p] = map.IndexOf(Values[p]);
+        }
+
+        return (Offsets, values);
+    }
 }
 
 /// <summary>What reading the catalog noticed; part of the data-quality report.</summary>

@@ -93,21 +93,12 @@ public sealed class GenreProfileModel : IRecommenderModel
         }
 
         // Raw genre ids → dense 0..G-1, in id order.
-        var distinct = genres.Values.Distinct().Order().ToArray();
-        var dense = new Dictionary<long, int>(distinct.Length);
-        for (var g = 0; g < distinct.Length; g++)
-        {
-            dense[distinct[g]] = g;
-        }
-
-        var itemGenres = new int[genres.Values.Length];
-        for (var v = 0; v < itemGenres.Length; v++)
-        {
-            itemGenres[v] = dense[genres.Values[v]];
-        }
+        var genreIds = IdMap.FromIds(genres.Values);
+        var (_, itemGenres) = genres.Densify(genreIds);
+        var genreCount = genreIds.Count;
 
         var listeners = train.ItemUserCounts();
-        var genreListens = new double[distinct.Length];
+        var genreListens = new double[genreCount];
         var prior = new float[n];
         for (var i = 0; i < n; i++)
         {
@@ -122,7 +113,7 @@ public sealed class GenreProfileModel : IRecommenderModel
 
         // Per genre, its ItemsPerGenre most listened tracks (ties to the lower index). Tracks nobody
         // heard yet take part: a genre match is the one signal a new track has.
-        var members = new int[distinct.Length + 1];
+        var members = new int[genreCount + 1];
         for (var i = 0; i < n; i++)
         {
             for (var v = genres.Offsets[i]; v < genres.Offsets[i + 1]; v++)
@@ -142,9 +133,9 @@ public sealed class GenreProfileModel : IRecommenderModel
             }
         }
 
-        var candidateOffsets = new int[distinct.Length + 1];
+        var candidateOffsets = new int[genreCount + 1];
         var candidates = new List<int>();
-        for (var g = 0; g < distinct.Length; g++)
+        for (var g = 0; g < genreCount; g++)
         {
             var row = byGenre[members[g]..members[g + 1]];
             candidates.AddRange(row.OrderByDescending(i => listeners[i]).ThenBy(i => i).Take(p.ItemsPerGenre));

@@ -108,8 +108,8 @@ public sealed class FeatureContext
         _genreCounts = new ScratchPool<int>(_genreCount);
         _artistCounts = new ScratchPool<int>(_artistCount);
         _recentArtistMasks = new ScratchPool<ulong>(_artistCount);
-        (_genreOffsets, _genres) = Densify(catalog.Genres, genreIds);
-        (_artistOffsets, _artists) = Densify(catalog.Artists, artistIds);
+        (_genreOffsets, _genres) = catalog.Genres.Densify(genreIds);
+        (_artistOffsets, _artists) = catalog.Artists.Densify(artistIds);
 
         // Genre score: the genre's share of all listens; an item's mean over its genres.
         var genreListens = new double[_genreCount];
@@ -316,15 +316,4 @@ public sealed class FeatureContext
     }
 
     private static readonly int Epoch = new DateOnly(1970, 1, 1).DayNumber;
-
-    private static (int[] Offsets, int[] Values) Densify(IdLists lists, IdMap map)
-    {
-        var values = new int[lists.Values.Length];
-        for (var p = 0; p < values.Length; p++)
-        {
-            values[p] = map.IndexOf(lists.Values[p]);
-        }
-
-        return (lists.Offsets, values);
-    }
 }
