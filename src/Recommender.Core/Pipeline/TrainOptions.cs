@@ -107,6 +107,24 @@ public sealed record TrainOptions
     /// <summary>At most this many consecutive label windows (the latest validates) feed the ranker and the validation, while the ranker has fewer than MaxRankerUsers users. 10 rather than 6: on lastfm-dev six windows (988 user-windows) could not tell the blend from the genre list within one standard error; nine (1,232) can.</summary>
     public int MaxLabelWindows { get; init; } = 10;
 
+    /// <summary>
+    /// The same pipeline with a demo-sized search (`train --quick`, what `demo` runs): ALS keeps
+    /// its default λ, α and factors instead of searching 3 × 3 grid points and two factor counts,
+    /// the item-based build is chosen between the cosine and RP3β without EASE (four dense
+    /// inverses of the catalog), and the ranker learns from at most 3 label windows instead of
+    /// 10. Every list is still scored on validation and the served list still passes the gate.
+    /// </summary>
+    public TrainOptions Quick() => this with
+    {
+        SearchAls = false,
+        SearchAlsFactors = false,
+        ItemKnn = ItemKnn with { EaseMaxItems = 0 },
+        MaxLabelWindows = QuickLabelWindows,
+    };
+
+    /// <summary>Label windows of <see cref="Quick"/>.</summary>
+    public const int QuickLabelWindows = 3;
+
     /// <summary>Test seam: the ranker learns from shuffled labels (a useless ranker), to show the validation gate at work.</summary>
     internal bool ShuffleRankerLabels { get; init; }
 

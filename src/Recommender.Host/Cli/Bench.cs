@@ -4,6 +4,7 @@ using Recommender.Models;
 using Recommender.Numerics;
 using Recommender.Pipeline;
 using Recommender.Serving;
+using Recommender.Host.State;
 
 namespace Recommender.Host.Cli;
 
@@ -94,7 +95,7 @@ internal static partial class Bench
         }
 
         matrix = null;
-        Hosting.Memory.CompactLargeObjects();
+        Heap.CompactLargeObjects();
         var batchSizes = o.String("ivf-batch")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --ivf-batch takes positive integers (got '{b}')")).ToArray();
         var probeCounts = o.String("probes")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -1,4 +1,5 @@
 using static Recommender.Host.Cli.RecommenderCli;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Cli;
 
@@ -9,7 +10,7 @@ internal static class DemoVerb
     [
         new("out", "working directory", "out/demo"),
         new("data", "real input data to use instead of a generated dataset"),
-        new("urls", "listen address", Hosting.RecommenderHost.DefaultUrl),
+        new("urls", "listen address", Endpoints.DefaultGrpcUrl),
         new("no-serve", "stop after training", IsFlag: true),
     ]);
 
@@ -33,7 +34,7 @@ internal static class DemoVerb
             return trained;
         }
 
-        ctx.Out.WriteLine($"demo folder: {Path.GetFullPath(root)} (data, artifacts, online log); serving {Path.GetFullPath(artifacts)}/current over gRPC on {o.Required("urls")} and JSON on {Hosting.RecommenderHost.DefaultHttpUrl}; try: curl -s '{Hosting.RecommenderHost.DefaultHttpUrl}/v1/users/1/recommendations?k=5'");
+        ctx.Out.WriteLine($"demo folder: {Path.GetFullPath(root)} (data, artifacts, online log); serving {Path.GetFullPath(artifacts)}/current over gRPC on {o.Required("urls")} and JSON on {Endpoints.DefaultHttpUrl}; try: curl -s '{Endpoints.DefaultHttpUrl}/v1/users/1/recommendations?k=5'");
         return await RecommenderCli.RunAsync(["serve", "--artifacts", artifacts, "--data", data, "--online-log", Path.Combine(root, "online", "listens.log"), "--urls", o.Required("urls"), "--environment", "Development"], ctx.Out, ctx.Error);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Grpc.Net.Client;
 using Recommender.V1;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Cli;
 
@@ -13,7 +14,7 @@ internal static class LoadTest
 {
     public static VerbSpec Spec { get; } = new("loadtest", "measure GetRecommendations throughput and latency against a running service (loopback only)",
     [
-        new("address", "service address", Hosting.RecommenderHost.DefaultUrl),
+        new("address", "service address", Endpoints.DefaultGrpcUrl),
         new("requests", "total requests", "200000"),
         new("concurrency", "concurrent callers", "64"),
         new("k", "items per request", "10"),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Recommender.Host.Configuration;
 using Recommender.Host.Fleet;
 using static Recommender.Host.Cli.RecommenderCli;
 

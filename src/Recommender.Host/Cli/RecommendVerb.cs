@@ -1,4 +1,5 @@
 using static Recommender.Host.Cli.RecommenderCli;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Cli;
 
@@ -9,7 +10,7 @@ internal static class RecommendVerb
     [
         new("user", "user id"),
         new("k", "how many tracks", "10"),
-        new("address", "service address", Hosting.RecommenderHost.DefaultUrl),
+        new("address", "service address", Endpoints.DefaultGrpcUrl),
     ]);
 
     public static async Task<int> RunAsync(ParsedOptions o, CliContext ctx)

@@ -68,6 +68,11 @@ public static partial class RecommenderCli
             await stderr.WriteLineAsync($"error: {e.Message}");
             return ExitUsage;
         }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            await stderr.WriteLineAsync($"error: invalid configuration: {string.Join("; ", e.Failures)}");
+            return ExitUsage;
+        }
         catch (DataException e)
         {
             await stderr.WriteLineAsync($"error: bad input: {e.Message}");

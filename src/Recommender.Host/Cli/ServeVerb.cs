@@ -1,5 +1,6 @@
 using Recommender.Snapshots;
 using static Recommender.Host.Cli.RecommenderCli;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Cli;
 
@@ -9,7 +10,8 @@ internal static class ServeVerb
     public static VerbSpec Spec { get; } = new VerbSpec("serve", "run the gRPC recommendation service (Generic Host, Quartz nightly retrain)",
     [
         new("artifacts", "snapshot root whose current snapshot is served, or s3://bucket/prefix to follow (config Recommender:ArtifactsDir)"),
-        new("urls", "listen address (config Urls)"),
+        new("urls", "gRPC listen address(es), ';'-separated (config Urls)"),
+        new("http-urls", "JSON routes, /metrics and /openapi.json listen address(es), ';'-separated, empty for none (config Recommender:HttpUrls)"),
         new("data", "input data the nightly retrain reads (config Recommender:DataDir)"),
         new("online-log", "durable log of listens received online (config Recommender:OnlineLogPath)"),
         new("environment", "host environment; outside Development the public development ops token is refused (default: ASPNETCORE_ENVIRONMENT, else Production)"),
@@ -26,13 +28,14 @@ internal static class ServeVerb
             }
         }
 
-        Map("artifacts", $"{Hosting.RecommenderOptions.Section}:{nameof(Hosting.RecommenderOptions.ArtifactsDir)}");
-        Map("data", $"{Hosting.RecommenderOptions.Section}:{nameof(Hosting.RecommenderOptions.DataDir)}");
-        Map("online-log", $"{Hosting.RecommenderOptions.Section}:{nameof(Hosting.RecommenderOptions.OnlineLogPath)}");
+        Map("artifacts", $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.ArtifactsDir)}");
+        Map("data", $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.DataDir)}");
+        Map("online-log", $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.OnlineLogPath)}");
+        Map("http-urls", $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.HttpUrls)}");
         Map("urls", "Urls");
         try
         {
-            await using var app = Hosting.RecommenderHost.Build([], overrides, environment: o.String("environment"));
+            await using var app = RecommenderHost.Build([], overrides, environment: o.String("environment"));
             await app.RunAsync();
             return ExitOk;
         }

@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Recommender.Data;
+using Recommender.Host.Configuration;
 using Recommender.Host.Fleet;
 using Recommender.Models;
 using Recommender.Pipeline;
 using Recommender.Ranking;
 using Recommender.Snapshots;
 using static Recommender.Host.Cli.RecommenderCli;
+using Recommender.Host.State;
 
 namespace Recommender.Host.Cli;
 
@@ -37,6 +39,7 @@ internal static class TrainVerb
         new("ranker-trees", "boosting rounds of the ranker", Text(RankerDefaults.Trees)),
         new("ranker-leaves", "leaves per tree of the ranker", Text(RankerDefaults.Leaves)),
         new("ranker-min-leaf", "minimum rows per leaf of the ranker (default: training rows / 2000, within 5..100)"),
+        new("quick", "a demo-sized search: default ALS settings, no EASE, 3 label windows (what demo runs)", IsFlag: true),
         new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
         new("online-log", "listens logged by the service (LogListen) to learn from as well"),
         new("als-factors", "a Spark MLlib ALSModel.save folder (userFactors/, itemFactors/: id int, features array<float>) used instead of the final ALS fit"),
@@ -91,7 +94,7 @@ internal static class TrainVerb
                 MinExamplesPerLeaf = o.Has("ranker-min-leaf") ? o.Int("ranker-min-leaf", 1) : null,
             },
         };
-        return await RunTrain(options, remote, s3, ctx);
+        return await RunTrain(o.Flag("quick") ? options.Quick() : options, remote, s3, ctx);
     }
 
     private static async Task<int> RunTrain(TrainOptions options, S3Address? remote, S3Options? s3, CliContext ctx)
@@ -112,7 +115,7 @@ internal static class TrainVerb
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            var result = new TrainPipeline(options, logger, Hosting.Memory.CompactLargeObjects).Run(cancel.Token);
+            var result = new TrainPipeline(options, logger, Heap.CompactLargeObjects).Run(cancel.Token);
             if (remote is not null)
             {
                 using var client = s3!.CreateClient();

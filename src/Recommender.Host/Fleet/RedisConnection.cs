@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Fleet;
 

@@ -1,6 +1,7 @@
 using Recommender.Data;
 using Recommender.Serving;
 using StackExchange.Redis;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Fleet;
 

@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Fleet;
 

@@ -5,6 +5,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Recommender.Data;
 using Recommender.Snapshots;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Fleet;
 

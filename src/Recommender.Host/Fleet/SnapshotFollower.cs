@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
-using Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
+using Recommender.Host.State;
 using Recommender.Serving;
 using Recommender.Snapshots;
 
@@ -48,7 +49,7 @@ internal sealed partial class SnapshotFollower(SnapshotSource source, SnapshotHo
             {
                 var next = ServingSnapshot.Load(await remote.DownloadAsync(id, new SnapshotStore(source.LocalRoot), cancellation));
                 holder.Swap(next);
-                Memory.CompactLargeObjects(); // the replaced snapshot
+                Heap.CompactLargeObjects(); // the replaced snapshot
                 LogSwapped(logger, next.Id, remote.Location.ToString());
                 new SnapshotStore(source.LocalRoot).Prune(s3.Value.Retention); // the cache keeps what the bucket keeps
             }

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
 
 namespace Recommender.Host.Fleet;
 

@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
-using Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 using Recommender.Serving;
 
 namespace Recommender.Host.Observability;

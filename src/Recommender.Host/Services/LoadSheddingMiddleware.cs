@@ -2,7 +2,9 @@ using System.Runtime.CompilerServices;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
-using Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 
 namespace Recommender.Host.Services;
 

@@ -3,7 +3,9 @@ using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Options;
-using Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 
 namespace Recommender.Host.Services;
 

@@ -1,6 +1,8 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 using Recommender.Serving;
 using Recommender.V1;
 
@@ -19,7 +21,7 @@ public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolde
 
         // Hand the run to Quartz and answer at once; the run continues on a scheduler thread.
         var scheduler = await schedulers.GetScheduler(context.CancellationToken);
-        await scheduler.TriggerJob(Jobs.RetrainJob.Key, new Quartz.JobDataMap { [Jobs.RetrainJob.RunIdKey] = runId }, context.CancellationToken);
+        await scheduler.TriggerJob(RetrainJob.Key, new Quartz.JobDataMap { [RetrainJob.RunIdKey] = runId }, context.CancellationToken);
         return new RetrainNowReply { RunId = runId };
     }
 

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
+using Recommender.Host.Configuration;
 using Recommender.Host.Fleet;
 using Recommender.Snapshots;
 using Recommender.Tests.Host;

@@ -2,6 +2,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging.Abstractions;
 using Recommender.Data;
+using Recommender.Host.Configuration;
 using Recommender.Host.Fleet;
 using Recommender.Snapshots;
 using Recommender.Tests.Support;

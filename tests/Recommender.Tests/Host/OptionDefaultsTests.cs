@@ -3,7 +3,10 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Recommender.Host.Cli;
 using Recommender.Host.Fleet;
-using Recommender.Host.Hosting;
+using Recommender.Host;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 using Recommender.Models;
 using Recommender.Pipeline;
 using Recommender.Ranking;
@@ -40,7 +43,7 @@ public partial class OptionDefaultsTests
             }
         }
 
-        Assert.That(config["Urls"] ?? RecommenderHost.DefaultUrl, Is.EqualTo(RecommenderHost.DefaultUrl));
+        Assert.That(config["Urls"] ?? Endpoints.DefaultGrpcUrl, Is.EqualTo(Endpoints.DefaultGrpcUrl));
     }
 
     [Test]
@@ -100,7 +103,7 @@ public partial class OptionDefaultsTests
         }
 
         Assert.That(trainHelp, Does.Contain($"(default: {TrainOptions.DefaultOutRoot})"));
-        Assert.That(help, Does.Contain($"(default: {RecommenderHost.DefaultUrl})"));
+        Assert.That(help, Does.Contain($"(default: {Endpoints.DefaultGrpcUrl})"));
     }
 
     /// <summary>A README table row whose first cell is a backticked Section:Key.</summary>

@@ -172,7 +172,7 @@ public class ServiceTests
         await using var service = await RunningService.StartAsync(ServiceData.Config(ServiceData.CopyArtifacts()));
         var runId = await service.Client.RetrainNowAsync();
         var scheduler = await service.App.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
-        await scheduler.TriggerJob(Recommender.Host.Jobs.RetrainJob.Key); // what the cron trigger does at 03:00
+        await scheduler.TriggerJob(Recommender.Host.Retraining.RetrainJob.Key); // what the cron trigger does at 03:00
         var status = await service.WaitForRunAsync(runId);
         Assert.That(status.LastRunState, Is.EqualTo("succeeded"), status.LastRunError);
         await Task.Delay(1500);
@@ -222,7 +222,7 @@ public class ServiceTests
         Assert.That(Directory.GetDirectories(snapshots, ".tmp-*"), Is.Not.Empty, "the child retrain started");
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await service.DisposeAsync();
-        Assert.That(watch.Elapsed, Is.LessThan(Recommender.Host.Hosting.RetrainRunner.CancelGrace), "stopped by SIGTERM, not by the kill after the grace period");
+        Assert.That(watch.Elapsed, Is.LessThan(Recommender.Host.Retraining.RetrainRunner.CancelGrace), "stopped by SIGTERM, not by the kill after the grace period");
         Assert.That(Directory.GetDirectories(snapshots, ".tmp-*"), Is.Empty, "the cancelled child removed its unfinished snapshot");
         Assert.That(new SnapshotStore(artifacts).Current(), Is.EqualTo(before));
     }
@@ -287,10 +287,10 @@ public class ServiceTests
         config["Recommender:RetrainCron"] = "0 30 4 ? * MON-FRI";
         await using var service = await RunningService.StartAsync(config);
         var scheduler = await service.App.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
-        var trigger = await scheduler.GetTrigger(Recommender.Host.Jobs.NightlyRetrainSchedule.Key) as Quartz.ICronTrigger;
+        var trigger = await scheduler.GetTrigger(Recommender.Host.Retraining.NightlyRetrainSchedule.Key) as Quartz.ICronTrigger;
         Assert.That(trigger, Is.Not.Null, "the nightly trigger is scheduled");
         Assert.That(trigger!.CronExpressionString, Is.EqualTo("0 30 4 ? * MON-FRI"));
-        Assert.That(trigger.JobKey, Is.EqualTo(Recommender.Host.Jobs.RetrainJob.Key));
+        Assert.That(trigger.JobKey, Is.EqualTo(Recommender.Host.Retraining.RetrainJob.Key));
         var next = trigger.NextFireTimeUtc!.Value;
         Assert.That(next.Minute, Is.EqualTo(30));
         Assert.That(next.DayOfWeek, Is.Not.EqualTo(DayOfWeek.Saturday).And.Not.EqualTo(DayOfWeek.Sunday));

@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Recommender.Host.Hosting;
+using Recommender.Host;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 using Recommender.Host.Services;
 
 namespace Recommender.Tests.Reliability;

@@ -2,7 +2,10 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Recommender.Host.Hosting;
+using Recommender.Host;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 using Recommender.Tests.Host;
 using Recommender.Tests.Support;
 

@@ -1,7 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Recommender.Data;
 using Recommender.Host.Cli;
-using Recommender.Host.Hosting;
+using Recommender.Host;
+using Recommender.Host.Configuration;
+using Recommender.Host.Retraining;
+using Recommender.Host.State;
 using Recommender.Serving;
 using Recommender.Snapshots;
 using Recommender.Tests.Host;

@@ -30,7 +30,8 @@ internal sealed class ServeProcess : IAsyncDisposable
     public RecommenderClient Client { get; }
 
     /// <param name="config">configuration keys as in appsettings ("Recommender:ArtifactsDir"); "Urls" is chosen here.</param>
-    public static async Task<ServeProcess> StartAsync(IReadOnlyDictionary<string, string?> config)
+    /// <param name="arguments">more arguments of the serve verb.</param>
+    public static async Task<ServeProcess> StartAsync(IReadOnlyDictionary<string, string?> config, params string[] arguments)
     {
         var port = FleetServer.FreePort();
         var address = $"http://127.0.0.1:{port}";
@@ -42,7 +43,7 @@ internal sealed class ServeProcess : IAsyncDisposable
             start.ArgumentList.Add(assembly);
         }
 
-        foreach (var a in new[] { "serve", "--urls", address, "--environment", "Development" })
+        foreach (var a in new[] { "serve", "--urls", address, "--environment", "Development" }.Concat(arguments))
         {
             start.ArgumentList.Add(a);
         }

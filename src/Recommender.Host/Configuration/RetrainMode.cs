@@ -1,4 +1,4 @@
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Configuration;
 
 /// <summary>Where the nightly pipeline runs.</summary>
 public enum RetrainMode

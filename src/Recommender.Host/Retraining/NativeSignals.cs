@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Retraining;
 
 internal static partial class NativeSignals
 {

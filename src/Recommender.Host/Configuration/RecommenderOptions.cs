@@ -1,7 +1,7 @@
 using Recommender.Models;
 using Recommender.Pipeline;
 
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Configuration;
 
 /// <summary>The "Recommender" configuration section.</summary>
 public sealed class RecommenderOptions
@@ -12,7 +12,7 @@ public sealed class RecommenderOptions
     public string ArtifactsDir { get; set; } = TrainOptions.DefaultOutRoot;
 
     /// <summary>HTTP/1.1 addresses of the JSON routes (gRPC JSON transcoding), ';'-separated; empty for none. gRPC listens on Urls.</summary>
-    public string HttpUrls { get; set; } = RecommenderHost.DefaultHttpUrl;
+    public string HttpUrls { get; set; } = Endpoints.DefaultHttpUrl;
 
     /// <summary>The three input parquet files the nightly retrain reads.</summary>
     public string DataDir { get; set; } = TrainOptions.DefaultDataDir;

@@ -1,12 +1,15 @@
 using System.Diagnostics;
+using Recommender.Host.Configuration;
+using Recommender.Host.Fleet;
+using Recommender.Host.State;
 using Recommender.Models;
 using Recommender.Pipeline;
 using Recommender.Snapshots;
 
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Retraining;
 
 /// <summary>Runs the retrain pipeline over all events plus the online log and returns the published snapshot folder.</summary>
-public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger, Fleet.SnapshotSource source) : IRetrainRunner
+public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<RetrainRunner> logger, SnapshotSource source) : IRetrainRunner
 {
     /// <summary>
     /// How long a cancelled child may take to stop cleanly (it checks before every stage, between
@@ -20,7 +23,7 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
     {
         var train = RetrainOptions(o, onlineLog, source.LocalRoot);
         return o.RetrainMode == RetrainMode.InProcess
-            ? new TrainPipeline(train, loggers.CreateLogger<TrainPipeline>(), Memory.CompactLargeObjects).Run(cancellation).SnapshotDir
+            ? new TrainPipeline(train, loggers.CreateLogger<TrainPipeline>(), Heap.CompactLargeObjects).Run(cancellation).SnapshotDir
             : RunChild(train, runId, cancellation);
     }
 

@@ -1,4 +1,4 @@
-namespace Recommender.Host.Fleet;
+namespace Recommender.Host.Configuration;
 
 /// <summary>Where snapshots live in object storage: s3://BUCKET/PREFIX.</summary>
 public sealed record S3Address(string Bucket, string Prefix)

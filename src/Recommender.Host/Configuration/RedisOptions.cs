@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Recommender.Host.Fleet;
+namespace Recommender.Host.Configuration;
 
 /// <summary>The "Redis" configuration section: listens shared by the replicas, and the retrain lease.</summary>
 public sealed class RedisOptions

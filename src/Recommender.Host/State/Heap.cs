@@ -1,6 +1,6 @@
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.State;
 
-public static class Memory
+public static class Heap
 {
     /// <summary>
     /// A compacting full collection, large-object heap included, that also gives the freed memory

@@ -1,17 +1,18 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Quartz;
+using Recommender.Host.Configuration;
 using Recommender.Host.Fleet;
-using Recommender.Host.Jobs;
 using Recommender.Host.Observability;
+using Recommender.Host.Retraining;
 using Recommender.Host.Services;
+using Recommender.Host.State;
 using Recommender.Serving;
 
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host;
 
-public static class ServiceCollectionExtensions
+public static class HostingExtensions
 {
     /// <summary>Options, serving state, the retrain job and the gRPC services of the recommendation host.</summary>
     public static IServiceCollection AddRecommender(this IServiceCollection services, IConfiguration configuration)
@@ -84,7 +85,7 @@ public static class ServiceCollectionExtensions
     /// </summary>
     public static WebApplicationBuilder UseGrpcAndHttpEndpoints(this WebApplicationBuilder builder)
     {
-        var grpc = (builder.Configuration["Urls"] ?? RecommenderHost.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var grpc = (builder.Configuration["Urls"] ?? Endpoints.DefaultGrpcUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var http = (builder.Configuration[$"{RecommenderOptions.Section}:{nameof(RecommenderOptions.HttpUrls)}"] ?? new RecommenderOptions().HttpUrls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var endpoints = new Dictionary<string, string?>();
 
@@ -101,53 +102,10 @@ public static class ServiceCollectionExtensions
             endpoints[$"Kestrel:Endpoints:B{i:D2}Http:Protocols"] = nameof(HttpProtocols.Http1);
         }
 
+        // The addresses now live in Kestrel's endpoints; "Urls" itself is cleared so that Kestrel
+        // does not log "Overriding address(es)" at every start.
+        endpoints["Urls"] = "";
         builder.Configuration.AddInMemoryCollection(endpoints);
         return builder;
     }
-}
-
-/// <summary>
-/// Loads ARTIFACTS/current before the server accepts calls; a missing snapshot stops the start with
-/// a clear error. Taking the online log as a dependency opens and replays it now, not on the first call.
-/// </summary>
-internal sealed partial class SnapshotLoader(SnapshotHolder holder, IListenLog online, SnapshotSource source, ILogger<SnapshotLoader> logger) : IHostedService
-{
-    private readonly IListenLog _online = online;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (source.Remote is { } remote)
-        {
-            // The published snapshot first; with the store unreachable, the last one cached here still serves.
-            try
-            {
-                if (await remote.CurrentIdAsync(cancellationToken) is { } id)
-                {
-                    await remote.DownloadAsync(id, new Recommender.Snapshots.SnapshotStore(source.LocalRoot), cancellationToken);
-                }
-            }
-            catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or Recommender.Data.DataException)
-            {
-                LogStartFetchFailed(logger, remote.Location.ToString(), source.LocalRoot, e.Message);
-            }
-
-            if (new Recommender.Snapshots.SnapshotStore(source.LocalRoot).Current() is null)
-            {
-                throw new Recommender.Snapshots.SnapshotNotFoundException($"no snapshot in {remote.Location} (nor cached in {source.LocalRoot}): run 'train --out {remote.Location}' or 'publish --to {remote.Location}' first");
-            }
-        }
-
-        holder.LoadCurrent();
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "could not fetch the current snapshot from {Location} ({Reason}); serving the cached one in {CacheRoot}")]
-    private static partial void LogStartFetchFailed(ILogger logger, string location, string cacheRoot, string reason);
-}
-
-internal sealed class SnapshotHealthCheck(SnapshotHolder holder) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(holder.Current is { } s ? HealthCheckResult.Healthy($"snapshot {s.Id}") : HealthCheckResult.Unhealthy("no snapshot loaded"));
 }

@@ -1,4 +1,4 @@
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Configuration;
 
 public enum BlendMode
 {

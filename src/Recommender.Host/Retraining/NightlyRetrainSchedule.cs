@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
 using Quartz;
-using Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
 
-namespace Recommender.Host.Jobs;
+namespace Recommender.Host.Retraining;
 
 /// <summary>
 /// Schedules the nightly retrain from the validated options: started after the options were

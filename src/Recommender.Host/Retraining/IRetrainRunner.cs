@@ -1,4 +1,6 @@
-namespace Recommender.Host.Hosting;
+using Recommender.Host.Configuration;
+
+namespace Recommender.Host.Retraining;
 
 /// <summary>Builds and publishes a new snapshot; returns its folder.</summary>
 public interface IRetrainRunner

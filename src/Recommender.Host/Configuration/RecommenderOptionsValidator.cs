@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Quartz;
 using Recommender.Models;
 
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Configuration;
 
 /// <summary>Checks every option at start and reports all failures at once.</summary>
 public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOptions>
@@ -14,11 +14,11 @@ public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOp
         {
             failures.Add("Recommender:ArtifactsDir is required");
         }
-        else if (Fleet.S3Address.IsS3(o.ArtifactsDir))
+        else if (S3Address.IsS3(o.ArtifactsDir))
         {
             try
             {
-                _ = Fleet.S3Address.Parse(o.ArtifactsDir, "Recommender:ArtifactsDir");
+                _ = S3Address.Parse(o.ArtifactsDir, "Recommender:ArtifactsDir");
             }
             catch (ArgumentException e)
             {

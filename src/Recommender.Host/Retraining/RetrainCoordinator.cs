@@ -1,19 +1,11 @@
 using Microsoft.Extensions.Options;
+using Recommender.Host.Configuration;
+using Recommender.Host.Fleet;
 using Recommender.Host.Observability;
+using Recommender.Host.State;
 using Recommender.Serving;
 
-namespace Recommender.Host.Hosting;
-
-public enum RunState
-{
-    Idle,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-public sealed record RunStatus(string RunId, RunState State, string Error, DateTime StartedUtc, DateTime? FinishedUtc);
+namespace Recommender.Host.Retraining;
 
 /// <summary>
 /// Runs the retrain pipeline (all events plus the online log), one run at a time, and swaps the
@@ -23,9 +15,9 @@ public sealed partial class RetrainCoordinator(
     IOptions<RecommenderOptions> options,
     SnapshotHolder holder,
     IListenLog online,
-    Fleet.RetrainLease lease,
+    RetrainLease lease,
     IRetrainRunner runner,
-    Fleet.SnapshotSource source,
+    SnapshotSource source,
     RecommenderMetrics metrics,
     TimeProvider clock,
     ILogger<RetrainCoordinator> logger)
@@ -64,7 +56,7 @@ public sealed partial class RetrainCoordinator(
             if (options.Value.RetrainMode == RetrainMode.InProcess)
             {
                 // The run's dead arrays (~10 GB at full size) go before the new snapshot loads beside the serving one.
-                Memory.CompactLargeObjects();
+                Heap.CompactLargeObjects();
             }
 
             var next = LoadOrReject(snapshotDir);
@@ -82,7 +74,7 @@ public sealed partial class RetrainCoordinator(
                 source.SwapGate.Release();
             }
 
-            Memory.CompactLargeObjects(); // the replaced snapshot
+            Heap.CompactLargeObjects(); // the replaced snapshot
             Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, clock.GetUtcNow().UtcDateTime));
             LogSucceeded(logger, runId, next.Id);
         }

@@ -1,7 +1,6 @@
 using Quartz;
-using Recommender.Host.Hosting;
 
-namespace Recommender.Host.Jobs;
+namespace Recommender.Host.Retraining;
 
 /// <summary>
 /// The nightly retrain (and RetrainNow). The coordinator's single slot keeps runs one at a time: a

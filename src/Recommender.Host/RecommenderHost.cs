@@ -1,13 +1,8 @@
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host;
 
 /// <summary>Builds the one long-running host: configuration from config/appsettings.json, overrides, gRPC on Kestrel.</summary>
 public static class RecommenderHost
 {
-    public const string DefaultUrl = "http://127.0.0.1:5080";
-
-    /// <summary>Where the HTTP/1.1 JSON routes listen by default.</summary>
-    public const string DefaultHttpUrl = "http://127.0.0.1:5081";
-
     /// <param name="environment">Development, Production, ...; null takes ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT, else Production.</param>
     public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null, string? environment = null)
     {

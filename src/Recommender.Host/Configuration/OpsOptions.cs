@@ -1,4 +1,4 @@
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Configuration;
 
 /// <summary>The "Ops" section: operator RPCs need this bearer token.</summary>
 public sealed class OpsOptions

@@ -2,7 +2,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Microsoft.Extensions.Options;
 
-namespace Recommender.Host.Fleet;
+namespace Recommender.Host.Configuration;
 
 /// <summary>The "S3" configuration section: the endpoint and credentials of the object store.</summary>
 public sealed class S3Options
@@ -69,7 +69,8 @@ public sealed class S3Options
 
     /// <summary>
     /// The S3 section for a command (not the host): appsettings.json beside the executable, then
-    /// environment variables (S3__ServiceUrl, S3__AccessKey, ...); every invalid setting listed at once.
+    /// environment variables (S3__ServiceUrl, S3__AccessKey, ...); every invalid setting listed at once
+    /// (an <see cref="OptionsValidationException"/>, as the host's ValidateOnStart throws).
     /// </summary>
     public static S3Options FromConfiguration()
     {
@@ -79,7 +80,7 @@ public sealed class S3Options
             .Build();
         var options = configuration.GetSection(Section).Get<S3Options>() ?? new S3Options();
         var failures = options.Validate().ToList();
-        return failures.Count == 0 ? options : throw new Cli.UsageException($"invalid configuration: {string.Join("; ", failures)}");
+        return failures.Count == 0 ? options : throw new OptionsValidationException(Section, typeof(S3Options), failures);
     }
 
     public IAmazonS3 CreateClient()

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Recommender.Host.Hosting;
+namespace Recommender.Host.Configuration;
 
 /// <summary>
 /// The token must be at least 16 characters; outside the Development environment the public
