@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Serialization;
 using Recommender.Models;
 
 namespace Recommender.Evaluation;
@@ -15,13 +16,17 @@ namespace Recommender.Evaluation;
 public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, MetricSet[]> Sources, string Served, string BestSingle, double Margin)
 {
     /// <summary>From simplest to most complex: the order that breaks ties.</summary>
-    public static readonly string[] Candidates = ["popular", "als", "itemknn", "genre", "similar", "blend", "ranked"];
+    public static readonly string[] Candidates = [.. CandidateLists.All.Select(l => l.Name())];
 
     /// <summary>The blend's weights, chosen on these windows (the "blend" row is scored with them).</summary>
     public BlendWeights Blend { get; init; } = BlendWeights.Default;
 
     /// <summary>The lists built from others: the ranker and the weighted fusion of ALS, item-based and genre.</summary>
-    public static readonly string[] Combined = ["blend", "ranked"];
+    public static readonly string[] Combined = [CandidateList.Blend.Name(), CandidateList.Ranked.Name()];
+
+    /// <summary>The served list as a value: an unknown name (a list renamed on one side only) throws instead of serving another list.</summary>
+    [JsonIgnore] // metrics.json names the list once, as "served"
+    public CandidateList ServedList => CandidateLists.Parse(Served);
 
     public double NdcgAt10(string source) => Sources[source].Single(m => m.K == 10).Ndcg;
 

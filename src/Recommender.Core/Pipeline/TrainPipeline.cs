@@ -27,18 +27,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     private readonly Stopwatch _stage = new();
     private CancellationToken _cancellation;
 
-    /// <summary>The popular window in use: the option, else chosen on validation in stage A.</summary>
-    private int _popularDays = TrainOptions.PopularWindowChoices[0];
-
-    /// <summary>The ALS settings in use: the options', or the validation grid's winner.</summary>
-    private AlsParameters _als = options.Als;
-
-    /// <summary>The validation fit's ALS model, which the final fit continues from (taking its arrays over).</summary>
-    private AlsModel? _warmStart;
-
     /// <summary>Raw ↔ dense ids of the run, for factors imported by raw id.</summary>
     private ArtifactIds? _ids;
-    private ItemKnnParameters _itemKnn = options.ItemKnn;
 
     /// <summary>Track names and all-time popularity for the seed's top_popular columns (the final fit only).</summary>
     private ItemDescriptions? _descriptions;
@@ -107,12 +97,15 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         // Stage A, in a method of its own so that nothing of it outlives it: the once-run Build
         // method is not optimised by the JIT, and its locals would stay reachable to the end.
-        var (ranker, validation) = TrainRankerAndValidate(train, catalog);
+        var stageA = TrainRankerAndValidate(train, catalog);
+        var (ranker, validation, chosen) = (stageA.Ranker, stageA.Validation, stageA.Chosen);
+        var servedList = validation.ServedList;
         releaseMemory?.Invoke(); // stage A's event copies and models are garbage now
         LogServed(logger, validation.Served, validation.NdcgAt10(validation.Served), validation.BestSingle, validation.NdcgAt10(validation.BestSingle));
 
-        // Stage B: everything before the split (or all events) for what is served and evaluated.
-        var (als, itemKnn, similar, popular, features, genre) = FitGenerators(train, catalog, plan.FitEndDay, FinalFit);
+        // Stage B: everything before the split (or all events) for what is served and evaluated,
+        // with stage A's settings; the ALS fit continues from stage A's (taking its arrays over).
+        var (als, itemKnn, similar, popular, features, genre) = FitGenerators(train, catalog, plan.FitEndDay, FinalFit, chosen, stageA.TakeWarmStart());
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
@@ -127,7 +120,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var evaluationSample = test is null ? null : Stage("evaluate: item-knn lists of the warm sample", () => EvaluationSample(train, test, itemKnn));
         var itemKnnLists = evaluationSample is { } sample ? new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn) : null;
         var blend = FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? itemKnn, genre, validation.Blend);
-        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(validation.Served, train, historyUsers, ranked, alsLists, blend, genre, itemKnnLists));
+        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(servedList, train, historyUsers, ranked, alsLists, blend, genre, itemKnnLists));
         releaseMemory?.Invoke(); // ranking's per-batch lists and the items' feature rows it read
         // The files side by side, one per core: parquet encodes a file on one thread.
         Stage("write recommendations, similar, popular, features, models", () => Cores.SideBySide(
@@ -154,21 +147,23 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         }
 
         WriteMetrics(dir, validation, replay, evaluation, recall);
-        Manifest(id, dir, split, validation, replay).Write(dir); // last: it lists every file written before it
+        Manifest(id, dir, split, validation, chosen, replay, evaluation).Write(dir); // last: it lists every file written before it
         return new TrainResult(id, dir, evaluation, validation, _timings);
     }
 
     /// <summary>The list validation chose, for every user with history (the ranked and blended lists read ALS from the top-k table).</summary>
-    private RecommendationTable ServedTable(string served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, GenreProfileModel genre, PrecomputedLists? itemKnnLists) => served switch
+#pragma warning disable CS8524 // unnamed enum values: every named list has its arm, so adding a list without one fails the build (CS8509)
+    private RecommendationTable ServedTable(CandidateList served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, GenreProfileModel genre, PrecomputedLists? itemKnnLists) => served switch
     {
-        "ranked" => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation, itemKnnLists),
-        "als" => BulkInference.RecommendAll(train, historyUsers, ranked.Als, options.RecommendationsK, _cancellation),
-        "itemknn" => BulkInference.RecommendAll(train, historyUsers, ranked.ItemKnn, options.RecommendationsK, _cancellation),
-        "similar" => BulkInference.RecommendAll(train, historyUsers, ranked.Similar, options.RecommendationsK, _cancellation),
-        "genre" => BulkInference.RecommendAll(train, historyUsers, genre, options.RecommendationsK, _cancellation),
-        "blend" => BulkInference.RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
-        _ => BulkInference.RecommendAll(train, historyUsers, ranked.Popular, options.RecommendationsK, _cancellation),
+        CandidateList.Ranked => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation, itemKnnLists),
+        CandidateList.Als => BulkInference.RecommendAll(train, historyUsers, ranked.Als, options.RecommendationsK, _cancellation),
+        CandidateList.ItemKnn => BulkInference.RecommendAll(train, historyUsers, ranked.ItemKnn, options.RecommendationsK, _cancellation),
+        CandidateList.Similar => BulkInference.RecommendAll(train, historyUsers, ranked.Similar, options.RecommendationsK, _cancellation),
+        CandidateList.Genre => BulkInference.RecommendAll(train, historyUsers, genre, options.RecommendationsK, _cancellation),
+        CandidateList.Blend => BulkInference.RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
+        CandidateList.Popular => BulkInference.RecommendAll(train, historyUsers, ranked.Popular, options.RecommendationsK, _cancellation),
     };
+#pragma warning restore CS8524
 
     private static void WriteMetrics(string dir, ValidationReport validation, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
     {
@@ -185,7 +180,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     }
 
     /// <summary>The manifest of a finished snapshot: what was trained on, with which settings, what is served, every file's checksum.</summary>
-    private SnapshotManifest Manifest(string id, string dir, SplitInput input, ValidationReport validation, ReplayReport? replay) => new()
+    private SnapshotManifest Manifest(string id, string dir, SplitInput input, ValidationReport validation, ChosenSettings chosen, ReplayReport? replay, EvaluationReport? evaluation) => new()
     {
         SnapshotId = id,
         CreatedUtc = DateTime.UtcNow,
@@ -202,7 +197,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         ServedList = validation.Served,
         Blend = replay is null ? null : new SnapshotBlend(replay.BestWarm.ToString(), replay.BestCold.ToString(), "replay of the test period (metrics.md)"),
         ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
-        Parameters = JsonSerializer.SerializeToNode(new { Als = _als, options.AlsWarmIterations, ItemKnn = _itemKnn, ItemBased = _itemKnn.Method, options.Genre, Blend = validation.Blend, options.Ranker, PopularWindowDays = _popularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
+        TestServedNdcgAt10 = evaluation?.WarmAt("served", 10).Ndcg,
+        Parameters = JsonSerializer.SerializeToNode(new { chosen.Als, options.AlsWarmIterations, chosen.ItemKnn, ItemBased = chosen.ItemKnn.Method, options.Genre, Blend = validation.Blend, options.Ranker, PopularWindowDays = chosen.PopularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
         RankerFeatures = FeatureContext.FeatureNames,
         Timings = [.. _timings.Select(t => new SnapshotTiming(t.Stage, t.Seconds, t.PeakWorkingSetMb))],
         Files = SnapshotIntegrity.Describe(dir), // last: every file is written
@@ -214,7 +210,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// of the window's users is ranked by a ranker trained on the other half, so every list is
     /// scored on users no model learned from; the ranker that is kept learns from all of them.
     /// </summary>
-    private (GradientBoostedRanker Ranker, ValidationReport Validation) TrainRankerAndValidate(EventLog train, TrackCatalog catalog)
+    private StageAResult TrainRankerAndValidate(EventLog train, TrackCatalog catalog)
     {
         var (first, last) = train.DayRange();
         var windowStart = Math.Clamp(SplitPlan.QuantileDay(train, first, last + 1, 1 - options.ValidationFraction), first + 1, last);
@@ -223,74 +219,92 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var users = SampleUsers(history, window);
         var search = new ValidationSearch(options, logger, _cancellation);
         LogSample(logger, EdaReport.DateOf(windowStart), users.Length);
-        _popularDays = options.PopularWindowDays ?? Stage("popular: window chosen on validation", () => search.PopularWindow(history, window, users, windowStart));
-        if (options.SearchAls && history.NumEvents <= options.AlsSearchMaxEvents)
-        {
-            _als = Stage("als: regularisation and alpha chosen on validation", () => search.Als(history, window, users));
-        }
+        var popularDays = options.PopularWindowDays ?? Stage("popular: window chosen on validation", () => search.PopularWindow(history, window, users, windowStart));
+        var als = options.SearchAls && history.NumEvents <= options.AlsSearchMaxEvents
+            ? Stage("als: regularisation and alpha chosen on validation", () => search.Als(history, window, users))
+            : options.Als;
 
         // Like ALS's grid, only where more fits are cheap; EASE only where its dense inverse fits.
+        var itemKnn = options.ItemKnn;
         if (options.SearchItemBased && options.ItemKnn.EaseLambda is null && options.ItemKnn.Rp3Beta is null && history.NumEvents <= options.AlsSearchMaxEvents)
         {
             var tryEase = history.ItemUserCounts().Count(c => c > 0) <= options.ItemKnn.EaseMaxItems;
-            _itemKnn = Stage("item-based: cosine, RP3beta or EASE chosen on validation", () => search.ItemBased(history, window, users, tryEase));
+            itemKnn = Stage("item-based: cosine, RP3beta or EASE chosen on validation", () => search.ItemBased(history, window, users, tryEase));
         }
+
+        var chosen = new ChosenSettings(popularDays, als, itemKnn);
 
         // The sampled users need ALS neighbours of their recent tracks only, not of all tracks.
         var recentItems = SimilarToRecentModel.RecentItems(history, users);
-        var latest = new LabelWindow(0, history, window, users, FitGenerators(history, catalog, windowStart, "validation", recentItems));
+        var latest = new LabelWindow(0, history, window, users, FitGenerators(history, catalog, windowStart, "validation", chosen, null, recentItems));
         var rows = Stage("ranker: candidates and features", () => RankerRows(latest));
         var windows = new List<LabelWindow> { latest };
-        rows = [.. rows, .. EarlierWindows(train, catalog, users.Length, windows)];
+        rows = [.. rows, .. EarlierWindows(train, catalog, users.Length, windows, chosen)];
 
         // Cross-fitted by user: fold f's users (in every window) are ranked by a ranker that never
         // saw their rows, so every list is scored on users no model learned from.
         var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => Enumerable.Range(0, 2).Select(f => FitRanker(rows, u => FoldOf(u) != f)).ToArray());
         var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
         var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, foldRankers, FoldOf));
-        _warmStart = latest.Models.Als.Model;
-        return (ranker, validation);
+        return new StageAResult(ranker, validation, chosen, latest.Models.Als.Model);
+    }
+
+    /// <summary>What stage A chose on validation; every later fit takes it as a parameter.</summary>
+    /// <param name="PopularDays">the top-popular window: the option, else chosen on validation.</param>
+    /// <param name="Als">the ALS settings: the options', or the validation grid's winner.</param>
+    /// <param name="ItemKnn">the item-based build: the options', or the cosine, RP3β or EASE chosen on validation.</param>
+    private sealed record ChosenSettings(int PopularDays, AlsParameters Als, ItemKnnParameters ItemKnn);
+
+    /// <summary>Stage A's outcome: the ranker, the validation report, the chosen settings and the validation fit's ALS model.</summary>
+    private sealed class StageAResult(GradientBoostedRanker ranker, ValidationReport validation, ChosenSettings chosen, AlsModel warmStart)
+    {
+        private AlsModel? _warmStart = warmStart;
+
+        public GradientBoostedRanker Ranker { get; } = ranker;
+        public ValidationReport Validation { get; } = validation;
+        public ChosenSettings Chosen { get; } = chosen;
+
+        /// <summary>The validation fit's ALS model, handed over once: the final fit takes its arrays over.</summary>
+        public AlsModel? TakeWarmStart() => Interlocked.Exchange(ref _warmStart, null);
     }
 
     /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
     private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
 
-    private CandidateGenerators FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems = null)
+    /// <param name="warmStart">the validation fit (on a prefix of the same events) that the final fit continues from: a few iterations instead of a full fit from noise.</param>
+    private CandidateGenerators FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, ChosenSettings chosen, AlsModel? warmStart, int[]? similarQueryItems = null)
     {
-        // The final fit continues from the validation fit (fitted on a prefix of the same events)
-        // when there is one: a few iterations instead of a full fit from noise.
-        var start = _warmStart;
-        _warmStart = null;
         if (name == FinalFit && options.AlsFactorsDir is { } imported)
         {
-            return FitOthers(train, catalog, cutoff, name, similarQueryItems, Stage($"als ({name}): factors imported from {imported}", () => ImportFactors(imported)));
+            return FitOthers(train, catalog, cutoff, name, chosen, similarQueryItems, Stage($"als ({name}): factors imported from {imported}", () => ImportFactors(imported, chosen.Als)));
         }
 
-        var parameters = start is null || options.AlsWarmIterations is not { } warm ? _als : _als with { Iterations = warm };
-        var how = parameters == _als ? "fit" : $"fit, continued from the validation fit";
-        var als = Stage($"als ({name}): {how}", () => AlsRecommender.Fit(train, parameters, it => LogIteration(logger, name, it.Iteration, parameters.Iterations, it.Loss, it.Seconds, it.Seconds / it.Iteration * (parameters.Iterations - it.Iteration)), _cancellation, parameters == _als ? null : start));
-        return FitOthers(train, catalog, cutoff, name, similarQueryItems, als);
+        var parameters = warmStart is null || options.AlsWarmIterations is not { } warm ? chosen.Als : chosen.Als with { Iterations = warm };
+        var how = parameters == chosen.Als ? "fit" : $"fit, continued from the validation fit";
+        var als = Stage($"als ({name}): {how}", () => AlsRecommender.Fit(train, parameters, it => LogIteration(logger, name, it.Iteration, parameters.Iterations, it.Loss, it.Seconds, it.Seconds / it.Iteration * (parameters.Iterations - it.Iteration)), _cancellation, parameters == chosen.Als ? null : warmStart));
+        return FitOthers(train, catalog, cutoff, name, chosen, similarQueryItems, als);
     }
 
     /// <summary>Spark MLlib ALSModel.save output in place of the final fit (see <see cref="SparkAlsFactors"/>).</summary>
-    private AlsRecommender ImportFactors(string dir)
+    private AlsRecommender ImportFactors(string dir, AlsParameters als)
     {
-        var (model, report) = SparkAlsFactors.Load(dir, _ids!, _als);
+        var (model, report) = SparkAlsFactors.Load(dir, _ids!, als);
         LogImported(logger, dir, report.Factors, report.UsersMatched, report.UsersUnknown, report.ItemsMatched, report.ItemsUnknown);
         return new AlsRecommender(model);
     }
 
-    private CandidateGenerators FitOthers(EventLog train, TrackCatalog catalog, int cutoff, string name, int[]? similarQueryItems, AlsRecommender als)
+    private CandidateGenerators FitOthers(EventLog train, TrackCatalog catalog, int cutoff, string name, ChosenSettings chosen, int[]? similarQueryItems, AlsRecommender als)
     {
         releaseMemory?.Invoke(); // the interaction matrix (two CSR copies) is garbage now
-        var window = ItemKnnModel.WindowWithinBudget(train, _itemKnn.MaxUserItems, _itemKnn.PairBudget);
-        var itemKnn = Stage($"item-knn ({name}): {_itemKnn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, _itemKnn, _cancellation));
+        var knn = chosen.ItemKnn;
+        var window = ItemKnnModel.WindowWithinBudget(train, knn.MaxUserItems, knn.PairBudget);
+        var itemKnn = Stage($"item-knn ({name}): {knn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, knn, _cancellation));
         releaseMemory?.Invoke(); // the build's item → users lists and slot arrays are garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation,
             new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));
-        var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - _popularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
-        var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, _popularDays));
+        var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - chosen.PopularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
+        var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, chosen.PopularDays));
         var genre = Stage($"genre profile ({name})", () => GenreProfileModel.Fit(train, catalog.Genres, options.Genre));
         releaseMemory?.Invoke(); // the similar-tracks index and the features' counting arrays: without it they sat in gen 2 until the next full collection
         return new CandidateGenerators(als, itemKnn, similar, popular, features, genre);
@@ -301,7 +315,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// generators fitted before it) add ranker rows until MaxRankerUsers or MaxLabelWindows. Their
     /// users train the ranker only; validation stays on the latest window.
     /// </summary>
-    private List<RankerGroup> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar, List<LabelWindow> windows)
+    private List<RankerGroup> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar, List<LabelWindow> windows, ChosenSettings chosen)
     {
         // Counted in sampled users, not in users with a positive: at full size the first window
         // already samples MaxRankerUsers, and another window would cost another ALS fit.
@@ -320,7 +334,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             var labels = Stage($"{name}: events", () => train.Slice(start, end));
             var history = Stage($"{name}: events before it", () => train.Slice(first, start));
             var users = SampleUsers(history, labels).Take(options.MaxRankerUsers - usersSoFar).ToArray();
-            var labelWindow = new LabelWindow(w, history, labels, users, FitGenerators(history, catalog, start, name, SimilarToRecentModel.RecentItems(history, users)));
+            var labelWindow = new LabelWindow(w, history, labels, users, FitGenerators(history, catalog, start, name, chosen, null, SimilarToRecentModel.RecentItems(history, users)));
             rows.AddRange(Stage($"{name}: ranker candidates and features", () => RankerRows(labelWindow)));
             windows.Add(labelWindow);
             usersSoFar += users.Length;
@@ -367,7 +381,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     private EvaluationReport Evaluate(EventLog train, EventLog test, WarmSample sample, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, GenreProfileModel genre, RankedRecommender ranked, RecommendationTable served, ValidationReport validation)
     {
-        var servedName = validation.Served;
+        var servedList = validation.ServedList;
         var warmUsers = sample.Users;
         var scored = new bool[test.NumUsers];
         foreach (var u in warmUsers)
@@ -377,11 +391,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         // The lists not already computed for every user, for the warm test users only.
         var itemKnnLists = new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn);
-        var rankedTable = servedName == "ranked" ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation, itemKnnLists);
+        var rankedTable = servedList == CandidateList.Ranked ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation, itemKnnLists);
         // Its first 10 are the itemknn list.
         var itemKnnTable = sample.ItemKnn;
         var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn), genre, validation.Blend);
-        var blendTable = servedName == "blend" ? served : BulkInference.RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
+        var blendTable = servedList == CandidateList.Blend ? served : BulkInference.RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
         var tables = new Dictionary<string, RecommendationTable>
         {
             ["als"] = personal,

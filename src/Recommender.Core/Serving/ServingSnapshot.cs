@@ -65,6 +65,12 @@ public sealed class ServingSnapshot
     /// <summary>Which list recommendations.parquet holds (the validation winner), from the manifest.</summary>
     public string ServedList { get; private init; } = "";
 
+    /// <summary>The served list's NDCG@10 on validation, from the manifest; null when the manifest has no figure for it.</summary>
+    public double? ValidationServedNdcgAt10 { get; private init; }
+
+    /// <summary>The served list's warm NDCG@10 on the test period, from the manifest; null without a test period.</summary>
+    public double? TestServedNdcgAt10 { get; private init; }
+
     /// <summary>The blend the train's replay evaluation measured best, from the manifest; null when it had no test period.</summary>
     public BlendChoice? MeasuredBlend { get; private init; }
 
@@ -143,7 +149,13 @@ public sealed class ServingSnapshot
         var metrics = Path.Combine(dir, FileNames.Metrics);
         var blend = manifest.Blend is { } m ? new BlendChoice(ParseBlend(manifest, m.Warm), ParseBlend(manifest, m.Cold)) : (BlendChoice?)null;
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
-            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", manifest.CreatedUtc) { ServedList = manifest.ServedList, MeasuredBlend = blend };
+            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", manifest.CreatedUtc)
+        {
+            ServedList = manifest.ServedList,
+            MeasuredBlend = blend,
+            ValidationServedNdcgAt10 = manifest.ValidationNdcgAt10.TryGetValue(manifest.ServedList, out var v) ? v : null,
+            TestServedNdcgAt10 = manifest.TestServedNdcgAt10,
+        };
     }
 
     private static BlendStrategy ParseBlend(SnapshotManifest manifest, string name) =>

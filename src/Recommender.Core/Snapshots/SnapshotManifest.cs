@@ -67,8 +67,13 @@ public sealed record SnapshotManifest
     [JsonPropertyName("blend")]
     public SnapshotBlend? Blend { get; init; }
 
+    /// <summary>Each candidate list's NDCG@10 on validation, by the list's name.</summary>
     [JsonPropertyName("validation_ndcg_at_10")]
     public IReadOnlyDictionary<string, double> ValidationNdcgAt10 { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The served list's warm NDCG@10 on the test period; null without one (--all-events) or in snapshots written before it was recorded.</summary>
+    [JsonPropertyName("test_served_ndcg_at_10")]
+    public double? TestServedNdcgAt10 { get; init; }
 
     /// <summary>Every setting the models were fitted with, including those chosen on validation; recorded for people, not read back.</summary>
     [JsonPropertyName("parameters")]

@@ -28,7 +28,7 @@ internal static class DemoVerb
             }
         }
 
-        var trained = await RecommenderCli.RunAsync(["train", "--data", data, "--out", artifacts], ctx.Out, ctx.Error);
+        var trained = await RecommenderCli.RunAsync(["train", "--data", data, "--out", artifacts, "--quick"], ctx.Out, ctx.Error);
         if (trained != ExitOk || o.Flag("no-serve"))
         {
             return trained;

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Text.Json;
 using Recommender.Host.Configuration;
 using Recommender.Host.Retraining;
 using Recommender.Host.State;
@@ -67,36 +66,20 @@ public sealed class RecommenderMetrics : IDisposable
 
     private static KeyValuePair<string, object?> Id(ServingSnapshot s) => new("snapshot_id", s.Id);
 
-    /// <summary>The served list's NDCG@10 from metrics.json: on validation always, on the test period when there was one.</summary>
+    /// <summary>The served list's NDCG@10 as the snapshot's manifest records it: on validation always, on the test period when there was one.</summary>
     private static Measurement<double>[] ServedNdcg(ServingSnapshot s)
     {
-        try
+        var result = new List<Measurement<double>>(2);
+        if (s.ValidationServedNdcgAt10 is { } validation)
         {
-            using var doc = JsonDocument.Parse(s.MetricsJson);
-            var root = doc.RootElement;
-            if (!root.TryGetProperty("served", out var served) || served.GetString() is not { } name)
-            {
-                return [];
-            }
-
-            var result = new List<Measurement<double>>();
-            if (root.TryGetProperty("validation", out var v) && v.TryGetProperty("sources", out var sources) && sources.TryGetProperty(name, out var sets))
-            {
-                result.AddRange(sets.EnumerateArray().Where(m => m.GetProperty("k").GetInt32() == 10)
-                    .Select(m => new Measurement<double>(m.GetProperty("ndcg").GetDouble(), Id(s), new("split", "validation"))));
-            }
-
-            if (root.TryGetProperty("test", out var t) && t.ValueKind == JsonValueKind.Object && t.TryGetProperty("warm", out var warm) && warm.TryGetProperty("served", out var servedSets))
-            {
-                result.AddRange(servedSets.EnumerateArray().Where(m => m.GetProperty("k").GetInt32() == 10)
-                    .Select(m => new Measurement<double>(m.GetProperty("ndcg").GetDouble(), Id(s), new("split", "test"))));
-            }
-
-            return [.. result];
+            result.Add(new Measurement<double>(validation, Id(s), new("split", "validation")));
         }
-        catch (JsonException)
+
+        if (s.TestServedNdcgAt10 is { } test)
         {
-            return []; // metrics.json is checked at load; a snapshot without it has nothing to report
+            result.Add(new Measurement<double>(test, Id(s), new("split", "test")));
         }
+
+        return [.. result];
     }
 }

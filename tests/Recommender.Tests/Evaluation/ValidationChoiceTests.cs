@@ -77,3 +77,24 @@ public class ValidationChoiceTests
         Assert.That(plain.UserNdcg, Is.Empty);
     }
 }
+
+public sealed class CandidateListTests
+{
+    [Test]
+    public void Every_list_round_trips_through_its_name()
+    {
+        foreach (var list in Recommender.Evaluation.CandidateLists.All)
+        {
+            Assert.That(Recommender.Evaluation.CandidateLists.Parse(list.Name()), Is.EqualTo(list));
+        }
+
+        Assert.That(Recommender.Evaluation.CandidateLists.All.Select(l => l.Name()), Is.Unique);
+    }
+
+    [Test]
+    public void An_unknown_name_is_refused_naming_it_instead_of_serving_popular()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Recommender.Evaluation.CandidateLists.Parse("ranker"));
+        Assert.That(e!.Message, Does.Contain("'ranker'").And.Contain("ranked"));
+    }
+}

@@ -50,6 +50,14 @@ public partial class MetricsTests
         var published = after.Where(s => s.Name == "recommender_snapshot_served_ndcg_at_10").ToArray();
         Assert.That(published.Select(s => s.Labels), Has.Some.Contains("split=\"validation\""), "the published NDCG@10 of the served list");
         Assert.That(published.Select(s => s.Value), Has.All.InRange(0.0, 1.0).And.Some.GreaterThan(0));
+
+        // The gauge reads the typed manifest; metrics.json (written by the same train) holds the same figures.
+        var status = await service.Client.GetStatusAsync();
+        using var metrics = System.Text.Json.JsonDocument.Parse(status.MetricsJson);
+        double At10(System.Text.Json.JsonElement sets) => sets.EnumerateArray().Single(m => m.GetProperty("k").GetInt32() == 10).GetProperty("ndcg").GetDouble();
+        var root = metrics.RootElement;
+        Assert.That(Value(after, "recommender_snapshot_served_ndcg_at_10", "split=\"validation\""), Is.EqualTo(At10(root.GetProperty("validation").GetProperty("sources").GetProperty(status.ServedList))).Within(1e-9));
+        Assert.That(Value(after, "recommender_snapshot_served_ndcg_at_10", "split=\"test\""), Is.EqualTo(At10(root.GetProperty("test").GetProperty("warm").GetProperty("served"))).Within(1e-9));
         Assert.That(after.Any(s => s.Name.StartsWith("http_server_request_duration_seconds", StringComparison.Ordinal)), "ASP.NET Core's own HTTP metrics are exported too");
     }
 }
