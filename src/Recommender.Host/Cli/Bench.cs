@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Recommender.Data;
 using Recommender.Models;
@@ -13,33 +14,34 @@ namespace Recommender.Host.Cli;
 /// the similar-tracks table. Prints wall time, the rate and bytes allocated per stage, so that
 /// docs/benchmarks.md can hold its output and a change can be compared with the run before it.
 /// </summary>
-internal static partial class Bench
+internal sealed partial class Bench : Verb
 {
-    public static VerbSpec Spec { get; } = new("bench", "time ALS sweeps, IVF top-k and similar tracks on a dataset and print the figures",
-    [
-        new("data", "directory with the three input parquet files (e.g. from generate); for als, topk, similar"),
-        new("snapshot", "a snapshot directory written by train; for serving"),
-        new("stages", "comma-separated: als, topk, similar, itemknn, serving, kernels", "als,topk,similar"),
-        new("factors", "ALS factors", "64"),
-        new("iterations", "ALS iterations", "5"),
-        new("cg-steps", "ALS conjugate-gradient steps per row", "3"),
-        new("float32-gather", "gather float32 factors instead of the bfloat16 copy", IsFlag: true),
-        new("export-csr", "also write the user×track matrix as raw CSR (int32 header users, tracks, nnz; row pointers; columns) for bench/implicit_als.py"),
-        new("sample", "users (top-k) and tracks (similar) timed; the rate is per row", "100000"),
-        new("ivf-batch", "comma-separated queries per IVF batch to time top-k and similar with", RecommenderCli.Text(IvfIndex.DefaultBatchSize)),
-        new("probes", "comma-separated IVF lists probed per query to time top-k and similar with (recall@10 against exact search printed for each)", "24"),
-    ]);
+    private static readonly string[] Stages = ["als", "topk", "similar", "itemknn", "serving", "kernels"];
+    private readonly Option<string?> _data = CliOption.OptionalText("data", "directory with the three input parquet files (e.g. from generate); for als, topk, similar");
+    private readonly Option<string?> _snapshot = CliOption.OptionalText("snapshot", "a snapshot directory written by train; for serving");
+    private readonly Option<string> _stages = CliOption.Text("stages", $"comma-separated: {string.Join(", ", Stages)}", "als,topk,similar");
+    private readonly Option<int> _factors = CliOption.Int("factors", "ALS factors", 64, 1, 1024);
+    private readonly Option<int> _iterations = CliOption.Int("iterations", "ALS iterations", 5, 1, 1000);
+    private readonly Option<int> _cgSteps = CliOption.Int("cg-steps", "ALS conjugate-gradient steps per row", 3, 1, 32);
+    private readonly Option<bool> _float32 = CliOption.Flag("float32-gather", "gather float32 factors instead of the bfloat16 copy");
+    private readonly Option<string?> _exportCsr = CliOption.OptionalText("export-csr", "also write the user×track matrix as raw CSR (int32 header users, tracks, nnz; row pointers; columns) for bench/implicit_als.py");
+    private readonly Option<int> _sample = CliOption.Int("sample", "users (top-k) and tracks (similar) timed; the rate is per row", 100_000, 1);
+    private readonly Option<string> _ivfBatch = CliOption.Text("ivf-batch", "comma-separated queries per IVF batch to time top-k and similar with", RecommenderCli.Text(IvfIndex.DefaultBatchSize));
+    private readonly Option<string> _probes = CliOption.Text("probes", "comma-separated IVF lists probed per query to time top-k and similar with (recall@10 against exact search printed for each)", "24");
 
-    public static Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    public Bench()
+        : base("bench", "time ALS sweeps, IVF top-k and similar tracks on a dataset and print the figures") => Options(_data, _snapshot, _stages, _factors, _iterations, _cgSteps, _float32, _exportCsr, _sample, _ivfBatch, _probes);
+
+    public override Task<int> RunAsync(ParseResult o, CliContext ctx)
     {
-        var stages = o.String("stages")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var unknown = stages.Except(["als", "topk", "similar", "itemknn", "serving", "kernels"]).ToArray();
+        var stages = o.GetValue(_stages)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = stages.Except(Stages).ToArray();
         if (unknown.Length > 0)
         {
-            throw new UsageException($"bench: unknown stage(s) {string.Join(", ", unknown)} in --stages; known: als, topk, similar, itemknn, serving, kernels");
+            throw new UsageException($"bench: unknown stage(s) {string.Join(", ", unknown)} in --stages; known: {string.Join(", ", Stages)}");
         }
 
-        var sample = o.Int("sample", 1);
+        var sample = o.GetValue(_sample);
         if (stages.Contains("kernels"))
         {
             Kernels(ctx);
@@ -47,7 +49,7 @@ internal static partial class Bench
 
         if (stages.Contains("serving"))
         {
-            Serving(ctx, o.Required("snapshot"), sample);
+            Serving(ctx, o.GetValue(_snapshot) ?? throw new UsageException("bench: --snapshot is required for the serving stage"), sample);
         }
 
         stages = stages.Except(["serving", "kernels"]).ToArray();
@@ -56,15 +58,15 @@ internal static partial class Bench
             return Task.FromResult(RecommenderCli.ExitOk);
         }
 
-        var dataDir = o.Required("data");
+        var dataDir = o.GetValue(_data) ?? throw new UsageException("bench: --data is required for the als, topk, similar and itemknn stages");
 
-        var parameters = new AlsParameters { Factors = o.Int("factors", 1, 1024), Iterations = o.Int("iterations", 1, 1000), CgSteps = o.Int("cg-steps", 1, 32), ComputeLoss = false, Bfloat16Gather = !o.Flag("float32-gather") };
+        var parameters = new AlsParameters { Factors = o.GetValue(_factors), Iterations = o.GetValue(_iterations), CgSteps = o.GetValue(_cgSteps), ComputeLoss = false, Bfloat16Gather = !o.GetValue(_float32) };
         var logger = ctx.Logger("bench");
         var data = DataPreparation.Load(dataDir, logger);
         var events = data.Events;
         var matrix = InteractionMatrix.FromEvents(events);
         ctx.Out.WriteLine($"data: {events.NumUsers:N0} users, {events.NumItems:N0} tracks, {matrix.NonZeros:N0} non-zeros; {Cores.Count} cores, {parameters.Factors} factors, {parameters.CgSteps} CG steps, {(parameters.Bfloat16Gather ? "bfloat16" : "float32")} gathers");
-        if (o.String("export-csr") is { } csrPath)
+        if (o.GetValue(_exportCsr) is { } csrPath)
         {
             ExportCsr(matrix, csrPath);
             ctx.Out.WriteLine($"wrote {Path.GetFullPath(csrPath)}");
@@ -96,9 +98,9 @@ internal static partial class Bench
 
         matrix = null;
         Heap.CompactLargeObjects();
-        var batchSizes = o.String("ivf-batch")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var batchSizes = o.GetValue(_ivfBatch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --ivf-batch takes positive integers (got '{b}')")).ToArray();
-        var probeCounts = o.String("probes")!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var probeCounts = o.GetValue(_probes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(b => int.TryParse(b, out var v) && v > 0 ? v : throw new UsageException($"bench: --probes takes positive integers (got '{b}')")).ToArray();
         if (stages.Contains("topk"))
         {

@@ -1,8 +1,7 @@
-
 namespace Recommender.Host.Cli;
 
-/// <summary>What a verb gets besides its options.</summary>
-public sealed record CliContext(ILoggerFactory Loggers, TextWriter Out, TextWriter Error, string[] RawArgs)
+/// <summary>What a verb gets besides its parsed options.</summary>
+public sealed record CliContext(ILoggerFactory Loggers, TextWriter Out, TextWriter Error)
 {
     public ILogger Logger(string category) => Loggers.CreateLogger(category);
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Recommender.Generation;
 using Recommender.Pipeline;
@@ -6,29 +7,21 @@ using static Recommender.Host.Cli.RecommenderCli;
 namespace Recommender.Host.Cli;
 
 /// <summary>The `generate` verb: synthetic input files in the export's schema.</summary>
-internal static class GenerateVerb
+internal sealed class GenerateVerb : Verb
 {
-    // The defaults come from the options types that own them (declared before Spec: static
-    // fields initialise in textual order).
-    private static readonly GeneratorOptions GeneratorDefaults = new();
+    private static readonly GeneratorOptions Defaults = new();
+    private readonly Option<string> _out = CliOption.Text("out", "output directory", TrainOptions.DefaultDataDir);
+    private readonly Option<int> _users = CliOption.Int("users", "number of users", Defaults.Users, 10);
+    private readonly Option<int> _tracks = CliOption.Int("tracks", "number of tracks", Defaults.Tracks, 50, 20_000_000);
+    private readonly Option<long> _seed = CliOption.Long("seed", "random seed", (long)Defaults.Seed, 0);
 
-    public static VerbSpec Spec { get; } = new VerbSpec("generate", "write synthetic tracks/catalog_names/interactions parquet files in the export's schema",
-    [
-        new("out", "output directory", TrainOptions.DefaultDataDir),
-        new("users", "number of users", Text(GeneratorDefaults.Users)),
-        new("tracks", "number of tracks", Text(GeneratorDefaults.Tracks)),
-        new("seed", "random seed", Text((long)GeneratorDefaults.Seed)),
-    ]);
+    public GenerateVerb()
+        : base("generate", "write synthetic tracks/catalog_names/interactions parquet files in the export's schema") => Options(_out, _users, _tracks, _seed);
 
-    public static Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    public override Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
-        var options = new GeneratorOptions
-        {
-            Users = o.Int("users", 10),
-            Tracks = o.Int("tracks", 50, 20_000_000),
-            Seed = (ulong)o.Long("seed", 0),
-        };
-        var outDir = o.Required("out");
+        var options = new GeneratorOptions { Users = r.GetValue(_users), Tracks = r.GetValue(_tracks), Seed = (ulong)r.GetValue(_seed) };
+        var outDir = r.GetValue(_out)!;
         var logger = ctx.Logger("generate");
         var watch = Stopwatch.StartNew();
         var summary = new SyntheticGenerator(options, logger).Generate(outDir);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Grpc.Net.Client;
 using Recommender.V1;
@@ -10,35 +11,35 @@ namespace Recommender.Host.Cli;
 /// from concurrent callers, optionally with a RetrainNow in the middle; prints throughput,
 /// latency percentiles and failures.
 /// </summary>
-internal static class LoadTest
+internal sealed class LoadTest : Verb
 {
-    public static VerbSpec Spec { get; } = new("loadtest", "measure GetRecommendations throughput and latency against a running service (loopback only)",
-    [
-        new("address", "service address", Endpoints.DefaultGrpcUrl),
-        new("requests", "total requests", "200000"),
-        new("concurrency", "concurrent callers", "64"),
-        new("k", "items per request", "10"),
-        new("max-user", "user ids are drawn from [1, max-user]", "1374582"),
-        new("retrain-token", "if set, call RetrainNow with this token once a tenth of the requests are done"),
-        new("seed", "random seed of the user ids", "1"),
-        new("probe-interval-ms", "if set, a separate well-behaved caller on its own connection sends one request every N ms (deadline 1 s) and its latencies are reported apart"),
-    ]);
+    private readonly Option<string> _address = CliOption.Text("address", "service address", Endpoints.DefaultGrpcUrl);
+    private readonly Option<int> _requests = CliOption.Int("requests", "total requests", 200_000, 1);
+    private readonly Option<int> _concurrency = CliOption.Int("concurrency", "concurrent callers", 64, 1, 4096);
+    private readonly Option<int> _k = CliOption.Int("k", "items per request", 10, 1);
+    private readonly Option<int> _maxUser = CliOption.Int("max-user", "user ids are drawn from [1, max-user]", 1_374_582, 1);
+    private readonly Option<string?> _retrainToken = CliOption.OptionalText("retrain-token", "if set, call RetrainNow with this token once a tenth of the requests are done");
+    private readonly Option<long> _seed = CliOption.Long("seed", "random seed of the user ids", 1, 0);
+    private readonly Option<int?> _probeInterval = CliOption.OptionalInt("probe-interval-ms", "if set, a separate well-behaved caller on its own connection sends one request every N ms (deadline 1 s) and its latencies are reported apart", 1, 60_000);
 
-    public static async Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    public LoadTest()
+        : base("loadtest", "measure GetRecommendations throughput and latency against a running service (loopback only)") => Options(_address, _requests, _concurrency, _k, _maxUser, _retrainToken, _seed, _probeInterval);
+
+    public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
-        var address = new Uri(o.Required("address"));
+        var address = new Uri(r.GetValue(_address)!);
         if (!address.IsLoopback)
         {
             throw new UsageException("loadtest: --address must be a loopback address");
         }
 
-        var total = o.Int("requests", 1);
-        var concurrency = o.Int("concurrency", 1, 4096);
-        var k = o.Int("k", 1);
-        var maxUser = o.Int("max-user", 1);
-        var token = o.String("retrain-token");
-        var seed = (ulong)o.Long("seed", 0);
-        var probeInterval = o.Has("probe-interval-ms") ? o.Int("probe-interval-ms", 1, 60_000) : 0;
+        var total = r.GetValue(_requests);
+        var concurrency = r.GetValue(_concurrency);
+        var k = r.GetValue(_k);
+        var maxUser = r.GetValue(_maxUser);
+        var token = r.GetValue(_retrainToken);
+        var seed = (ulong)r.GetValue(_seed);
+        var probeInterval = r.GetValue(_probeInterval) ?? 0;
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },

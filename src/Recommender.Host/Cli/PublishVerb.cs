@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Recommender.Host.Configuration;
 using Recommender.Host.Fleet;
@@ -6,18 +7,23 @@ using static Recommender.Host.Cli.RecommenderCli;
 namespace Recommender.Host.Cli;
 
 /// <summary>The `publish` verb: a local snapshot to S3-compatible storage.</summary>
-internal static class PublishVerb
+internal sealed class PublishVerb : Verb
 {
-    public static VerbSpec Spec { get; } = new VerbSpec("publish", "upload a local snapshot to s3://bucket/prefix (S3 config section) and point current there",
-    [
-        new("snapshot", "snapshot folder (ROOT/current or ROOT/snapshots/ID)"),
-        new("to", "s3://bucket/prefix"),
-    ]);
+    private readonly Option<string?> _snapshot = CliOption.OptionalText("snapshot", "snapshot folder (ROOT/current or ROOT/snapshots/ID)");
+    private readonly Option<string?> _to = CliOption.OptionalText("to", "s3://bucket/prefix");
 
-    public static async Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    public PublishVerb()
+        : base("publish", "upload a local snapshot to s3://bucket/prefix (S3 config section) and point current there")
     {
-        var target = S3Address.Parse(o.Required("to"), "--to");
-        var source = Path.GetFullPath(o.Required("snapshot"));
+        _snapshot.Required = true;
+        _to.Required = true;
+        Options(_snapshot, _to);
+    }
+
+    public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
+    {
+        var target = S3Address.Parse(r.GetValue(_to)!, "--to");
+        var source = Path.GetFullPath(r.GetValue(_snapshot)!);
         var dir = new DirectoryInfo(source).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? source;
         if (!Directory.Exists(dir))
         {

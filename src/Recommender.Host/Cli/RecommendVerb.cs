@@ -1,31 +1,31 @@
-using static Recommender.Host.Cli.RecommenderCli;
+using System.CommandLine;
 using Recommender.Host.Configuration;
+using static Recommender.Host.Cli.RecommenderCli;
 
 namespace Recommender.Host.Cli;
 
 /// <summary>The `recommend` verb: asks a running service through the client SDK.</summary>
-internal static class RecommendVerb
+internal sealed class RecommendVerb : Verb
 {
-    public static VerbSpec Spec { get; } = new VerbSpec("recommend", "ask a running service for a user's recommendations",
-    [
-        new("user", "user id"),
-        new("k", "how many tracks", "10"),
-        new("address", "service address", Endpoints.DefaultGrpcUrl),
-    ]);
+    private readonly Option<long?> _user = CliOption.RequiredLong("user", "user id", 0);
+    private readonly Option<int> _k = CliOption.Int("k", "how many tracks", 10, 1, 10_000);
+    private readonly Option<string> _address = CliOption.Text("address", "service address", Endpoints.DefaultGrpcUrl);
 
-    public static async Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    public RecommendVerb()
+        : base("recommend", "ask a running service for a user's recommendations") => Options(_user, _k, _address);
+
+    public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
-        var user = o.Long("user", 0);
-        var k = o.Int("k", 1, 10_000);
-        using var client = Recommender.Client.RecommenderClient.Connect(o.Required("address"));
+        var user = r.GetValue(_user)!.Value;
+        using var client = Recommender.Client.RecommenderClient.Connect(r.GetValue(_address)!);
         try
         {
-            var (snapshot, items) = await client.GetRecommendationsAsync(user, k);
+            var (snapshot, items) = await client.GetRecommendationsAsync(user, r.GetValue(_k));
             ctx.Out.WriteLine($"user {user}, snapshot {snapshot}:");
-            for (var r = 0; r < items.Count; r++)
+            for (var i = 0; i < items.Count; i++)
             {
-                var i = items[r];
-                ctx.Out.WriteLine($"{r + 1,3}. {i.TrackId,10}  {i.Name}  [{string.Join(", ", i.Artists)}] ({string.Join(", ", i.Genres)})  {i.Score:F4} {i.Source}");
+                var item = items[i];
+                ctx.Out.WriteLine($"{i + 1,3}. {item.TrackId,10}  {item.Name}  [{string.Join(", ", item.Artists)}] ({string.Join(", ", item.Genres)})  {item.Score:F4} {item.Source}");
             }
 
             return ExitOk;

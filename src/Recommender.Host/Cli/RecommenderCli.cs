@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using System.Diagnostics;
 using Recommender.Data;
 
@@ -11,45 +14,95 @@ public static partial class RecommenderCli
     public const int ExitUsage = 2;
     public const int ExitBadData = 3;
 
-    private sealed record Verb(VerbSpec Spec, Func<ParsedOptions, CliContext, Task<int>> Run);
-
     /// <summary>A default as the help prints it.</summary>
     internal static string Text(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    internal static string Text(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static readonly Verb[] Verbs =
+    /// <summary>The verbs, in the order the help lists them; built per call (a command tree holds no state between runs).</summary>
+    private static Verb[] CreateVerbs() =>
     [
-        new(GenerateVerb.Spec, GenerateVerb.RunAsync),
-        new(PrepareVerb.Spec, PrepareVerb.RunAsync),
-        new(TrainVerb.Spec, TrainVerb.RunAsync),
-        new(ServeVerb.Spec, ServeVerb.RunAsync),
-        new(PublishVerb.Spec, PublishVerb.RunAsync),
-        new(RecommendVerb.Spec, RecommendVerb.RunAsync),
-        new(LoadTest.Spec, LoadTest.RunAsync),
-        new(Bench.Spec, Bench.RunAsync),
-        new(DemoVerb.Spec, DemoVerb.RunAsync),
+        new GenerateVerb(),
+        new PrepareVerb(),
+        new TrainVerb(),
+        new ServeVerb(),
+        new PublishVerb(),
+        new RecommendVerb(),
+        new LoadTest(),
+        new Bench(),
+        new DemoVerb(),
     ];
+
+    /// <summary>The command tree (System.CommandLine) for tools that read it, such as shell completion.</summary>
+    internal static RootCommand CreateRoot(out IReadOnlyList<Verb> verbs)
+    {
+        var all = CreateVerbs();
+        var root = new RootCommand("Personal music recommendations: the offline pipeline, the gRPC service and its client");
+        foreach (var v in all)
+        {
+            root.Subcommands.Add(v.Command);
+        }
+
+        verbs = all;
+        return root;
+    }
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        var root = CreateRoot(out var verbs);
+        if (args.Length == 0)
         {
-            PrintHelp(stdout);
-            return args.Length == 0 ? ExitUsage : ExitOk;
-        }
-
-        var verb = Verbs.FirstOrDefault(v => v.Spec.Name == args[0]);
-        if (verb is null)
-        {
-            await stderr.WriteLineAsync($"unknown verb '{args[0]}'; verbs: {string.Join(", ", Verbs.Select(v => v.Spec.Name))}");
+            PrintHelp(stdout, verbs);
             return ExitUsage;
         }
 
-        if (args.Skip(1).Any(a => a is "--help" or "-h"))
+        if (args[0] is "help")
         {
-            PrintVerbHelp(stdout, verb.Spec);
+            PrintHelp(stdout, verbs);
             return ExitOk;
+        }
+
+        if (!args[0].StartsWith('-') && !args[0].StartsWith('[') && verbs.All(v => v.Name != args[0]))
+        {
+            await stderr.WriteLineAsync($"error: unknown verb '{args[0]}'{Suggestion(args[0], verbs.Select(v => v.Name))}; verbs: {string.Join(", ", verbs.Select(v => v.Name))}");
+            return ExitUsage;
+        }
+
+        var result = root.Parse(args);
+        var verb = verbs.FirstOrDefault(v => v.Command == result.CommandResult.Command);
+        if (result.Action is HelpAction)
+        {
+            if (verb is null)
+            {
+                PrintHelp(stdout, verbs);
+            }
+            else
+            {
+                PrintVerbHelp(stdout, verb);
+            }
+
+            return ExitOk;
+        }
+
+        if (result.Action is { } action and not ParseErrorAction)
+        {
+            // Directives ([suggest] for shell completion) and --version: System.CommandLine's own
+            // actions (a verb has none: it runs below). No signal handling of its own: serve and train have theirs.
+            return await result.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null });
+        }
+
+        if (verb is null)
+        {
+            PrintHelp(stderr, verbs);
+            return ExitUsage;
+        }
+
+        if (result.Errors.Count > 0)
+        {
+            foreach (var message in ErrorMessages(result, verb))
+            {
+                await stderr.WriteLineAsync($"error: {verb.Name}: {message}");
+            }
+
+            return ExitUsage;
         }
 
         using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
@@ -57,11 +110,10 @@ public static partial class RecommenderCli
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         }));
-        var context = new CliContext(loggerFactory, stdout, stderr, args[1..]);
+        var context = new CliContext(loggerFactory, stdout, stderr);
         try
         {
-            var options = new ParsedOptions(verb.Spec, args[1..]);
-            return await verb.Run(options, context);
+            return await verb.RunAsync(result, context);
         }
         catch (UsageException e)
         {
@@ -89,6 +141,59 @@ public static partial class RecommenderCli
             await stderr.WriteLineAsync($"error: {failure}");
             return ExitFailure;
         }
+    }
+
+    /// <summary>
+    /// The parse errors in our words: an unknown option is named with the nearest option of the
+    /// verb and the verb's options; the others (a bad value, a missing value) as the parser or our
+    /// range checks phrased them, each naming its option.
+    /// </summary>
+    private static IEnumerable<string> ErrorMessages(ParseResult result, Verb verb)
+    {
+        var names = verb.Command.Options.Select(o => o.Name).ToArray();
+        var unknown = result.UnmatchedTokens.ToHashSet(StringComparer.Ordinal);
+        foreach (var token in unknown)
+        {
+            yield return token.StartsWith('-')
+                ? $"unknown option '{token}'{Suggestion(token, names)}; options: {string.Join(", ", names)}"
+                : $"unexpected argument '{token}'";
+        }
+
+        foreach (var error in result.Errors.Where(e => !unknown.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal))))
+        {
+            yield return error.Message;
+        }
+    }
+
+    /// <summary>" (did you mean 'x'?)" for the nearest known name within a few edits, else nothing.</summary>
+    internal static string Suggestion(string typed, IEnumerable<string> known)
+    {
+        var best = known.Select(k => (Name: k, Distance: EditDistance(typed, k))).OrderBy(x => x.Distance).FirstOrDefault();
+        return best.Name is not null && best.Distance <= Math.Max(2, typed.Length / 3) ? $" (did you mean '{best.Name}'?)" : "";
+    }
+
+    /// <summary>Levenshtein distance, two rows.</summary>
+    internal static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     /// <summary>The one-line cause of a failed verb: the innermost I/O error (it names the file), else the first cause.</summary>
@@ -123,36 +228,29 @@ public static partial class RecommenderCli
         return cause is IOException or UnauthorizedAccessException or DataException ? message : $"{message} ({cause.GetType().Name})";
     }
 
-    private static void PrintHelp(TextWriter w)
+    private static void PrintHelp(TextWriter w, IReadOnlyList<Verb> verbs)
     {
         w.WriteLine("usage: Recommender.Host <verb> [options]   (dotnet run -c Release --project src/Recommender.Host -- <verb> ...)");
         w.WriteLine();
-        foreach (var v in Verbs)
+        foreach (var v in verbs)
         {
-            PrintVerbHelp(w, v.Spec);
+            PrintVerbHelp(w, v);
         }
     }
 
-    private static void PrintVerbHelp(TextWriter w, VerbSpec spec)
+    private static void PrintVerbHelp(TextWriter w, Verb verb)
     {
-        w.WriteLine($"{spec.Name}: {spec.Summary}");
-        foreach (var o in spec.Options)
+        w.WriteLine($"{verb.Name}: {verb.Summary}");
+        foreach (var o in verb.Command.Options)
         {
-            var value = o.IsFlag ? "" : " <value>";
-            var def = o.Default is null ? "" : $" (default: {o.Default})";
-            w.WriteLine($"  --{o.Name}{value}  {o.Help}{def}");
+            var value = o.ValueType == typeof(bool) ? "" : " <value>";
+            var required = o.Required ? " (required)" : "";
+            var def = CliOption.DefaultText(o) is { } d ? $" (default: {d})" : "";
+            w.WriteLine($"  {o.Name}{value}  {o.Description}{required}{def}");
         }
 
         w.WriteLine();
     }
-
-
-
-
-
-
-
-
 
     public static long PeakMemoryMb()
     {

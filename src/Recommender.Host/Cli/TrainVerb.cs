@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Recommender.Data;
@@ -13,88 +14,90 @@ using Recommender.Host.State;
 namespace Recommender.Host.Cli;
 
 /// <summary>The `train` verb: from the raw files to a published snapshot (or an S3 upload).</summary>
-internal static class TrainVerb
+internal sealed class TrainVerb : Verb
 {
-    // The defaults come from the options types that own them (declared before Spec: static
-    // fields initialise in textual order).
-    private static readonly TrainOptions TrainDefaults = new() { DataDir = TrainOptions.DefaultDataDir, OutRoot = TrainOptions.DefaultOutRoot };
+    // The defaults come from the options types that own them.
+    private static readonly TrainOptions Defaults = new() { DataDir = TrainOptions.DefaultDataDir, OutRoot = TrainOptions.DefaultOutRoot };
     private static readonly RankerParameters RankerDefaults = new();
 
-    public static VerbSpec Spec { get; } = new VerbSpec("train", "prepare, fit popular/ALS/similar/ranker, write a snapshot, evaluate on the test period",
-    [
-        new("data", "directory with the three input parquet files", TrainOptions.DefaultDataDir),
-        new("out", "snapshot root (snapshots/ID and the current link), or s3://bucket/prefix to publish there (S3 config section)", TrainDefaults.OutRoot),
-        new("split-date", "fit before this day, evaluate from it on (yyyy-MM-dd); default 2022-12-16 or the day leaving ~10% of events"),
-        new("all-events", "fit on every event and skip evaluation (the nightly retrain)", IsFlag: true),
-        new("factors", "ALS factors (or half or double when validation prefers them on data up to 5M events)", Text(TrainDefaults.Als.Factors)),
-        new("iterations", "ALS iterations", Text(TrainDefaults.Als.Iterations)),
-        new("als-tolerance", "stop ALS early once an iteration lowers the loss by less than this fraction (0: run every iteration)", Text(TrainDefaults.Als.Tolerance)),
-        new("warm-iterations", "iterations of the final ALS fit, continued from the validation fit (0: a full fit from noise)", Text(TrainDefaults.AlsWarmIterations ?? 0)),
-        new("eval-users", "warm test users scored (a seeded sample when there are more)", Text(TrainDefaults.EvaluationMaxUsers)),
-        new("regularization", "ALS L2 penalty (default 0.1; on data up to 5M events, with --alpha unset too, chosen on validation from 0.1, 1, 10)"),
-        new("alpha", "ALS confidence weight (default 10; on small data chosen on validation from 1, 10, 40)"),
-        new("seed", "random seed of every stage", Text((long)TrainDefaults.Als.Seed)),
-        new("max-ranker-users", "users sampled to train the ranker", Text(TrainDefaults.MaxRankerUsers)),
-        new("popular-days", "length of the top-popular window ending at the fit cutoff (default: 106, 60, 30, 14 or 7, whichever scores best on validation)"),
-        new("ranker-trees", "boosting rounds of the ranker", Text(RankerDefaults.Trees)),
-        new("ranker-leaves", "leaves per tree of the ranker", Text(RankerDefaults.Leaves)),
-        new("ranker-min-leaf", "minimum rows per leaf of the ranker (default: training rows / 2000, within 5..100)"),
-        new("quick", "a demo-sized search: default ALS settings, no EASE, 3 label windows (what demo runs)", IsFlag: true),
-        new("drop-duplicates", "keep the first of repeated (user, track) events instead of failing", IsFlag: true),
-        new("online-log", "listens logged by the service (LogListen) to learn from as well"),
-        new("als-factors", "a Spark MLlib ALSModel.save folder (userFactors/, itemFactors/: id int, features array<float>) used instead of the final ALS fit"),
-        new("options", "a JSON file of every train setting (TrainOptions), as the service's nightly retrain writes it; excludes the other options"),
-    ]);
+    private readonly Option<string> _data = CliOption.Text("data", "directory with the three input parquet files", TrainOptions.DefaultDataDir);
+    private readonly Option<string> _out = CliOption.Text("out", "snapshot root (snapshots/ID and the current link), or s3://bucket/prefix to publish there (S3 config section)", Defaults.OutRoot);
+    private readonly Option<DateOnly?> _splitDate = CliOption.Date("split-date", "fit before this day, evaluate from it on (yyyy-MM-dd); default 2022-12-16 or the day leaving ~10% of events");
+    private readonly Option<bool> _allEvents = CliOption.Flag("all-events", "fit on every event and skip evaluation (the nightly retrain)");
+    private readonly Option<int> _factors = CliOption.Int("factors", "ALS factors (or half or double when validation prefers them on data up to 5M events)", Defaults.Als.Factors, AlsParameters.FactorsRange.Min, AlsParameters.FactorsRange.Max);
+    private readonly Option<int> _iterations = CliOption.Int("iterations", "ALS iterations", Defaults.Als.Iterations, AlsParameters.IterationsRange.Min, AlsParameters.IterationsRange.Max);
+    private readonly Option<double> _tolerance = CliOption.Double("als-tolerance", "stop ALS early once an iteration lowers the loss by less than this fraction (0: run every iteration)", Defaults.Als.Tolerance, 0);
+    private readonly Option<int> _warmIterations = CliOption.Int("warm-iterations", "iterations of the final ALS fit, continued from the validation fit (0: a full fit from noise)", Defaults.AlsWarmIterations ?? 0, 0, 1000);
+    private readonly Option<int> _evalUsers = CliOption.Int("eval-users", "warm test users scored (a seeded sample when there are more)", Defaults.EvaluationMaxUsers, 1);
+    private readonly Option<float?> _regularization = CliOption.OptionalFloat("regularization", "ALS L2 penalty (default 0.1; on data up to 5M events, with --alpha unset too, chosen on validation from 0.1, 1, 10)", 0);
+    private readonly Option<float?> _alpha = CliOption.OptionalFloat("alpha", "ALS confidence weight (default 10; on small data chosen on validation from 1, 10, 40)", 0);
+    private readonly Option<long> _seed = CliOption.Long("seed", "random seed of every stage", (long)Defaults.Als.Seed, 0);
+    private readonly Option<int> _maxRankerUsers = CliOption.Int("max-ranker-users", "users sampled to train the ranker", Defaults.MaxRankerUsers, 1);
+    private readonly Option<int?> _popularDays = CliOption.OptionalInt("popular-days", "length of the top-popular window ending at the fit cutoff (default: 106, 60, 30, 14 or 7, whichever scores best on validation)", 1);
+    private readonly Option<int> _rankerTrees = CliOption.Int("ranker-trees", "boosting rounds of the ranker", RankerDefaults.Trees, 1, 10_000);
+    private readonly Option<int> _rankerLeaves = CliOption.Int("ranker-leaves", "leaves per tree of the ranker", RankerDefaults.Leaves, 2, 4096);
+    private readonly Option<int?> _rankerMinLeaf = CliOption.OptionalInt("ranker-min-leaf", "minimum rows per leaf of the ranker (default: training rows / 2000, within 5..100)", 1);
+    private readonly Option<bool> _quick = CliOption.Flag("quick", $"a demo-sized search: default ALS settings, no EASE, {TrainOptions.QuickLabelWindows} label windows (what demo runs)");
+    private readonly Option<bool> _dropDuplicates = CliOption.Flag("drop-duplicates", "keep the first of repeated (user, track) events instead of failing");
+    private readonly Option<string?> _onlineLog = CliOption.OptionalText("online-log", "listens logged by the service (LogListen) to learn from as well");
+    private readonly Option<string?> _alsFactors = CliOption.OptionalText("als-factors", "a Spark MLlib ALSModel.save folder (userFactors/, itemFactors/: id int, features array<float>) used instead of the final ALS fit");
+    private readonly Option<string?> _optionsFile = CliOption.OptionalText("options", "a JSON file of every train setting (TrainOptions), as the service's nightly retrain writes it; excludes the other options");
 
-    public static async Task<int> RunAsync(ParsedOptions o, CliContext ctx)
+    public TrainVerb()
+        : base("train", "prepare, fit popular/ALS/similar/ranker, write a snapshot, evaluate on the test period") => Options(
+            _data, _out, _splitDate, _allEvents, _factors, _iterations, _tolerance, _warmIterations, _evalUsers, _regularization, _alpha, _seed,
+            _maxRankerUsers, _popularDays, _rankerTrees, _rankerLeaves, _rankerMinLeaf, _quick, _dropDuplicates, _onlineLog, _alsFactors, _optionsFile);
+
+    public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
-        if (o.Has("options"))
+        if (r.GetValue(_optionsFile) is { } file)
         {
-            if (o.Verb.Options.Where(x => x.Name != "options").FirstOrDefault(x => o.Has(x.Name)) is { } other)
+            if (Command.Options.FirstOrDefault(x => x != _optionsFile && r.Given(x)) is { } other)
             {
-                throw new UsageException($"train: --options holds every setting; it excludes --{other.Name}");
+                throw new UsageException($"train: --options holds every setting; it excludes {other.Name}");
             }
 
-            return await RunTrain(TrainOptions.ReadFile(o.Required("options")), null, null, ctx);
+            return await RunTrain(TrainOptions.ReadFile(file), null, null, ctx);
         }
 
-        var seed = (ulong)o.Long("seed", 0);
+        var seed = (ulong)r.GetValue(_seed);
         // --out s3://bucket/prefix: train into the local cache root, then publish there.
-        var remote = S3Address.IsS3(o.Required("out")) ? S3Address.Parse(o.Required("out"), "--out") : null;
+        var outRoot = r.GetValue(_out)!;
+        var remote = S3Address.IsS3(outRoot) ? S3Address.Parse(outRoot, "--out") : null;
         var s3 = remote is null ? null : S3Options.FromConfiguration();
         var options = new TrainOptions
         {
-            DataDir = o.Required("data"),
-            OutRoot = remote is null ? o.Required("out") : SnapshotSource.CacheRoot(s3!, remote),
-            SplitDate = o.Date("split-date"),
-            AllEvents = o.Flag("all-events"),
-            SearchAls = !o.Has("regularization") && !o.Has("alpha"),
-            SearchAlsFactors = !o.Has("factors"),
-            DropDuplicates = o.Flag("drop-duplicates"),
-            OnlineEventsPath = o.String("online-log"),
-            MaxRankerUsers = o.Int("max-ranker-users", 1),
-            AlsWarmIterations = o.Int("warm-iterations", 0, 1000) is var warm and > 0 ? warm : null,
-            EvaluationMaxUsers = o.Int("eval-users", 1),
-            AlsFactorsDir = o.String("als-factors"),
-            PopularWindowDays = o.Has("popular-days") ? o.Int("popular-days", 1) : null,
+            DataDir = r.GetValue(_data)!,
+            OutRoot = remote is null ? outRoot : SnapshotSource.CacheRoot(s3!, remote),
+            SplitDate = r.GetValue(_splitDate),
+            AllEvents = r.GetValue(_allEvents),
+            SearchAls = r.GetValue(_regularization) is null && r.GetValue(_alpha) is null,
+            SearchAlsFactors = !r.Given(_factors),
+            DropDuplicates = r.GetValue(_dropDuplicates),
+            OnlineEventsPath = r.GetValue(_onlineLog),
+            MaxRankerUsers = r.GetValue(_maxRankerUsers),
+            AlsWarmIterations = r.GetValue(_warmIterations) is var warm and > 0 ? warm : null,
+            EvaluationMaxUsers = r.GetValue(_evalUsers),
+            AlsFactorsDir = r.GetValue(_alsFactors),
+            PopularWindowDays = r.GetValue(_popularDays),
             Als = new AlsParameters
             {
-                Factors = o.Int("factors", AlsParameters.FactorsRange.Min, AlsParameters.FactorsRange.Max),
-                Iterations = o.Int("iterations", AlsParameters.IterationsRange.Min, AlsParameters.IterationsRange.Max),
-                Tolerance = o.Double("als-tolerance", 0),
-                Regularization = o.Has("regularization") ? o.Float("regularization", 0) : AlsParameters.Default.Regularization,
-                Alpha = o.Has("alpha") ? o.Float("alpha", 0) : AlsParameters.Default.Alpha,
+                Factors = r.GetValue(_factors),
+                Iterations = r.GetValue(_iterations),
+                Tolerance = r.GetValue(_tolerance),
+                Regularization = r.GetValue(_regularization) ?? AlsParameters.Default.Regularization,
+                Alpha = r.GetValue(_alpha) ?? AlsParameters.Default.Alpha,
                 Seed = seed,
             },
             Ranker = new RankerParameters
             {
                 Seed = (int)(seed % int.MaxValue),
-                Trees = o.Int("ranker-trees", 1, 10_000),
-                Leaves = o.Int("ranker-leaves", 2, 4096),
-                MinExamplesPerLeaf = o.Has("ranker-min-leaf") ? o.Int("ranker-min-leaf", 1) : null,
+                Trees = r.GetValue(_rankerTrees),
+                Leaves = r.GetValue(_rankerLeaves),
+                MinExamplesPerLeaf = r.GetValue(_rankerMinLeaf),
             },
         };
-        return await RunTrain(o.Flag("quick") ? options.Quick() : options, remote, s3, ctx);
+        return await RunTrain(r.GetValue(_quick) ? options.Quick() : options, remote, s3, ctx);
     }
 
     private static async Task<int> RunTrain(TrainOptions options, S3Address? remote, S3Options? s3, CliContext ctx)
