@@ -10,13 +10,14 @@ using Recommender.Host.State;
 namespace Recommender.Host.Cli;
 
 /// <summary>
-/// Times the compute kernels on one dataset (generate one with `generate`): ALS sweeps, IVF top-k,
-/// the similar-tracks table. Prints wall time, the rate and bytes allocated per stage, so that
-/// docs/benchmarks.md can hold its output and a change can be compared with the run before it.
+/// Times the dataset-sized stages on one dataset (generate one with `generate`): ALS sweeps, IVF
+/// top-k for every user, the similar-tracks table, the item-kNN build, the serving blend over a
+/// snapshot. Prints wall time, the rate and bytes allocated per stage, so that docs/benchmarks.md
+/// can hold its output. The kernels alone are BenchmarkDotNet's (bench/Recommender.Benchmarks).
 /// </summary>
 internal sealed partial class Bench : Verb
 {
-    private static readonly string[] Stages = ["als", "topk", "similar", "itemknn", "serving", "kernels"];
+    private static readonly string[] Stages = ["als", "topk", "similar", "itemknn", "serving"];
     private readonly Option<string?> _data = CliOption.OptionalText("data", "directory with the three input parquet files (e.g. from generate); for als, topk, similar");
     private readonly Option<string?> _snapshot = CliOption.OptionalText("snapshot", "a snapshot directory written by train; for serving");
     private readonly Option<string> _stages = CliOption.Text("stages", $"comma-separated: {string.Join(", ", Stages)}", "als,topk,similar");
@@ -42,17 +43,12 @@ internal sealed partial class Bench : Verb
         }
 
         var sample = o.GetValue(_sample);
-        if (stages.Contains("kernels"))
-        {
-            Kernels(ctx);
-        }
-
         if (stages.Contains("serving"))
         {
             Serving(ctx, o.GetValue(_snapshot) ?? throw new UsageException("bench: --snapshot is required for the serving stage"), sample);
         }
 
-        stages = stages.Except(["serving", "kernels"]).ToArray();
+        stages = stages.Except(["serving"]).ToArray();
         if (stages.Length == 0)
         {
             return Task.FromResult(RecommenderCli.ExitOk);
@@ -164,78 +160,6 @@ internal sealed partial class Bench : Verb
         Row(ctx, $"item-kNN table (cosine, window {window}, {updates:N0} updates)", seconds, $"{updates / seconds / 1e6:N0} M updates/s", bytes);
         var (_, recommendSeconds, recommendBytes) = Measure(() => BulkInference.RecommendAll(events, sampledUsers, model, 50, CancellationToken.None));
         Row(ctx, $"item-kNN top-50, {sampledUsers.Length:N0} users", recommendSeconds, $"{sampledUsers.Length / recommendSeconds:N0} users/s; all {allUsers:N0}: {allUsers / (sampledUsers.Length / recommendSeconds):N0} s", recommendBytes);
-    }
-
-    /// <summary>The IVF scan kernel on a cache-resident block of 1,000 rows: rows scored per second, best of five rounds (the first ones run before tiered JIT has optimised the loop).</summary>
-    private static void Kernels(CliContext ctx)
-    {
-        const int F = 64, Rows = 1000, Repeats = 5_000, Rounds = 5;
-        var rng = new Rng(1);
-        var rows = Enumerable.Range(0, Rows * F).Select(_ => (float)rng.NextGaussian()).ToArray();
-        var query = Enumerable.Range(0, F).Select(_ => (float)rng.NextGaussian()).ToArray();
-        var scores = new float[Rows];
-        double kernel = double.MaxValue, perRow = double.MaxValue;
-        for (var round = 0; round < Rounds; round++)
-        {
-            var watch = Stopwatch.StartNew();
-            for (var r = 0; r < Repeats; r++)
-            {
-                ScoreKernels.DotRows(rows, F, query, scores);
-            }
-
-            kernel = Math.Min(kernel, watch.Elapsed.TotalSeconds);
-            watch.Restart();
-            for (var r = 0; r < Repeats; r++)
-            {
-                for (var i = 0; i < Rows; i++)
-                {
-                    scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(rows.AsSpan(i * F, F), query);
-                }
-            }
-
-            perRow = Math.Min(perRow, watch.Elapsed.TotalSeconds);
-        }
-
-        ctx.Out.WriteLine($"kernels: DotRows {Rows * (double)Repeats / kernel / 1e6:N0} M rows/s; TensorPrimitives.Dot per row {Rows * (double)Repeats / perRow / 1e6:N0} M rows/s (64 floats, one thread)");
-        RankerKernel(ctx);
-    }
-
-    /// <summary>
-    /// The ranker's scoring on one thread: a LambdaRank model of the default size (100 trees, 7 leaves)
-    /// trained on synthetic groups, then 1M rows scored by ML.NET's transformer and by the flat trees.
-    /// </summary>
-    private static void RankerKernel(CliContext ctx)
-    {
-        const int F = Ranking.FeatureContext.FeatureCount, TrainRows = 40_000, ScoreRows = 1_000_000;
-        var rng = new Rng(3);
-        var features = new float[ScoreRows * F];
-        for (var i = 0; i < features.Length; i++)
-        {
-            features[i] = (float)rng.NextGaussian();
-        }
-
-        var labels = Enumerable.Range(0, TrainRows).Select(r => features[r * F] + (0.5f * features[(r * F) + 1]) + (float)rng.NextGaussian() > 1 ? 1f : 0f).ToArray();
-        var groups = Enumerable.Range(0, TrainRows).Select(r => (uint)(r / 100)).ToArray();
-        var ranker = Ranking.GradientBoostedRanker.Fit(features.AsSpan(0, TrainRows * F).ToArray(), labels, groups, new Ranking.RankerParameters { MinExamplesPerLeaf = 20 });
-        var scores = new float[ScoreRows];
-        var walked = new float[ScoreRows];
-        double scan = double.MaxValue, walk = double.MaxValue, mlNet = double.MaxValue;
-        var reference = scores;
-        for (var round = 0; round < 3; round++) // the best of three: the first runs before tiered JIT has optimised the loops
-        {
-            var watch = Stopwatch.StartNew();
-            ranker.Trees.Score(features, scores);
-            scan = Math.Min(scan, watch.Elapsed.TotalSeconds);
-            watch.Restart();
-            ranker.Trees.ScoreByWalk(features, walked);
-            walk = Math.Min(walk, watch.Elapsed.TotalSeconds);
-            watch.Restart();
-            reference = ranker.ScoreWithMlNet(features, ScoreRows);
-            mlNet = Math.Min(mlNet, watch.Elapsed.TotalSeconds);
-        }
-
-        var same = scores.AsSpan().SequenceEqual(reference) && walked.AsSpan().SequenceEqual(reference);
-        ctx.Out.WriteLine($"kernels: ranker scoring ({ranker.Trees.Trees} trees, {ranker.Trees.TotalDepth} levels), ML.NET transformer {ScoreRows / mlNet / 1e6:F2} M rows/s, tree walk {ScoreRows / walk / 1e6:F2} M rows/s, {(Ranking.TreeEnsemble.Vectorized ? "vector walk" : "walk (no AVX2)")} {ScoreRows / scan / 1e6:F2} M rows/s (one thread; scores {(same ? "identical" : "DIFFERENT")})");
     }
 
     /// <summary>

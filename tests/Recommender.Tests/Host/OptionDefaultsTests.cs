@@ -15,7 +15,7 @@ using Recommender.Tests.Support;
 namespace Recommender.Tests.Host;
 
 /// <summary>
-/// Every default is written once, in its options type; the configuration file, README's
+/// Every default is written once, in its options type; the configuration file, docs/configuration.md's
 /// configuration table and the CLI help must agree with those types.
 /// </summary>
 public partial class OptionDefaultsTests
@@ -47,11 +47,11 @@ public partial class OptionDefaultsTests
     }
 
     [Test]
-    public void TheReadmeConfigurationTable_ShowsTheOptionsTypesDefaults()
+    public void TheConfigurationDocTable_ShowsTheOptionsTypesDefaults()
     {
-        var readme = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var doc = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "docs", "configuration.md"));
         var compared = 0;
-        foreach (var row in readme.Where(l => KeyRow().IsMatch(l)))
+        foreach (var row in doc.Where(l => KeyRow().IsMatch(l)))
         {
             var cells = row.Split('|', StringSplitOptions.TrimEntries);
             var keys = cells[1].Split(',', StringSplitOptions.TrimEntries).Select(k => k.Trim('`')).ToArray();
@@ -66,10 +66,10 @@ public partial class OptionDefaultsTests
             {
                 var name = keys[i].Contains(':', StringComparison.Ordinal) ? keys[i].Split(':')[1] : keys[i];
                 var property = defaults.GetType().GetProperty(name);
-                Assert.That(property, Is.Not.Null, $"README names {section}:{name}, which {defaults.GetType().Name} does not have");
+                Assert.That(property, Is.Not.Null, $"docs/configuration.md names {section}:{name}, which {defaults.GetType().Name} does not have");
                 var value = Convert.ToString(property!.GetValue(defaults), CultureInfo.InvariantCulture) ?? "";
                 var shown = values[i].StartsWith("empty", StringComparison.Ordinal) ? "" : values[i];
-                Assert.That(shown, Is.EqualTo(value), $"README's default of {section}:{name}");
+                Assert.That(shown, Is.EqualTo(value), $"docs/configuration.md's default of {section}:{name}");
                 compared++;
             }
         }
