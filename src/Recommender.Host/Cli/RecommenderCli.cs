@@ -82,7 +82,7 @@ public static partial class RecommenderCli
             return ExitOk;
         }
 
-        if (result.Action is { } action and not ParseErrorAction)
+        if (result.Action is not null and not ParseErrorAction)
         {
             // Directives ([suggest] for shell completion) and --version: System.CommandLine's own
             // actions (a verb has none: it runs below). No signal handling of its own: serve and train have theirs.
@@ -91,6 +91,11 @@ public static partial class RecommenderCli
 
         if (verb is null)
         {
+            foreach (var error in result.Errors)
+            {
+                await stderr.WriteLineAsync($"error: {error.Message}");
+            }
+
             PrintHelp(stderr, verbs);
             return ExitUsage;
         }
