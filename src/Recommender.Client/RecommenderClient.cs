@@ -66,6 +66,10 @@ public sealed class RecommenderClient : IDisposable
         return new ServiceStatus(s.SnapshotId, s.SnapshotTime?.ToDateTime(), s.MetricsJson, s.LastRunId, s.LastRunState, s.LastRunError, s.OnlineEvents, s.ServedList);
     }
 
+    /// <summary>The service's latest retrain runs, newest first (ops token).</summary>
+    public async Task<IReadOnlyList<RetrainRun>> ListRunsAsync(int limit = 0, CancellationToken cancellation = default) =>
+        (await _ops.ListRunsAsync(new ListRunsRequest { Limit = limit }, _opsHeaders, cancellationToken: cancellation)).Runs;
+
     private static List<Recommendation> Map(RecommendationsReply reply) =>
         reply.Items.Select(i => new Recommendation(i.TrackId, i.Name, [.. i.Artists], [.. i.Genres], i.Score, i.Source)).ToList();
 

@@ -22,13 +22,17 @@ public sealed partial class RetrainCoordinator(
     TimeProvider clock,
     ILogger<RetrainCoordinator> logger)
 {
+    private readonly RunHistory _history = new();
     private int _running;
     private RunStatus _last = new("", RunState.Idle, "", DateTime.MinValue, null);
 
     public RunStatus Last => Volatile.Read(ref _last);
 
+    /// <summary>The latest runs, newest first (<see cref="RunHistory.Capacity"/> at most).</summary>
+    public IReadOnlyList<RunStatus> Runs(int limit) => _history.Latest(limit);
+
     /// <summary>Claims the single run slot; false when a run is in progress.</summary>
-    public bool TryBegin(out string runId)
+    public bool TryBegin(RunTrigger trigger, out string runId)
     {
         if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
         {
@@ -37,14 +41,21 @@ public sealed partial class RetrainCoordinator(
         }
 
         runId = $"run-{clock.GetUtcNow().UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
-        Volatile.Write(ref _last, new RunStatus(runId, RunState.Running, "", clock.GetUtcNow().UtcDateTime, null));
+        Publish(new RunStatus(runId, RunState.Running, "", clock.GetUtcNow().UtcDateTime, null, trigger));
         return true;
+    }
+
+    private void Publish(RunStatus run)
+    {
+        _history.Record(run);
+        Volatile.Write(ref _last, run);
     }
 
     /// <summary>Runs a claimed slot to the end; never throws (the outcome is in <see cref="Last"/>).</summary>
     public void Run(string runId, CancellationToken cancellation)
     {
-        var started = Last.StartedUtc;
+        var begun = Last;
+        var started = begun.StartedUtc;
         try
         {
             // Several replicas: one retrains and publishes, the others swap when it does.
@@ -75,18 +86,18 @@ public sealed partial class RetrainCoordinator(
             }
 
             Heap.CompactLargeObjects(); // the replaced snapshot
-            Volatile.Write(ref _last, new RunStatus(runId, RunState.Succeeded, "", started, clock.GetUtcNow().UtcDateTime));
+            Publish(begun with { State = RunState.Succeeded, FinishedUtc = clock.GetUtcNow().UtcDateTime, SnapshotId = next.Id });
             LogSucceeded(logger, runId, next.Id);
         }
         catch (OperationCanceledException)
         {
-            Volatile.Write(ref _last, new RunStatus(runId, RunState.Cancelled, "cancelled (service shutting down)", started, clock.GetUtcNow().UtcDateTime));
+            Publish(begun with { State = RunState.Cancelled, Error = "cancelled (service shutting down)", FinishedUtc = clock.GetUtcNow().UtcDateTime });
             LogCancelled(logger, runId);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Any failure of a run is reported through GetStatus; the service keeps serving.
-            Volatile.Write(ref _last, new RunStatus(runId, RunState.Failed, e.Message, started, clock.GetUtcNow().UtcDateTime));
+            Publish(begun with { State = RunState.Failed, Error = e.Message, FinishedUtc = clock.GetUtcNow().UtcDateTime });
             LogFailed(logger, runId, e);
         }
         finally

@@ -1,4 +1,5 @@
 using Quartz;
+using Recommender.Host.State;
 
 namespace Recommender.Host.Retraining;
 
@@ -16,7 +17,7 @@ public sealed partial class RetrainJob(RetrainCoordinator coordinator, IHostAppl
     {
         // RetrainNow claims the slot before triggering and passes its run id; the cron trigger claims here.
         var runId = context.MergedJobDataMap.GetString(RunIdKey);
-        if (runId is null && !coordinator.TryBegin(out runId))
+        if (runId is null && !coordinator.TryBegin(RunTrigger.Nightly, out runId))
         {
             LogSkipped(logger, runId);
             return;

@@ -8,13 +8,13 @@ using Recommender.V1;
 
 namespace Recommender.Host.Services;
 
-/// <summary>RetrainNow and GetStatus; the bearer token is checked by <see cref="OpsAuthInterceptor"/>.</summary>
+/// <summary>RetrainNow, GetStatus and ListRuns; the bearer token is checked by <see cref="OpsAuthInterceptor"/>.</summary>
 public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, IListenLog online, Quartz.ISchedulerFactory schedulers)
     : OpsServiceBinding.ServiceBase
 {
     public override async Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context)
     {
-        if (!coordinator.TryBegin(out var runId))
+        if (!coordinator.TryBegin(RunTrigger.RetrainNow, out var runId))
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"retrain {runId} is already running; one run at a time"));
         }
@@ -46,4 +46,38 @@ public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolde
 
         return Task.FromResult(reply);
     }
+
+    public override Task<ListRunsReply> ListRuns(ListRunsRequest request, ServerCallContext context)
+    {
+        if (request.Limit < 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit must be 0 (every run kept) or positive (got {request.Limit})"));
+        }
+
+        var now = DateTime.UtcNow;
+        var reply = new ListRunsReply();
+        foreach (var run in coordinator.Runs(request.Limit == 0 ? RunHistory.Capacity : request.Limit))
+        {
+            var item = new RetrainRun
+            {
+                RunId = run.RunId,
+                State = run.State.ToString().ToLowerInvariant(),
+                Trigger = run.Trigger == RunTrigger.Nightly ? "nightly" : "retrain_now",
+                Started = Utc(run.StartedUtc),
+                Seconds = ((run.FinishedUtc ?? now) - run.StartedUtc).TotalSeconds,
+                Error = run.Error,
+                SnapshotId = run.SnapshotId,
+            };
+            if (run.FinishedUtc is { } finished)
+            {
+                item.Finished = Utc(finished);
+            }
+
+            reply.Runs.Add(item);
+        }
+
+        return Task.FromResult(reply);
+    }
+
+    private static Timestamp Utc(DateTime time) => Timestamp.FromDateTime(DateTime.SpecifyKind(time, DateTimeKind.Utc));
 }

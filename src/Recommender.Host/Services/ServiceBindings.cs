@@ -43,6 +43,7 @@ public static class OpsServiceBinding
     {
         public abstract Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context);
         public abstract Task<StatusReply> GetStatus(GetStatusRequest request, ServerCallContext context);
+        public abstract Task<ListRunsReply> ListRuns(ListRunsRequest request, ServerCallContext context);
     }
 
     public static void BindService(ServiceBinderBase binder, ServiceBase? service)
@@ -50,5 +51,6 @@ public static class OpsServiceBinding
         ArgumentNullException.ThrowIfNull(binder);
         binder.AddMethod(StrictMethods.Unary<RetrainNowRequest, RetrainNowReply>(Descriptor, nameof(ServiceBase.RetrainNow)), service is null ? null : service.RetrainNow);
         binder.AddMethod(StrictMethods.Unary<GetStatusRequest, StatusReply>(Descriptor, nameof(ServiceBase.GetStatus)), service is null ? null : service.GetStatus);
+        binder.AddMethod(StrictMethods.Unary<ListRunsRequest, ListRunsReply>(Descriptor, nameof(ServiceBase.ListRuns)), service is null ? null : service.ListRuns);
     }
 }

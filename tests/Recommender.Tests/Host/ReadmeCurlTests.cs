@@ -35,7 +35,7 @@ public partial class ReadmeCurlTests
         }
 
         var lines = CurlLines();
-        Assert.That(lines, Has.Length.GreaterThanOrEqualTo(7), "the README's curl examples");
+        Assert.That(lines, Has.Length.GreaterThanOrEqualTo(8), "the README's curl examples");
         await using var service = await RunningService.StartAsync(ServiceData.Config(ServiceData.CopyArtifacts()));
         Assert.That(service.HttpAddress, Does.StartWith("http://127.0.0.1:"));
         var track = (await service.Client.GetPopularAsync(1))[0].TrackId.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -64,6 +64,10 @@ public partial class ReadmeCurlTests
             else if (line.Contains("/ops/status", StringComparison.Ordinal))
             {
                 Assert.That(root.GetProperty("snapshotId").GetString(), Is.Not.Empty);
+            }
+            else if (line.Contains("/ops/runs", StringComparison.Ordinal))
+            {
+                Assert.That(root.GetProperty("runs")[0].GetProperty("runId").GetString(), Does.StartWith("run-"), "the run the line before started");
             }
             else if (line.Contains("/ops/retrain", StringComparison.Ordinal))
             {
