@@ -20,12 +20,19 @@ public sealed partial class IvfIndex
 
         probes = Math.Min(probes, Lists);
         Span<int> chosen = probes <= 256 ? stackalloc int[probes] : new int[probes];
-        ChooseLists(query, new TopK(probes), listScores, chosen);
+        ChooseLists(query, ListPicker(probes), listScores, chosen);
         foreach (var list in chosen)
         {
             ScanList(list, query, top, excluded);
         }
     }
+
+    /// <summary>The heap that picks a query's lists, one per thread: a serving query allocates nothing once its thread has one.</summary>
+    [ThreadStatic]
+    private static TopK? t_listPicker;
+
+    private static TopK ListPicker(int probes) =>
+        t_listPicker is { } picker && picker.Capacity == probes ? picker : (t_listPicker = new TopK(probes));
 
     /// <summary>Rows scored per kernel call: 128 rows of 64 floats (32 KB) stay in L1 while every query of a batch scores them.</summary>
     private const int ScanBlock = 128;
