@@ -27,6 +27,7 @@ public static class HostingExtensions
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SnapshotHolder>();
+        services.AddSingleton<ServedLists>(); // the last list served to each user: online hits
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>();
         services.AddSingleton<RedisConnection>();

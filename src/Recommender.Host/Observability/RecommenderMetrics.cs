@@ -21,6 +21,7 @@ public sealed class RecommenderMetrics : IDisposable
     private readonly Histogram<double> _duration;
     private readonly UpDownCounter<long> _inFlight;
     private readonly Counter<long> _listens;
+    private readonly Counter<long> _hits;
     private readonly Counter<long> _retrains;
     private readonly Histogram<double> _retrainDuration;
 
@@ -31,7 +32,8 @@ public sealed class RecommenderMetrics : IDisposable
         _duration = _meter.CreateHistogram<double>("recommender.rpc.duration", "s", "RPC handling time, by method",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _inFlight = _meter.CreateUpDownCounter<long>("recommender.rpc.in_flight", "{request}", "RPCs being handled now");
-        _listens = _meter.CreateCounter<long>("recommender.online.listens", "{listen}", "listens acknowledged by LogListen since start");
+        _listens = _meter.CreateCounter<long>("recommender.online.listens", "{listen}", "listens acknowledged by LogListen since start, by outcome: hit (the track was in the last list served to the user here), miss, unserved (no list remembered)");
+        _hits = _meter.CreateCounter<long>("recommender.online.hits", "{listen}", "listens of a track that was in the last list served to the user here: hits / listens is the online hit rate");
         _retrains = _meter.CreateCounter<long>("recommender.retrain.runs", "{run}", "retrain runs finished, by outcome");
         _retrainDuration = _meter.CreateHistogram<double>("recommender.retrain.duration", "s", "retrain run time, by outcome",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600] });
@@ -53,7 +55,20 @@ public sealed class RecommenderMetrics : IDisposable
         _duration.Record(seconds, tags);
     }
 
-    public void ListenLogged() => _listens.Add(1);
+    public void ListenLogged(ListenOutcome outcome)
+    {
+        _listens.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
+        {
+            ListenOutcome.Hit => "hit",
+            ListenOutcome.Miss => "miss",
+            ListenOutcome.Unserved => "unserved",
+            _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "not an outcome"),
+        }));
+        if (outcome == ListenOutcome.Hit)
+        {
+            _hits.Add(1);
+        }
+    }
 
     public void RetrainFinished(RunState outcome, double seconds)
     {

@@ -16,7 +16,7 @@ namespace Recommender.Host.Services;
 /// GetRecommendations, GetSimilarTracks, GetPopular and LogListen over the current snapshot.
 /// Every handler is synchronous work on in-memory tables: it reads the snapshot reference once.
 /// </summary>
-public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog online, IOptions<RecommenderOptions> options, TimeProvider clock, RecommenderMetrics metrics)
+public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog online, ServedLists served, IOptions<RecommenderOptions> options, TimeProvider clock, RecommenderMetrics metrics)
     : RecommendationServiceBinding.ServiceBase
 {
     /// <summary>Raw ids in the export are non-negative 32-bit integers; anything else cannot exist.</summary>
@@ -34,11 +34,14 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
         Span<BlendedItem> blended = k <= 256 ? stackalloc BlendedItem[k] : new BlendedItem[k];
         blended = blended[..Blender.Recommend(snapshot, request.UserId, onlineItems, BlendFor(snapshot), blended)];
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
-        foreach (var item in blended)
+        Span<int> rawIds = blended.Length <= 256 ? stackalloc int[blended.Length] : new int[blended.Length];
+        for (var i = 0; i < blended.Length; i++)
         {
-            reply.Items.Add(Track(snapshot, item.Item, item.Score, ToProto(item.Source)));
+            reply.Items.Add(Track(snapshot, blended[i].Item, blended[i].Score, ToProto(blended[i].Source)));
+            rawIds[i] = (int)snapshot.Items.RawId(blended[i].Item);
         }
 
+        served.Remember(request.UserId, rawIds); // a later listen of one of these is a hit
         return Task.FromResult(reply);
     }
 
@@ -112,7 +115,7 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
         try
         {
             var sequence = await online.AppendAsync(new OnlineEvent(request.UserId, request.TrackId, time), context.CancellationToken);
-            metrics.ListenLogged();
+            metrics.ListenLogged(served.Classify(request.UserId, request.TrackId));
             return new LogListenReply { Sequence = sequence };
         }
         catch (OnlineLogWriteException e)

@@ -60,4 +60,27 @@ public partial class MetricsTests
         Assert.That(Value(after, "recommender_snapshot_served_ndcg_at_10", "split=\"test\""), Is.EqualTo(At10(root.GetProperty("test").GetProperty("warm").GetProperty("served"))).Within(1e-9));
         Assert.That(after.Any(s => s.Name.StartsWith("http_server_request_duration_seconds", StringComparison.Ordinal)), "ASP.NET Core's own HTTP metrics are exported too");
     }
+
+    [Test]
+    public async Task Listens_are_counted_as_hits_when_the_track_was_in_the_last_list_served()
+    {
+        await using var service = await RunningService.StartAsync(ServiceData.Config(ServiceData.CopyArtifacts()));
+        using var http = new HttpClient { BaseAddress = new Uri(service.HttpAddress) };
+        var before = await Scrape(http);
+
+        var (_, served) = await service.Client.GetRecommendationsAsync(5, 10);
+        var catalog = (await service.Client.GetPopularAsync(50)).Select(p => p.TrackId).ToList();
+        var outside = catalog.First(t => served.All(s => s.TrackId != t));
+        await service.Client.LogListenAsync(5, served[3].TrackId);   // hit
+        await service.Client.LogListenAsync(5, outside);              // miss
+        await service.Client.LogListenAsync(6, served[0].TrackId);   // unserved: nothing was served to user 6
+
+        var after = await Scrape(http);
+        double Moved(string name, params string[] labels) => Value(after, name, labels) - Value(before, name, labels);
+        Assert.That(Moved("recommender_online_hits_total"), Is.EqualTo(1));
+        Assert.That(Moved("recommender_online_listens_total", "outcome=\"hit\""), Is.EqualTo(1));
+        Assert.That(Moved("recommender_online_listens_total", "outcome=\"miss\""), Is.EqualTo(1));
+        Assert.That(Moved("recommender_online_listens_total", "outcome=\"unserved\""), Is.EqualTo(1));
+        Assert.That(Moved("recommender_online_listens_total"), Is.EqualTo(3));
+    }
 }

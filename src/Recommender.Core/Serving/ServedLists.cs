@@ -1,0 +1,69 @@
+namespace Recommender.Serving;
+
+/// <summary>How a logged listen relates to what was served to its user.</summary>
+public enum ListenOutcome
+{
+    /// <summary>The track was in the last list served to the user.</summary>
+    Hit,
+
+    /// <summary>A list was served to the user and the track was not in it.</summary>
+    Miss,
+
+    /// <summary>No list is remembered for the user (never served here, or forgotten).</summary>
+    Unserved,
+}
+
+/// <summary>
+/// The last list served to each user, to count a later listen of one of its tracks as a hit
+/// (online quality, measured where the service runs). Bounded: a direct-mapped table of
+/// <see cref="Slots"/> entries by user id, a newer user taking an older one's slot, at most
+/// <see cref="MaxTracks"/> tracks per list (raw ids, at most 2³¹−1, as 32-bit values). At the
+/// default 1,048,576 slots, all taken by lists of 10: 8 MB of slot references and 96 B per user
+/// (a 32 B entry and a 64 B array), ~110 MB; a replica serving fewer users holds less. Entries are
+/// immutable and swapped in whole, so a reader never sees half a list.
+/// </summary>
+public sealed class ServedLists
+{
+    public const int DefaultSlots = 1 << 20;
+
+    /// <summary>Tracks remembered per list: the head of longer lists.</summary>
+    public const int MaxTracks = 100;
+
+    private readonly Entry?[] _slots;
+
+    public ServedLists(int slots = DefaultSlots)
+    {
+        if (slots < 1 || (slots & (slots - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slots), slots, "a power of two");
+        }
+
+        _slots = new Entry?[slots];
+    }
+
+    public int Slots => _slots.Length;
+
+    /// <summary>Remembers the raw track ids just served to <paramref name="user"/>, replacing the user's previous list.</summary>
+    public void Remember(long user, ReadOnlySpan<int> tracks)
+    {
+        var ids = tracks[..Math.Min(tracks.Length, MaxTracks)].ToArray();
+        Volatile.Write(ref _slots[Slot(user)], new Entry(user, ids));
+    }
+
+    /// <summary>Whether <paramref name="track"/> was in the last list served to <paramref name="user"/>.</summary>
+    public ListenOutcome Classify(long user, long track)
+    {
+        var entry = Volatile.Read(ref _slots[Slot(user)]);
+        if (entry is null || entry.User != user)
+        {
+            return ListenOutcome.Unserved;
+        }
+
+        return track is >= 0 and <= int.MaxValue && Array.IndexOf(entry.Tracks, (int)track) >= 0 ? ListenOutcome.Hit : ListenOutcome.Miss;
+    }
+
+    /// <summary>Fibonacci hashing: neighbouring user ids land in unrelated slots.</summary>
+    private int Slot(long user) => (int)(((ulong)user * 0x9E3779B97F4A7C15UL) >> (64 - System.Numerics.BitOperations.Log2((uint)_slots.Length))) & (_slots.Length - 1);
+
+    private sealed record Entry(long User, int[] Tracks);
+}
