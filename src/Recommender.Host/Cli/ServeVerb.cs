@@ -40,11 +40,6 @@ internal sealed class ServeVerb : Verb
             await app.RunAsync();
             return ExitOk;
         }
-        catch (Microsoft.Extensions.Options.OptionsValidationException e)
-        {
-            await ctx.Error.WriteLineAsync($"error: invalid configuration: {string.Join("; ", e.Failures)}");
-            return ExitUsage;
-        }
         catch (SnapshotNotFoundException e)
         {
             await ctx.Error.WriteLineAsync($"error: {e.Message}");

@@ -24,9 +24,9 @@ public sealed partial class RetrainCoordinator(
 {
     private readonly RunHistory _history = new();
     private int _running;
-    private RunStatus _last = new("", RunState.Idle, "", DateTime.MinValue, null);
 
-    public RunStatus Last => Volatile.Read(ref _last);
+    /// <summary>The run started last (idle before the first).</summary>
+    public RunStatus Last => _history.Newest;
 
     /// <summary>The latest runs, newest first (<see cref="RunHistory.Capacity"/> at most).</summary>
     public IReadOnlyList<RunStatus> Runs(int limit) => _history.Latest(limit);
@@ -41,14 +41,8 @@ public sealed partial class RetrainCoordinator(
         }
 
         runId = $"run-{clock.GetUtcNow().UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
-        Publish(new RunStatus(runId, RunState.Running, "", clock.GetUtcNow().UtcDateTime, null, trigger));
+        _history.Record(new RunStatus(runId, RunState.Running, "", clock.GetUtcNow().UtcDateTime, null, trigger));
         return true;
-    }
-
-    private void Publish(RunStatus run)
-    {
-        _history.Record(run);
-        Volatile.Write(ref _last, run);
     }
 
     /// <summary>Runs a claimed slot to the end; never throws (the outcome is in <see cref="Last"/>).</summary>
@@ -86,18 +80,18 @@ public sealed partial class RetrainCoordinator(
             }
 
             Heap.CompactLargeObjects(); // the replaced snapshot
-            Publish(begun with { State = RunState.Succeeded, FinishedUtc = clock.GetUtcNow().UtcDateTime, SnapshotId = next.Id });
+            _history.Record(begun with { State = RunState.Succeeded, FinishedUtc = clock.GetUtcNow().UtcDateTime, SnapshotId = next.Id });
             LogSucceeded(logger, runId, next.Id);
         }
         catch (OperationCanceledException)
         {
-            Publish(begun with { State = RunState.Cancelled, Error = "cancelled (service shutting down)", FinishedUtc = clock.GetUtcNow().UtcDateTime });
+            _history.Record(begun with { State = RunState.Cancelled, Error = "cancelled (service shutting down)", FinishedUtc = clock.GetUtcNow().UtcDateTime });
             LogCancelled(logger, runId);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Any failure of a run is reported through GetStatus; the service keeps serving.
-            Publish(begun with { State = RunState.Failed, Error = e.Message, FinishedUtc = clock.GetUtcNow().UtcDateTime });
+            _history.Record(begun with { State = RunState.Failed, Error = e.Message, FinishedUtc = clock.GetUtcNow().UtcDateTime });
             LogFailed(logger, runId, e);
         }
         finally

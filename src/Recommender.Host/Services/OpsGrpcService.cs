@@ -9,7 +9,7 @@ using Recommender.V1;
 namespace Recommender.Host.Services;
 
 /// <summary>RetrainNow, GetStatus and ListRuns; the bearer token is checked by <see cref="OpsAuthInterceptor"/>.</summary>
-public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, IListenLog online, Quartz.ISchedulerFactory schedulers)
+public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, IListenLog online, Quartz.ISchedulerFactory schedulers, TimeProvider clock)
     : OpsServiceBinding.ServiceBase
 {
     public override async Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context)
@@ -41,7 +41,7 @@ public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolde
         };
         if (snapshot is not null)
         {
-            reply.SnapshotTime = Timestamp.FromDateTime(DateTime.SpecifyKind(snapshot.CreatedUtc, DateTimeKind.Utc));
+            reply.SnapshotTime = Utc(snapshot.CreatedUtc);
         }
 
         return Task.FromResult(reply);
@@ -54,7 +54,7 @@ public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolde
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit must be 0 (every run kept) or positive (got {request.Limit})"));
         }
 
-        var now = DateTime.UtcNow;
+        var now = clock.GetUtcNow().UtcDateTime;
         var reply = new ListRunsReply();
         foreach (var run in coordinator.Runs(request.Limit == 0 ? RunHistory.Capacity : request.Limit))
         {

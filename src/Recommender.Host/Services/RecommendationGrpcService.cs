@@ -37,8 +37,9 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
         Span<int> rawIds = blended.Length <= 256 ? stackalloc int[blended.Length] : new int[blended.Length];
         for (var i = 0; i < blended.Length; i++)
         {
-            reply.Items.Add(Track(snapshot, blended[i].Item, blended[i].Score, ToProto(blended[i].Source)));
-            rawIds[i] = (int)snapshot.Items.RawId(blended[i].Item);
+            var track = Track(snapshot, blended[i].Item, blended[i].Score, ToProto(blended[i].Source));
+            reply.Items.Add(track);
+            rawIds[i] = (int)track.TrackId; // raw ids are at most 2³¹−1 (MaxRawId)
         }
 
         served.Remember(request.UserId, rawIds); // a later listen of one of these is a hit

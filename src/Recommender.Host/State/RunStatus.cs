@@ -57,6 +57,20 @@ public sealed class RunHistory
         }
     }
 
+    /// <summary>The run started last; an idle placeholder before the first.</summary>
+    public RunStatus Newest
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _runs.First?.Value ?? Idle;
+            }
+        }
+    }
+
+    private static readonly RunStatus Idle = new("", RunState.Idle, "", DateTime.MinValue, null);
+
     /// <summary>The newest <paramref name="limit"/> runs, newest first.</summary>
     public IReadOnlyList<RunStatus> Latest(int limit)
     {
