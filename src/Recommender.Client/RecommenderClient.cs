@@ -70,6 +70,26 @@ public sealed class RecommenderClient : IDisposable
     public async Task<IReadOnlyList<RetrainRun>> ListRunsAsync(int limit = 0, CancellationToken cancellation = default) =>
         (await _ops.ListRunsAsync(new ListRunsRequest { Limit = limit }, _opsHeaders, cancellationToken: cancellation)).Runs;
 
+    /// <summary>A user's listens beside every list the snapshot's models give them, with the ranker's reasons (ops token).</summary>
+    public async Task<InspectUserReply> InspectUserAsync(long userId, int k = 0, int history = 0, CancellationToken cancellation = default) =>
+        await _ops.InspectUserAsync(new InspectUserRequest { UserId = userId, K = k, History = history }, _opsHeaders, cancellationToken: cancellation);
+
+    /// <summary>A track with its neighbours by ALS, play order and co-listening (ops token).</summary>
+    public async Task<InspectTrackReply> InspectTrackAsync(long trackId, int k = 0, CancellationToken cancellation = default) =>
+        await _ops.InspectTrackAsync(new InspectTrackRequest { TrackId = trackId, K = k }, _opsHeaders, cancellationToken: cancellation);
+
+    /// <summary>Tracks whose name or artists contain <paramref name="query"/>, the most listened first (ops token).</summary>
+    public async Task<IReadOnlyList<ListedTrack>> SearchTracksAsync(string query, int limit = 0, CancellationToken cancellation = default) =>
+        (await _ops.SearchTracksAsync(new SearchTracksRequest { Query = query, Limit = limit }, _opsHeaders, cancellationToken: cancellation)).Tracks;
+
+    /// <summary>The serving snapshot's quality, EDA, metrics and manifest JSON (ops token).</summary>
+    public async Task<ReportsReply> GetReportsAsync(CancellationToken cancellation = default) =>
+        await _ops.GetReportsAsync(new GetReportsRequest(), _opsHeaders, cancellationToken: cancellation);
+
+    /// <summary>Hit rate per hour and the service's current rates (ops token).</summary>
+    public async Task<OnlineQualityReply> GetOnlineQualityAsync(int hours = 0, CancellationToken cancellation = default) =>
+        await _ops.GetOnlineQualityAsync(new GetOnlineQualityRequest { Hours = hours }, _opsHeaders, cancellationToken: cancellation);
+
     private static List<Recommendation> Map(RecommendationsReply reply) =>
         reply.Items.Select(i => new Recommendation(i.TrackId, i.Name, [.. i.Artists], [.. i.Genres], i.Score, i.Source)).ToList();
 

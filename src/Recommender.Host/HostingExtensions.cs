@@ -55,6 +55,7 @@ public static class HostingExtensions
         services.AddGrpc(o => o.Interceptors.Add<MetricsInterceptor>()).AddJsonTranscoding().AddServiceOptions<OpsGrpcService>(o => o.Interceptors.Add<OpsAuthInterceptor>());
         services.AddSingleton<MetricsInterceptor>();
         services.AddSingleton<RecommenderMetrics>();
+        services.AddSingleton<OnlineQuality>(); // the console's hit-rate series, listen and request rates
         services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(RecommenderMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape sees the counters as they are

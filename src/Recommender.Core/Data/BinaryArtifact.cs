@@ -140,6 +140,32 @@ public static class BinaryArtifact
             return values;
         }
 
+        /// <summary>
+        /// A part of the next array (which must hold exactly <paramref name="expected"/> elements and
+        /// fit in the file): <paramref name="destination"/>.Length elements from element <paramref name="from"/>,
+        /// read without reading the rest. The reader is then past the array's end.
+        /// </summary>
+        public void ReadRange<T>(long expected, string what, long from, Span<T> destination)
+            where T : unmanaged
+        {
+            var size = Marshal.SizeOf<T>();
+            var count = _stream.Length - _stream.Position >= 8 ? _reader.ReadInt64() : -1;
+            if (count != expected || count > (_stream.Length - _stream.Position) / size)
+            {
+                throw new DataException(Path, null, $"{_format.Kind}: {what} holds {count} values where {expected} are expected, in a file of {_stream.Length:N0} bytes: truncated or damaged");
+            }
+
+            if (from < 0 || from + destination.Length > count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(from), $"{what}: elements {from}..{from + destination.Length} of {count}");
+            }
+
+            var start = _stream.Position;
+            _stream.Position = start + (from * size);
+            _stream.ReadExactly(MemoryMarshal.AsBytes(destination));
+            _stream.Position = start + (count * size);
+        }
+
         /// <summary>Checks that nothing follows the last array.</summary>
         public void End()
         {

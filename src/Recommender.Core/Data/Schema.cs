@@ -35,6 +35,9 @@ public static class FileNames
     public const string EdaTopGenresChart = "eda_top_genres.png";
     public const string Ranker = "ranker.zip";
     public const string UserHistory = "user_history.bin";
+    public const string RankerFeatures = "ranker_features.bin";
+    public const string ListenDays = "listen_days.bin";
+    public const string GenreProfile = "genre_profile.bin";
 }
 
 /// <summary>Column names of the raw export and of every artifact we write.</summary>

@@ -32,6 +32,38 @@ public static class UserHistory
         return (offsets, items);
     }
 
+    public const string DaysFileName = FileNames.ListenDays;
+
+    /// <summary>
+    /// Writes the day of every listen, in user_history.bin's order (days since 1970-01-01): not
+    /// loaded by serving, only a user's slice is read when someone inspects them.
+    /// </summary>
+    public static void SaveDays(string path, EventLog events)
+    {
+        var days = new ushort[events.NumEvents];
+        for (var e = 0; e < days.Length; e++)
+        {
+            days[e] = (ushort)Math.Clamp(events.Days[e], 0, ushort.MaxValue);
+        }
+
+        BinaryArtifact.Write(path, DaysFormat, [events.NumUsers, events.NumEvents], w => w.Array<ushort>(days));
+    }
+
+    /// <summary>The days of events [from, from + destination.Length) of <see cref="SaveDays"/>' file, which must hold <paramref name="events"/> events.</summary>
+    public static void ReadDays(string path, long events, long from, Span<ushort> destination)
+    {
+        using var r = BinaryArtifact.Open(path, DaysFormat);
+        if (r.Header[1] != events)
+        {
+            throw new DataException(path, null, $"{r.Header[1]} listen days; user_history.bin holds {events} listens");
+        }
+
+        r.ReadRange(events, "days", from, destination);
+    }
+
+    /// <summary>listen_days.bin: header users, events; then each listen's day (u16, days since 1970-01-01) in user_history.bin's order.</summary>
+    public static BinaryFormat DaysFormat { get; } = new("a listen-days table", 0x53594144, 1, 2); // "DAYS"
+
     /// <summary>user_history.bin: header users, events; then CSR offsets (users + 1) and dense item indexes.</summary>
     public static BinaryFormat Format { get; } = new("a user history", 0x54534948, 2, 2); // "HIST"
 }

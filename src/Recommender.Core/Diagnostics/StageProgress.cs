@@ -20,8 +20,12 @@ public sealed partial class StageProgress
     private long _nextCheck;
     private long _lastLog;
 
-    public StageProgress(ILogger logger, string stage, long total, TimeSpan? interval = null)
+    private readonly Action<long, long>? _observer;
+
+    /// <param name="observer">called with (done, total) each time progress is logged: the run's progress file.</param>
+    public StageProgress(ILogger logger, string stage, long total, TimeSpan? interval = null, Action<long, long>? observer = null)
     {
+        _observer = observer;
         _logger = logger;
         _stage = stage;
         _total = Math.Max(1, total);
@@ -53,6 +57,7 @@ public sealed partial class StageProgress
         var fraction = Math.Min(1.0, done / (double)_total);
         var left = fraction > 0 ? elapsed * (1 - fraction) / fraction : double.NaN;
         LogProgress(_logger, _stage, fraction * 100, done, _total, left);
+        _observer?.Invoke(done, _total);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Stage}: {Percent:F0}% ({Done:N0}/{Total:N0}), about {SecondsLeft:F0} s left")]

@@ -226,8 +226,42 @@ public sealed class GenreProfileModel : IRecommenderModel
         return top.Drain(destination);
     }
 
-    /// <summary>Nothing to save: the model is a function of items.parquet and the listens, rebuilt with the tables.</summary>
-    public void Save(string dir, ArtifactIds ids)
+    public const string FileName = FileNames.GenreProfile;
+
+    /// <summary>genre_profile.bin: header items, genres, candidates; then the item→genre CSR, genre weights, item priors and each genre's candidates (CSR).</summary>
+    public static BinaryFormat Format { get; } = new("a genre profile model", 0x524E4547, 1, 3); // "GENR"
+
+    /// <summary>Writes the learned state, so that serving can show a user the genre list without the listens it was fitted on.</summary>
+    public void Save(string dir, ArtifactIds ids) =>
+        BinaryArtifact.Write(Path.Combine(dir, FileName), Format, [_prior.Length, _genreWeights.Length, _candidates.Length], w =>
+        {
+            w.Array<int>(_itemGenreOffsets);
+            w.Array<int>(_itemGenres);
+            w.Array<float>(_genreWeights);
+            w.Array<float>(_prior);
+            w.Array<int>(_candidateOffsets);
+            w.Array<int>(_candidates);
+        });
+
+    public static GenreProfileModel Load(string dir, GenreProfileParameters parameters)
     {
+        var path = Path.Combine(dir, FileName);
+        using var r = BinaryArtifact.Open(path, Format);
+        var items = r.HeaderInt(0, "items");
+        var genres = r.HeaderInt(1, "genres");
+        var candidates = r.HeaderInt(2, "candidates");
+        var itemGenreOffsets = r.Array<int>(items + 1L, "item genre offsets");
+        var itemGenres = r.Array<int>(itemGenreOffsets[items], "item genres");
+        var weights = r.Array<float>(genres, "genre weights");
+        var prior = r.Array<float>(items, "item priors");
+        var candidateOffsets = r.Array<int>(genres + 1L, "candidate offsets");
+        var members = r.Array<int>(candidates, "candidates");
+        r.End();
+        if (itemGenres.Any(g => (uint)g >= (uint)genres) || members.Any(i => (uint)i >= (uint)items) || candidateOffsets[genres] != candidates)
+        {
+            throw new DataException(path, null, $"a genre outside 0..{genres - 1} or a track outside 0..{items - 1}");
+        }
+
+        return new GenreProfileModel(parameters, itemGenreOffsets, itemGenres, weights, prior, candidateOffsets, members);
     }
 }

@@ -136,6 +136,9 @@ public sealed record TrainOptions
     /// <summary>A log of listens received online (see OnlineEventLog); they join the training data.</summary>
     public string? OnlineEventsPath { get; init; }
 
+    /// <summary>Where the run reports its stage and progress (<see cref="Diagnostics.RunProgressFile"/>); null for nowhere.</summary>
+    public string? ProgressPath { get; init; }
+
     private static readonly JsonSerializerOptions FileJson = new() { WriteIndented = true }; // `required` members are enforced on reading by default
 
     /// <summary>

@@ -25,6 +25,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 {
     private readonly List<StageTiming> _timings = [];
     private readonly Stopwatch _stage = new();
+    private readonly RunProgressFile? _progress = options.ProgressPath is { } progressPath ? new RunProgressFile(progressPath) : null;
     private CancellationToken _cancellation;
 
     /// <summary>Raw ↔ dense ids of the run, for factors imported by raw id.</summary>
@@ -81,7 +82,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
         _descriptions = new ItemDescriptions(data.Catalog, data.NumUsersNorm);
         Stage("prepare: reports, items.parquet, events.parquet", () => DataPreparation.Write(data, dir, logger));
-        Stage("write user_history.bin", () => UserHistory.Save(Path.Combine(dir, UserHistory.FileName), events));
+        Stage("write user_history.bin, listen_days.bin", () => Cores.SideBySide(
+        [
+            () => UserHistory.Save(Path.Combine(dir, UserHistory.FileName), events),
+            () => UserHistory.SaveDays(Path.Combine(dir, UserHistory.DaysFileName), events),
+        ]));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
         LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
         var train = options.AllEvents ? events.WithoutSeqs() : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
@@ -109,7 +114,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
-        var personal = Stage("als: top-k for every user", () => BulkInference.RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length)));
+        var personal = Stage("als: top-k for every user", () => BulkInference.RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length, observer: _progress is null ? null : _progress.Units)));
         Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
 
         // From here on ALS lists come from the top-k table: its prefixes are the same searches' results.
@@ -133,6 +138,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
                 ids.Items.Save(Path.Combine(dir, FileNames.ItemIds));
                 FeatureTables.Write(dir, train, features, ids);
             },
+            () => genre.Save(dir, ids),
         ]));
         releaseMemory?.Invoke(); // the writes' column buffers
 
@@ -302,7 +308,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         releaseMemory?.Invoke(); // the build's item → users lists and slot arrays are garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation,
-            new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems)));
+            new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems, observer: _progress is null ? null : _progress.Units)));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - chosen.PopularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
         var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, chosen.PopularDays));
         var genre = Stage($"genre profile ({name})", () => GenreProfileModel.Fit(train, catalog.Genres, options.Genre));
@@ -411,6 +417,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     {
         _cancellation.ThrowIfCancellationRequested();
         LogStageStart(logger, name);
+        _progress?.StageStarted(name);
         _stage.Restart();
         var result = work();
         Record(name);
@@ -429,6 +436,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var timing = new StageTiming(name, Math.Round(_stage.Elapsed.TotalSeconds, 2), process.PeakWorkingSet64 / (1024 * 1024));
         var workingSetMb = process.WorkingSet64 / (1024 * 1024);
         _timings.Add(timing);
+        _progress?.StageFinished(name);
         // The GC's view beside the process's: live heap after the last collection and committed
         // memory show whether a peak is data the stage holds or memory the GC has not given back.
         var gc = GC.GetGCMemoryInfo();

@@ -60,10 +60,53 @@ public sealed class FeatureContext
     private readonly ScratchPool<ulong> _recentArtistMasks;
 
     public FeatureContext(EventLog events, TrackCatalog catalog, int cutoffDay, AlsModel als, int popularWindowDays)
+        : this(Count(events, catalog, cutoffDay, popularWindowDays), als)
+    {
+    }
+
+    /// <summary>What the features are computed from, besides the ALS factors: the per-item and per-user counts and each item's dense genres and artists.</summary>
+    private sealed record Counts(int[] Listeners, int[] WindowListeners, float[] PopularityWindow, float[] Trend, float[] PopularityRecent,
+        float[] GenreScoreMean, int[] NumAlbums, int[] ActiveMonths, int GenreCount, int[] GenreOffsets, int[] Genres, int ArtistCount, int[] ArtistOffsets, int[] Artists);
+
+    private FeatureContext(Counts c, AlsModel als)
+    {
+        if (als.Items != c.Listeners.Length)
+        {
+            throw new ArgumentException($"the feature counts cover {c.Listeners.Length} items, the ALS model {als.Items}", nameof(als));
+        }
+
+        _counts = c;
+        (Listeners, WindowListeners, PopularityWindow, Trend, PopularityRecent, GenreScoreMean, NumAlbums, ActiveMonths) =
+            (c.Listeners, c.WindowListeners, c.PopularityWindow, c.Trend, c.PopularityRecent, c.GenreScoreMean, c.NumAlbums, c.ActiveMonths);
+        (_genreCount, _genreOffsets, _genres, _artistCount, _artistOffsets, _artists) = (c.GenreCount, c.GenreOffsets, c.Genres, c.ArtistCount, c.ArtistOffsets, c.Artists);
+        _genreCounts = new ScratchPool<int>(_genreCount);
+        _artistCounts = new ScratchPool<int>(_artistCount);
+        _recentArtistMasks = new ScratchPool<ulong>(_artistCount);
+        var n = Listeners.Length;
+        _itemRows = new float[n * ItemStride];
+        for (var i = 0; i < n; i++)
+        {
+            var row = _itemRows.AsSpan(i * ItemStride, ItemStride);
+            row[0] = PopularityWindow[i];
+            row[1] = Trend[i];
+            row[2] = NumAlbums[i];
+            row[3] = GenreScoreMean[i];
+            row[4] = MathF.Log(1 + Listeners[i]);
+            row[5] = PopularityRecent[i];
+        }
+
+        Als = als;
+        _factors = als.Factors;
+        _normalizedFactors = DenseKernels.NormalizeRows(als.ItemFactors, als.Factors);
+    }
+
+    private readonly Counts _counts;
+
+    private static Counts Count(EventLog events, TrackCatalog catalog, int cutoffDay, int popularWindowDays)
     {
         var n = events.NumItems;
-        Listeners = new int[n];
-        WindowListeners = new int[n];
+        var listeners = new int[n];
+        var windowListeners = new int[n];
         var recent = new int[n];
         var previous = new int[n];
         const int TrendDays = 14;
@@ -80,8 +123,8 @@ public sealed class FeatureContext
                 }
 
                 var i = events.Items[e];
-                Listeners[i]++;
-                WindowListeners[i] += d >= cutoffDay - popularWindowDays ? 1 : 0;
+                listeners[i]++;
+                windowListeners[i] += d >= cutoffDay - popularWindowDays ? 1 : 0;
                 recent[i] += d >= cutoffDay - TrendDays ? 1 : 0;
                 previous[i] += d >= cutoffDay - (2 * TrendDays) && d < cutoffDay - TrendDays ? 1 : 0;
                 var month = EdaMonth(d);
@@ -93,67 +136,110 @@ public sealed class FeatureContext
             }
         }
 
-        var maxWindow = Math.Max(1, WindowListeners.Max());
-        PopularityWindow = WindowListeners.Select(c => c / (float)maxWindow).ToArray();
-        Trend = Enumerable.Range(0, n).Select(i => (recent[i] + 1f) / (previous[i] + 1f)).ToArray();
+        var maxWindow = Math.Max(1, windowListeners.Max());
+        var popularityWindow = windowListeners.Select(c => c / (float)maxWindow).ToArray();
+        var trend = Enumerable.Range(0, n).Select(i => (recent[i] + 1f) / (previous[i] + 1f)).ToArray();
         var maxRecent = Math.Max(1, recent.Max());
-        PopularityRecent = recent.Select(c => c / (float)maxRecent).ToArray();
-        ActiveMonths = activeMonths;
+        var popularityRecent = recent.Select(c => c / (float)maxRecent).ToArray();
 
         // Dense genre and artist indexes for per-user shares.
         var genreIds = IdMap.FromIds(catalog.Genres.Values);
         var artistIds = IdMap.FromIds(catalog.Artists.Values);
-        _genreCount = genreIds.Count;
-        _artistCount = artistIds.Count;
-        _genreCounts = new ScratchPool<int>(_genreCount);
-        _artistCounts = new ScratchPool<int>(_artistCount);
-        _recentArtistMasks = new ScratchPool<ulong>(_artistCount);
-        (_genreOffsets, _genres) = catalog.Genres.Densify(genreIds);
-        (_artistOffsets, _artists) = catalog.Artists.Densify(artistIds);
+        var (genreOffsets, genres) = catalog.Genres.Densify(genreIds);
+        var (artistOffsets, artists) = catalog.Artists.Densify(artistIds);
 
         // Genre score: the genre's share of all listens; an item's mean over its genres.
-        var genreListens = new double[_genreCount];
+        var genreListens = new double[genreIds.Count];
         var total = 0.0;
         for (var i = 0; i < n; i++)
         {
-            foreach (var g in GenresOf(i))
+            for (var v = genreOffsets[i]; v < genreOffsets[i + 1]; v++)
             {
-                genreListens[g] += Listeners[i];
+                genreListens[genres[v]] += listeners[i];
             }
 
-            total += Listeners[i];
+            total += listeners[i];
         }
 
-        GenreScoreMean = new float[n];
-        NumAlbums = new int[n];
+        var genreScoreMean = new float[n];
+        var numAlbums = new int[n];
         for (var i = 0; i < n; i++)
         {
-            var genres = GenresOf(i);
             var sum = 0.0;
-            foreach (var g in genres)
+            for (var v = genreOffsets[i]; v < genreOffsets[i + 1]; v++)
             {
-                sum += genreListens[g] / Math.Max(1, total);
+                sum += genreListens[genres[v]] / Math.Max(1, total);
             }
 
-            GenreScoreMean[i] = genres.Length == 0 ? 0 : (float)(sum / genres.Length);
-            NumAlbums[i] = catalog.Albums.CountOf(i);
+            var count = genreOffsets[i + 1] - genreOffsets[i];
+            genreScoreMean[i] = count == 0 ? 0 : (float)(sum / count);
+            numAlbums[i] = catalog.Albums.CountOf(i);
         }
 
-        _itemRows = new float[n * ItemStride];
-        for (var i = 0; i < n; i++)
+        return new Counts(listeners, windowListeners, popularityWindow, trend, popularityRecent, genreScoreMean, numAlbums, activeMonths,
+            genreIds.Count, genreOffsets, genres, artistIds.Count, artistOffsets, artists);
+    }
+
+    /// <summary>ranker_features.bin: header items, users, genres, artists; then the per-item counts, the per-user active months and the item→genre and item→artist CSR arrays.</summary>
+    public static BinaryFormat Format { get; } = new("a ranker feature context", 0x54414546, 1, 4); // "FEAT"
+
+    /// <summary>
+    /// Writes what the features are computed from (not the ALS factors, saved with the model), so
+    /// that serving can explain the ranker's scores without the event log the counts came from.
+    /// </summary>
+    public void Save(string path)
+    {
+        var c = _counts;
+        BinaryArtifact.Write(path, Format, [c.Listeners.Length, c.ActiveMonths.Length, c.GenreCount, c.ArtistCount], w =>
         {
-            var row = _itemRows.AsSpan(i * ItemStride, ItemStride);
-            row[0] = PopularityWindow[i];
-            row[1] = Trend[i];
-            row[2] = NumAlbums[i];
-            row[3] = GenreScoreMean[i];
-            row[4] = MathF.Log(1 + Listeners[i]);
-            row[5] = PopularityRecent[i];
+            w.Array<int>(c.Listeners);
+            w.Array<int>(c.WindowListeners);
+            w.Array<float>(c.PopularityWindow);
+            w.Array<float>(c.Trend);
+            w.Array<float>(c.PopularityRecent);
+            w.Array<float>(c.GenreScoreMean);
+            w.Array<int>(c.NumAlbums);
+            w.Array<int>(c.ActiveMonths);
+            w.Array<int>(c.GenreOffsets);
+            w.Array<int>(c.Genres);
+            w.Array<int>(c.ArtistOffsets);
+            w.Array<int>(c.Artists);
+        });
+    }
+
+    /// <summary>Reads <see cref="Save"/>'s file; the features it then computes are those of the context that wrote it.</summary>
+    public static FeatureContext Load(string path, AlsModel als)
+    {
+        using var r = BinaryArtifact.Open(path, Format);
+        var items = r.HeaderInt(0, "items");
+        var users = r.HeaderInt(1, "users");
+        var genreCount = r.HeaderInt(2, "genres");
+        var artistCount = r.HeaderInt(3, "artists");
+        var listeners = r.Array<int>(items, "listeners");
+        var windowListeners = r.Array<int>(items, "window listeners");
+        var popularityWindow = r.Array<float>(items, "popularity window");
+        var trend = r.Array<float>(items, "trend");
+        var popularityRecent = r.Array<float>(items, "popularity recent");
+        var genreScoreMean = r.Array<float>(items, "genre score mean");
+        var numAlbums = r.Array<int>(items, "albums");
+        var activeMonths = r.Array<int>(users, "active months");
+        var genreOffsets = r.Array<int>(items + 1L, "genre offsets");
+        var genres = r.Array<int>(genreOffsets[items], "genres");
+        var artistOffsets = r.Array<int>(items + 1L, "artist offsets");
+        var artists = r.Array<int>(artistOffsets[items], "artists");
+        r.End();
+        if (genres.Any(g => (uint)g >= (uint)genreCount) || artists.Any(a => (uint)a >= (uint)artistCount))
+        {
+            throw new DataException(path, null, $"a genre or artist index outside 0..{genreCount - 1} / 0..{artistCount - 1}");
         }
 
-        Als = als;
-        _factors = als.Factors;
-        _normalizedFactors = DenseKernels.NormalizeRows(als.ItemFactors, als.Factors);
+        if (als.Items != items)
+        {
+            throw new DataException(path, null, $"{items} items; the ALS model has {als.Items}");
+        }
+
+        return new FeatureContext(new Counts(listeners, windowListeners, popularityWindow, trend, popularityRecent, genreScoreMean, numAlbums, activeMonths,
+            genreCount, genreOffsets, genres, artistCount, artistOffsets, artists), als);
     }
 
     public AlsModel Als { get; }

@@ -164,13 +164,15 @@ public sealed class RankedRecommender : IRecommenderModel
             Als.Save(dir, ids);
             Popular.Save(dir, ids);
             Ranker.Save(Path.Combine(dir, RankerFile));
+            Features.Save(Path.Combine(dir, FileNames.RankerFeatures));
         },
     ];
 
-    /// <summary>Loads the learned state; the features are recomputed from the same data by the caller.</summary>
-    public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn, Func<AlsModel, FeatureContext> features)
+    /// <summary>Loads the learned state, the feature counts with it: the loaded model ranks as the saved one.</summary>
+    public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn)
     {
         var als = AlsRecommender.Load(dir);
-        return new RankedRecommender(als, ItemKnnModel.Load(dir, ids, itemKnn), SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids), features(als.Model), GradientBoostedRanker.Load(Path.Combine(dir, RankerFile)));
+        return new RankedRecommender(als, ItemKnnModel.Load(dir, ids, itemKnn), SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids),
+            FeatureContext.Load(Path.Combine(dir, FileNames.RankerFeatures), als.Model), GradientBoostedRanker.Load(Path.Combine(dir, RankerFile)));
     }
 }

@@ -26,6 +26,10 @@ public sealed unsafe class TreeEnsemble
     private readonly Node[] _nodes;
     private readonly double[] _value; // the leaf value; 0 for interior nodes
 
+    // Per node, the mean of its subtree's leaf values (a leaf's own value): the "expected score"
+    // path attribution reads. The trees keep no training counts, so every leaf weighs the same.
+    private readonly double[] _expected;
+
     /// <summary>16 bytes: what one step of a walk reads, in one place.</summary>
     [StructLayout(LayoutKind.Sequential)]
     private struct Node
@@ -50,13 +54,14 @@ public sealed unsafe class TreeEnsemble
     private readonly double[] _vValue;
     private readonly int[] _vRoots;
 
-    private TreeEnsemble(int features, int[] roots, int[] depths, Node[] nodes, double[] value)
+    private TreeEnsemble(int features, int[] roots, int[] depths, Node[] nodes, double[] value, double[] expected)
     {
         Features = features;
         _roots = roots;
         _depths = depths;
         _nodes = nodes;
         _value = value;
+        _expected = expected;
         _featureBits = Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)Math.Max(1, features - 1)));
         int[] feature, left;
         (feature, _vThreshold, left, _vValue, _vRoots) = SiblingLayout(roots, nodes, value);
@@ -145,6 +150,7 @@ public sealed unsafe class TreeEnsemble
         var depths = new int[trees.Count];
         var nodes = new List<Node>();
         var value = new List<double>();
+        var expected = new List<double>();
         for (var t = 0; t < trees.Count; t++)
         {
             var tree = trees[t];
@@ -167,12 +173,15 @@ public sealed unsafe class TreeEnsemble
 
                 nodes.Add(new Node { Feature = f, Threshold = tree.NumericalSplitThresholds[n], Left = Child(tree.LeftChild[n]), Right = Child(tree.RightChild[n]) });
                 value.Add(0);
+                var (sum, leaves) = SubtreeLeaves(tree, n);
+                expected.Add(sum / leaves);
             }
 
             for (var leaf = 0; leaf < tree.NumberOfLeaves; leaf++)
             {
                 nodes.Add(new Node { Feature = 0, Threshold = float.PositiveInfinity, Left = leafBase + leaf, Right = leafBase + leaf });
                 value.Add(tree.LeafValues[leaf]);
+                expected.Add(tree.LeafValues[leaf]);
             }
 
             depths[t] = interior == 0 ? 0 : Depth(tree, 0);
@@ -180,7 +189,15 @@ public sealed unsafe class TreeEnsemble
             int Child(int child) => child >= 0 ? nodeBase + child : leafBase + ~child;
         }
 
-        return new TreeEnsemble(features, roots, depths, [.. nodes], [.. value]);
+        return new TreeEnsemble(features, roots, depths, [.. nodes], [.. value], [.. expected]);
+
+        static (double Sum, int Leaves) SubtreeLeaves(RegressionTree tree, int node)
+        {
+            var (l, r) = (tree.LeftChild[node], tree.RightChild[node]);
+            var (ls, ln) = l < 0 ? (tree.LeafValues[~l], 1) : SubtreeLeaves(tree, l);
+            var (rs, rn) = r < 0 ? (tree.LeafValues[~r], 1) : SubtreeLeaves(tree, r);
+            return (ls + rs, ln + rn);
+        }
 
         static int Depth(RegressionTree tree, int node) =>
             1 + Math.Max(tree.LeftChild[node] < 0 ? 0 : Depth(tree, tree.LeftChild[node]), tree.RightChild[node] < 0 ? 0 : Depth(tree, tree.RightChild[node]));
@@ -300,6 +317,38 @@ public sealed unsafe class TreeEnsemble
 
             return false;
         }
+    }
+
+    /// <summary>
+    /// Why one row scored what it did (Saabas' path attribution): walking each tree, every split
+    /// adds to its feature the change in the expected score from the node to the child taken; the
+    /// root's expectation goes to the bias. Per tree the changes telescope to the leaf value, so
+    /// <c>bias + Σ contributions</c> is the row's score (as a double, before the cast to float).
+    /// </summary>
+    /// <returns>the bias: the sum over trees of each root's expected score.</returns>
+    public double Contributions(ReadOnlySpan<float> row, Span<double> contributions)
+    {
+        if (row.Length != Features || contributions.Length != Features)
+        {
+            throw new ArgumentException($"one row of {Features} features and {Features} contributions expected (got {row.Length} and {contributions.Length})");
+        }
+
+        contributions.Clear();
+        var bias = 0.0;
+        foreach (var root in _roots)
+        {
+            var node = root;
+            bias += _expected[node];
+            while (_nodes[node].Left != node)
+            {
+                var n = _nodes[node];
+                var next = row[n.Feature] <= n.Threshold ? n.Left : n.Right;
+                contributions[n.Feature] += _expected[next] - _expected[node];
+                node = next;
+            }
+        }
+
+        return bias;
     }
 
     /// <summary>

@@ -38,7 +38,13 @@ public sealed class ServingSnapshot
         _gram = DenseKernels.Gram(Als.ItemFactors, Als.Factors, Als.Parameters.Regularization);
         SimilarToRecent = new SimilarToRecentModel(similar, sequential);
         Sources = new BlendSources(recommendations, SimilarToRecent, als, _gram, popular, items.Count);
+        _inspector = new Lazy<SnapshotInspector>(() => SnapshotInspector.Load(this), LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    private readonly Lazy<SnapshotInspector> _inspector;
+
+    /// <summary>What the console reads beyond the serving tables, loaded on first use (a load failure is kept and thrown to every caller).</summary>
+    public SnapshotInspector Inspector => _inspector.Value;
 
     /// <summary>What <see cref="Blender"/> reads from this snapshot.</summary>
     public BlendSources Sources { get; }

@@ -24,13 +24,15 @@ public sealed class RecommenderMetrics : IDisposable
     private readonly Counter<long> _hits;
     private readonly Counter<long> _retrains;
     private readonly Histogram<double> _retrainDuration;
+    private readonly OnlineQuality _quality;
 
-    public RecommenderMetrics(IMeterFactory meters, SnapshotHolder holder, IListenLog online, TimeProvider clock)
+    public RecommenderMetrics(IMeterFactory meters, SnapshotHolder holder, IListenLog online, TimeProvider clock, OnlineQuality quality)
     {
+        _quality = quality;
         _meter = meters.Create(MeterName);
         _requests = _meter.CreateCounter<long>("recommender.rpc.requests", "{request}", "RPCs answered, by method and gRPC status code");
         _duration = _meter.CreateHistogram<double>("recommender.rpc.duration", "s", "RPC handling time, by method",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = OnlineQuality.DurationBounds });
         _inFlight = _meter.CreateUpDownCounter<long>("recommender.rpc.in_flight", "{request}", "RPCs being handled now");
         _listens = _meter.CreateCounter<long>("recommender.online.listens", "{listen}", "listens acknowledged by LogListen since start, by outcome: hit (the track was in the last list served to the user here), miss, unserved (no list remembered)");
         _hits = _meter.CreateCounter<long>("recommender.online.hits", "{listen}", "listens of a track that was in the last list served to the user here: hits / listens is the online hit rate");
@@ -53,10 +55,15 @@ public sealed class RecommenderMetrics : IDisposable
         var tags = new KeyValuePair<string, object?>("method", method);
         _requests.Add(1, tags, new KeyValuePair<string, object?>("status", status));
         _duration.Record(seconds, tags);
+        if (method == "GetRecommendations")
+        {
+            _quality.Recommendation(seconds); // the console's rate and p99, bucketed as the histogram above
+        }
     }
 
     public void ListenLogged(ListenOutcome outcome)
     {
+        _quality.Listen(outcome);
         _listens.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
         {
             ListenOutcome.Hit => "hit",

@@ -3,6 +3,7 @@ using Recommender.Host.Configuration;
 using Recommender.Host.Fleet;
 using Recommender.Host.Observability;
 using Recommender.Host.State;
+using Recommender.Diagnostics;
 using Recommender.Serving;
 
 namespace Recommender.Host.Retraining;
@@ -30,6 +31,13 @@ public sealed partial class RetrainCoordinator(
 
     /// <summary>The latest runs, newest first (<see cref="RunHistory.Capacity"/> at most).</summary>
     public IReadOnlyList<RunStatus> Runs(int limit) => _history.Latest(limit);
+
+    /// <summary>Where run <paramref name="runId"/> reports its stage (<see cref="RunProgressFile"/>), in the temporary folder; deleted when the run ends.</summary>
+    public static string ProgressPath(string runId) => Path.Combine(Path.GetTempPath(), $"recommender-{runId}.progress.json");
+
+    /// <summary>The running run's stage and progress; null when no run is in progress or it has not reported yet.</summary>
+    public (string RunId, RunProgressReport Report)? Progress() =>
+        Last is { State: RunState.Running } running && RunProgressFile.Read(ProgressPath(running.RunId)) is { } report ? (running.RunId, report) : null;
 
     /// <summary>Claims the single run slot; false when a run is in progress.</summary>
     public bool TryBegin(RunTrigger trigger, out string runId)
@@ -96,6 +104,7 @@ public sealed partial class RetrainCoordinator(
         }
         finally
         {
+            File.Delete(ProgressPath(runId));
             var last = Last;
             metrics.RetrainFinished(last.State, ((last.FinishedUtc ?? clock.GetUtcNow().UtcDateTime) - started).TotalSeconds);
             Volatile.Write(ref _running, 0);

@@ -21,7 +21,7 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
 
     public string Run(RecommenderOptions o, string onlineLog, string runId, CancellationToken cancellation)
     {
-        var train = RetrainOptions(o, onlineLog, source.LocalRoot);
+        var train = RetrainOptions(o, onlineLog, source.LocalRoot) with { ProgressPath = RetrainCoordinator.ProgressPath(runId) };
         return o.RetrainMode == RetrainMode.InProcess
             ? new TrainPipeline(train, loggers.CreateLogger<TrainPipeline>(), Heap.CompactLargeObjects).Run(cancellation).SnapshotDir
             : RunChild(train, runId, cancellation);

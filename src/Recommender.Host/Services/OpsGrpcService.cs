@@ -5,11 +5,14 @@ using Recommender.Host.Retraining;
 using Recommender.Host.State;
 using Recommender.Serving;
 using Recommender.V1;
+using Microsoft.Extensions.Options;
+using Recommender.Host.Observability;
 
 namespace Recommender.Host.Services;
 
 /// <summary>RetrainNow, GetStatus and ListRuns; the bearer token is checked by <see cref="OpsAuthInterceptor"/>.</summary>
-public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, IListenLog online, Quartz.ISchedulerFactory schedulers, TimeProvider clock)
+public sealed partial class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolder holder, IListenLog online, Quartz.ISchedulerFactory schedulers, TimeProvider clock,
+    IOptions<RecommenderOptions> options, ServedLists served, OnlineQuality quality)
     : OpsServiceBinding.ServiceBase
 {
     public override async Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context)
@@ -74,6 +77,11 @@ public sealed class OpsGrpcService(RetrainCoordinator coordinator, SnapshotHolde
             }
 
             reply.Runs.Add(item);
+        }
+
+        if (coordinator.Progress() is { } progress)
+        {
+            reply.Progress = Progress(progress.RunId, progress.Report, holder.Current, now);
         }
 
         return Task.FromResult(reply);

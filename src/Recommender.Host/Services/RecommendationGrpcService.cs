@@ -32,7 +32,7 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
         var snapshot = Snapshot();
         var onlineItems = Dense(snapshot, online.Recent(request.UserId));
         Span<BlendedItem> blended = k <= 256 ? stackalloc BlendedItem[k] : new BlendedItem[k];
-        blended = blended[..Blender.Recommend(snapshot, request.UserId, onlineItems, BlendFor(snapshot), blended)];
+        blended = blended[..Blender.Recommend(snapshot, request.UserId, onlineItems, BlendFor(options.Value, snapshot), blended)];
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
         Span<int> rawIds = blended.Length <= 256 ? stackalloc int[blended.Length] : new int[blended.Length];
         for (var i = 0; i < blended.Length; i++)
@@ -56,7 +56,8 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
         _ => throw new ArgumentOutOfRangeException(nameof(source), source, "no proto counterpart"),
     };
 
-    private BlendChoice BlendFor(ServingSnapshot snapshot) => options.Value.Blend switch
+    /// <summary>The blend the options ask for; "Measured" follows the snapshot's replay.</summary>
+    internal static BlendChoice BlendFor(RecommenderOptions options, ServingSnapshot snapshot) => options.Blend switch
     {
         BlendMode.Interleave => BlendChoice.All(BlendStrategy.Interleave),
         BlendMode.RankFusion => BlendChoice.All(BlendStrategy.RankFusion),

@@ -44,6 +44,11 @@ public static class OpsServiceBinding
         public abstract Task<RetrainNowReply> RetrainNow(RetrainNowRequest request, ServerCallContext context);
         public abstract Task<StatusReply> GetStatus(GetStatusRequest request, ServerCallContext context);
         public abstract Task<ListRunsReply> ListRuns(ListRunsRequest request, ServerCallContext context);
+        public abstract Task<InspectUserReply> InspectUser(InspectUserRequest request, ServerCallContext context);
+        public abstract Task<InspectTrackReply> InspectTrack(InspectTrackRequest request, ServerCallContext context);
+        public abstract Task<SearchTracksReply> SearchTracks(SearchTracksRequest request, ServerCallContext context);
+        public abstract Task<ReportsReply> GetReports(GetReportsRequest request, ServerCallContext context);
+        public abstract Task<OnlineQualityReply> GetOnlineQuality(GetOnlineQualityRequest request, ServerCallContext context);
     }
 
     public static void BindService(ServiceBinderBase binder, ServiceBase? service)
@@ -52,5 +57,10 @@ public static class OpsServiceBinding
         binder.AddMethod(StrictMethods.Unary<RetrainNowRequest, RetrainNowReply>(Descriptor, nameof(ServiceBase.RetrainNow)), service is null ? null : service.RetrainNow);
         binder.AddMethod(StrictMethods.Unary<GetStatusRequest, StatusReply>(Descriptor, nameof(ServiceBase.GetStatus)), service is null ? null : service.GetStatus);
         binder.AddMethod(StrictMethods.Unary<ListRunsRequest, ListRunsReply>(Descriptor, nameof(ServiceBase.ListRuns)), service is null ? null : service.ListRuns);
+        binder.AddMethod(StrictMethods.Unary<InspectUserRequest, InspectUserReply>(Descriptor, nameof(ServiceBase.InspectUser)), service is null ? null : service.InspectUser);
+        binder.AddMethod(StrictMethods.Unary<InspectTrackRequest, InspectTrackReply>(Descriptor, nameof(ServiceBase.InspectTrack)), service is null ? null : service.InspectTrack);
+        binder.AddMethod(StrictMethods.Unary<SearchTracksRequest, SearchTracksReply>(Descriptor, nameof(ServiceBase.SearchTracks)), service is null ? null : service.SearchTracks);
+        binder.AddMethod(StrictMethods.Unary<GetReportsRequest, ReportsReply>(Descriptor, nameof(ServiceBase.GetReports)), service is null ? null : service.GetReports);
+        binder.AddMethod(StrictMethods.Unary<GetOnlineQualityRequest, OnlineQualityReply>(Descriptor, nameof(ServiceBase.GetOnlineQuality)), service is null ? null : service.GetOnlineQuality);
     }
 }

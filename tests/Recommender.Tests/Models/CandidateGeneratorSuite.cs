@@ -162,7 +162,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
 
         public override IRecommenderModel Fit(SuiteData d) => GenreProfileModel.Fit(d.Train, d.Catalog.Genres, new GenreProfileParameters());
 
-        public override IRecommenderModel Load(string dir, SuiteData d) => Fit(d);
+        public override IRecommenderModel Load(string dir, SuiteData d) => GenreProfileModel.Load(dir, new GenreProfileParameters());
     }
 
     private sealed class BlendFixture : ModelFixture
@@ -184,7 +184,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
                 model.Save(dir, d.Ids);
             }
 
-            return FusionRecommender.Blend(AlsRecommender.Load(dir), ItemKnnModel.Load(dir, d.Ids, KnnParameters), GenreProfileModel.Fit(d.Train, d.Catalog.Genres, new GenreProfileParameters()), Weights);
+            return FusionRecommender.Blend(AlsRecommender.Load(dir), ItemKnnModel.Load(dir, d.Ids, KnnParameters), GenreProfileModel.Load(dir, new GenreProfileParameters()), Weights);
         }
     }
 
@@ -240,7 +240,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
         }
 
         public override IRecommenderModel Load(string dir, SuiteData d) =>
-            RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters(), als => new FeatureContext(d.Train, d.Catalog, d.Cutoff, als, 106));
+            RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters());
     }
 }
 

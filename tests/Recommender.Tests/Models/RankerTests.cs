@@ -68,6 +68,46 @@ public class RankerTests
     }
 
     /// <summary>
+    /// Saabas attribution: per row, bias + Σ contributions is the score the trees give it; a
+    /// feature no tree splits on (constant here) gets exactly zero; the bias is the same for every row.
+    /// </summary>
+    [Test]
+    public void Contributions_AddUpToTheScore_AndSkipFeaturesNoTreeSplitsOn()
+    {
+        const int F = FeatureContext.FeatureCount, Rows = 1500, Constant = 5;
+        var rng = new Random(23);
+        var features = new float[Rows * F];
+        for (var i = 0; i < features.Length; i++)
+        {
+            features[i] = i % F == Constant ? 1f : (float)(rng.NextDouble() * 4);
+        }
+
+        var labels = Enumerable.Range(0, Rows).Select(r => features[r * F] + features[(r * F) + 3] > 4 || rng.Next(8) == 0 ? 1f : 0f).ToArray();
+        var groups = Enumerable.Range(0, Rows).Select(r => (uint)(r / 15)).ToArray();
+        var trees = GradientBoostedRanker.Fit(features, labels, groups, new RankerParameters { Trees = 15, Leaves = 7, MinExamplesPerLeaf = 5 }).Trees;
+        var scores = new float[Rows];
+        trees.ScoreByWalk(features, scores);
+        var contributions = new double[F];
+        var biases = new HashSet<double>();
+        var moved = new bool[F];
+        for (var r = 0; r < Rows; r++)
+        {
+            var bias = trees.Contributions(features.AsSpan(r * F, F), contributions);
+            biases.Add(bias);
+            Assert.That(bias + contributions.Sum(), Is.EqualTo(scores[r]).Within(1e-5), $"row {r}");
+            Assert.That(contributions[Constant], Is.Zero, "a constant feature is never split on");
+            for (var f = 0; f < F; f++)
+            {
+                moved[f] |= contributions[f] != 0;
+            }
+        }
+
+        Assert.That(biases, Has.Count.EqualTo(1), "the bias depends on the trees only");
+        Assert.That(moved[0] && moved[3], "the two features the labels follow must push rows up or down");
+        Assert.Throws<ArgumentException>(() => trees.Contributions(features.AsSpan(0, F - 1), contributions));
+    }
+
+    /// <summary>
     /// The vector walk (eight rows per step) against the one-row walk: NaN and ±∞ values, values
     /// exactly on thresholds, and every row count from 1 to 130 (partial blocks and groups).
     /// </summary>

@@ -115,7 +115,18 @@ public partial class TrainPipelineTests
         var replay = metrics.RootElement.GetProperty("replay");
         Assert.That(replay.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("strategy").GetString()), Is.EqualTo(new[] { "Interleave", "RankFusion", "OfflineOnly" }));
         Assert.That(replay.GetProperty("rows")[0].GetProperty("warm").GetProperty("users").GetInt32(), Is.GreaterThan(0));
-        var measured = Recommender.Serving.ServingSnapshot.Load(run.SnapshotDir).MeasuredBlend;
+        var snapshot = Recommender.Serving.ServingSnapshot.Load(run.SnapshotDir);
+        var measured = snapshot.MeasuredBlend;
+
+        // The console asks each model afresh, one user at a time: the winner's list must be the file's, item for item.
+        var users = Enumerable.Range(0, snapshot.Users.Count).Where(u => snapshot.Recommendations.ItemsOf(u).Length > 0).Take(40).ToArray();
+        Assert.That(users, Has.Length.EqualTo(40));
+        foreach (var u in users)
+        {
+            var lists = snapshot.Inspector.Lists(u, 10);
+            Assert.That(lists.Single(l => l.Name == winner).Items.Select(x => x.Item), Is.EqualTo(lists.Single(l => l.Name == "served").Items.Select(x => x.Item)), $"user {u}: the inspector's {winner} list");
+        }
+
         Assert.That(measured?.Warm.ToString(), Is.EqualTo(replay.GetProperty("best_warm").GetString()));
         Assert.That(measured?.Cold.ToString(), Is.EqualTo(replay.GetProperty("best_cold").GetString()));
     }
