@@ -7,6 +7,7 @@ using Recommender.Host.Fleet;
 using Recommender.Host.Observability;
 using Recommender.Host.Retraining;
 using Recommender.Host.Services;
+using Recommender.Host.WebConsole;
 using Recommender.Host.State;
 using Recommender.Serving;
 
@@ -76,6 +77,7 @@ public static class HostingExtensions
         app.MapGrpcHealthChecksService();
         app.MapGet(OpenApi.Path, () => Results.Text(OpenApi.Document, "application/json"));
         app.MapPrometheusScrapingEndpoint(); // GET /metrics
+        app.MapConsole(); // GET /: the web console
         _ = app.Services.GetRequiredService<RecommenderMetrics>(); // its gauges exist from the start
         return app;
     }
