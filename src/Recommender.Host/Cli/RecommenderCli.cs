@@ -27,6 +27,7 @@ public static partial class RecommenderCli
         new PublishVerb(),
         new RecommendVerb(),
         new LoadTest(),
+        new InspectLatency(),
         new Bench(),
         new DemoVerb(),
     ];

@@ -35,7 +35,7 @@ public partial class ReadmeCurlTests
         }
 
         var lines = CurlLines();
-        Assert.That(lines, Has.Length.GreaterThanOrEqualTo(8), "the README's curl examples");
+        Assert.That(lines, Has.Length.GreaterThanOrEqualTo(9), "the README's curl examples");
         await using var service = await RunningService.StartAsync(ServiceData.Config(ServiceData.CopyArtifacts()));
         Assert.That(service.HttpAddress, Does.StartWith("http://127.0.0.1:"));
         var track = (await service.Client.GetPopularAsync(1))[0].TrackId.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -64,6 +64,12 @@ public partial class ReadmeCurlTests
             else if (line.Contains("/ops/status", StringComparison.Ordinal))
             {
                 Assert.That(root.GetProperty("snapshotId").GetString(), Is.Not.Empty);
+            }
+            else if (line.Contains("/ops/users/", StringComparison.Ordinal))
+            {
+                Assert.That(root.GetProperty("userId").GetInt64(), Is.EqualTo(5));
+                Assert.That(root.GetProperty("lists").EnumerateArray().Select(l => l.GetProperty("name").GetString()), Is.EqualTo(Recommender.Serving.SnapshotInspector.ListNames));
+                Assert.That(root.GetProperty("answer").GetProperty("items").GetArrayLength(), Is.EqualTo(10));
             }
             else if (line.Contains("/ops/runs", StringComparison.Ordinal))
             {

@@ -17,9 +17,10 @@ public sealed class ConsoleBrowserTests
 {
     public const string Browser = "browser";
 
+    /// <summary>The shared synthetic snapshot, or RECOMMENDER_CONSOLE_ARTIFACTS (a trained snapshot root, e.g. lastfm-dev's for docs/console.md's screenshots with real names).</summary>
     private static readonly Lazy<(string Artifacts, ServingSnapshot Snapshot)> Shared = new(() =>
     {
-        var artifacts = ServiceData.CopyArtifacts();
+        var artifacts = Environment.GetEnvironmentVariable("RECOMMENDER_CONSOLE_ARTIFACTS") is { Length: > 0 } given ? Path.GetFullPath(given, TestPaths.RepoRoot) : ServiceData.CopyArtifacts();
         return (artifacts, ServingSnapshot.Load(new SnapshotStore(artifacts).RequireCurrent()));
     });
 
