@@ -110,6 +110,14 @@ public sealed class ConsoleBrowserTests
         var snapshot = Shared.Value.Snapshot;
         var (_, user) = KnownUser(snapshot);
         var track = snapshot.Items.RawId(snapshot.Popular.Items[0]);
+        // Some traffic for the overview's online figures: lists served, then listens of which every third is a hit.
+        var users = Enumerable.Range(0, snapshot.Users.Count).Where(u => snapshot.Recommendations.ItemsOf(u).Length >= 10).Skip(5).Take(30).Select(snapshot.Users.RawId).ToArray();
+        for (var i = 0; i < users.Length; i++)
+        {
+            var (_, served) = await _service.Client.GetRecommendationsAsync(users[i], 10);
+            await _service.Client.LogListenAsync(users[i], i % 3 == 0 ? served[i % 10].TrackId : snapshot.Items.RawId(snapshot.Popular.Items[snapshot.Popular.Items.Length - 1 - i]));
+        }
+
         var (page, errors) = await OpenAsync();
         var pages = new (string Hash, string Selector, string Name)[]
         {
@@ -131,6 +139,7 @@ public sealed class ConsoleBrowserTests
             {
                 Assert.That(await page.TextContentAsync("[data-figure='Served list']"), Is.EqualTo(snapshot.ServedList));
                 Assert.That(await page.TextContentAsync("[data-figure='Users']"), Is.EqualTo(snapshot.Users.Count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)));
+                Assert.That(await page.TextContentAsync("[data-figure='Hit rate (72 h)']"), Is.Not.EqualTo("—"), "the listens above are counted");
             }
         }
     }

@@ -217,7 +217,7 @@ async function overview() {
   root.append(h('div', { class: 'panel' }, columnChart(online.hours.map(x => {
     const n = Number(x.hits) + Number(x.misses) + Number(x.unserved);
     return { label: fmt.time(x.hour).slice(5, 16), value: n ? Number(x.hits) / n : 0, cls: n ? '' : 'faint', title: `${fmt.time(x.hour)}: ${x.hits} hits, ${x.misses} misses, ${x.unserved} unserved` };
-  }), { valueFormat: v => fmt.pct(v), max: 1 })));
+  }), { width: 1000, valueFormat: v => fmt.pct(v), max: 1 })));
 
   const validation = manifest.validation_ndcg_at_10 || {};
   const names = Object.keys(validation).sort((a, b) => validation[b] - validation[a]);
