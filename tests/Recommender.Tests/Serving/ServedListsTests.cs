@@ -53,6 +53,63 @@ public sealed class ServedListsTests
         Assert.That(kept, Is.GreaterThan(1500), "half-full table: most consecutive ids keep their own slot");
     }
 
+    /// <summary>Writers and readers on the same few slots: a reader sees a whole list of its user or none, never a mix of two.</summary>
+    [Test]
+    public void Readers_never_see_half_a_list_while_writers_replace_it()
+    {
+        var served = new ServedLists(4); // few slots: users collide and lists are rewritten all the time
+        var stop = DateTime.UtcNow.AddMilliseconds(400);
+        var torn = 0L;
+        var hits = 0L;
+        var writers = Enumerable.Range(0, 2).Select(w => Task.Run(() =>
+        {
+            var round = 0;
+            var list = new int[ServedLists.MaxTracks];
+            while (DateTime.UtcNow < stop)
+            {
+                var user = (long)(round++ % 8);
+                // Every list of user u holds u * 1000 + 0..15, rotated: any mix of two users' lists shows a foreign id.
+                for (var i = 0; i < list.Length; i++)
+                {
+                    list[i] = (int)(user * 1000) + ((i + round) % list.Length);
+                }
+
+                served.Remember(user, list);
+            }
+        })).ToArray();
+        var readers = Enumerable.Range(0, 2).Select(r => Task.Run(() =>
+        {
+            var rng = new Random(r);
+            while (DateTime.UtcNow < stop)
+            {
+                var user = rng.Next(8);
+                var outcome = served.Classify(user, (user * 1000) + rng.Next(ServedLists.MaxTracks));
+                if (outcome == ListenOutcome.Miss)
+                {
+                    Interlocked.Increment(ref torn); // its own list holds every one of these ids
+                }
+                else if (outcome == ListenOutcome.Hit)
+                {
+                    Interlocked.Increment(ref hits);
+                }
+            }
+        })).ToArray();
+        Task.WaitAll([.. writers, .. readers]);
+        Assert.That(torn, Is.Zero, "a user's own id read as a miss: a torn list");
+        Assert.That(hits, Is.GreaterThan(100), "readers did read lists");
+    }
+
+    [Test]
+    public void The_table_is_allocated_once_and_reports_its_users()
+    {
+        var served = new ServedLists(1 << 10);
+        Assert.That(served.Footprint(), Is.EqualTo((0L, 1024L * ServedLists.BytesPerSlot)));
+        served.Remember(1, [1, 2, 3]);
+        served.Remember(2, [4]);
+        served.Remember(1, [5]);
+        Assert.That(served.Footprint(), Is.EqualTo((2L, 1024L * 80)), "two users, 80 B per slot whatever they hold");
+    }
+
     [TestCase(0)]
     [TestCase(3)]
     public void The_slot_count_is_a_power_of_two(int slots) =>

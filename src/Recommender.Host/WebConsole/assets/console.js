@@ -211,7 +211,7 @@ async function overview() {
     card('Hit rate (72 h)', listens ? fmt.pct(hits / listens) : '—', 'Hits / listens: a hit is a listen of a track that was in the last list served to that user (by this replica; fleet-wide counts come through Redis).'),
     card('GetRecommendations / s', fmt.num(online.recommendationsPerSecond, 2), 'Calls per second over the last minute on this replica (same measurement as recommender_rpc_duration on /metrics).'),
     card('p99 latency', online.recommendationsP99Ms > 0 ? `≤ ${online.recommendationsP99Ms} ms` : '—', 'The 99th percentile of GetRecommendations handling time over the last minute: the upper bound of the /metrics histogram bucket holding it.'),
-    card('Lists remembered', `${fmt.int(online.rememberedUsers)} (${fmt.bytes(online.rememberedBytes)})`, 'Users whose last served list is kept to count hits, and the memory it takes (bounded: 1,048,576 slots).'),
+    card('Lists remembered', `${fmt.int(online.rememberedUsers)} (${fmt.bytes(online.rememberedBytes)})`, 'Users whose last served list is kept to count hits (its first 16 tracks), and the table holding them: 1,048,576 slots of 80 B, allocated once.'),
   ));
   root.append(h('h2', { title: 'Per hour, oldest first: the bar is hits / listens of that hour; hover for the counts.' }, 'Hit rate per hour (last 72 hours)'));
   root.append(h('div', { class: 'panel' }, columnChart(online.hours.map(x => {
