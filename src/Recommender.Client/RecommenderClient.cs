@@ -70,6 +70,10 @@ public sealed class RecommenderClient : IDisposable
     public async Task<IReadOnlyList<RetrainRun>> ListRunsAsync(int limit = 0, CancellationToken cancellation = default) =>
         (await _ops.ListRunsAsync(new ListRunsRequest { Limit = limit }, _opsHeaders, cancellationToken: cancellation)).Runs;
 
+    /// <summary>The running retrain's stage, progress and time left; null when no run is going (ops token).</summary>
+    public async Task<RunProgress?> GetRunProgressAsync(CancellationToken cancellation = default) =>
+        (await _ops.ListRunsAsync(new ListRunsRequest { Limit = 1 }, _opsHeaders, cancellationToken: cancellation)).Progress;
+
     /// <summary>A user's listens beside every list the snapshot's models give them, with the ranker's reasons (ops token).</summary>
     public async Task<InspectUserReply> InspectUserAsync(long userId, int k = 0, int history = 0, CancellationToken cancellation = default) =>
         await _ops.InspectUserAsync(new InspectUserRequest { UserId = userId, K = k, History = history }, _opsHeaders, cancellationToken: cancellation);

@@ -112,6 +112,18 @@ public class FleetTests
         await Until(async () => !(await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20)).Items.Any(i => i.TrackId == listened), "replica 3 excludes the track heard through replica 1");
         var (_, after) = await replicas[2].Client.GetRecommendationsAsync(ColdUser, 20);
         Assert.That(after.Select(a => a.Source), Does.Contain(Source.Online), "neighbours of the listen logged elsewhere");
+
+        // Online quality is the fleet's: each replica judges its own listens (the two above were
+        // unserved there: replica 3 served that user) and adds them to Redis's hour counts.
+        await replicas[2].Client.LogListenAsync(ColdUser, after[0].TrackId); // served by replica 3 just now: a hit
+        foreach (var replica in replicas)
+        {
+            await Until(async () =>
+            {
+                var quality = await replica.Client.GetOnlineQualityAsync(hours: 2);
+                return quality.Fleet && quality.Hours.Sum(h => h.Hits) == 1 && quality.Hours.Sum(h => h.Unserved) == 2 && quality.Hours.Sum(h => h.Misses) == 0;
+            }, $"replica {replica.Address} reports the fleet's 1 hit and 2 unserved listens");
+        }
     }
 
     [Test]

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Recommender.Client;
 using Recommender.Host.State;
+using Recommender.V1;
 
 namespace Recommender.Tests.Host;
 
@@ -52,7 +53,25 @@ public sealed class ListRunsTests
         await using var service = await RunningService.StartAsync(config);
         Assert.That(await service.Client.ListRunsAsync(), Is.Empty, "no run since start");
 
-        var first = await service.WaitForRunAsync(await service.Client.RetrainNowAsync());
+        var firstId = await service.Client.RetrainNowAsync();
+
+        // While it runs: the stage it is in, read from the run's progress file, and the time left
+        // estimated from the serving snapshot's stage timings.
+        RunProgress? progress = null;
+        for (var poll = 0; poll < 2000 && progress is null; poll++)
+        {
+            progress = await service.Client.GetRunProgressAsync();
+            await Task.Delay(5);
+        }
+
+        Assert.That(progress, Is.Not.Null, "a running retrain reports its stage");
+        Assert.That(progress!.RunId, Is.EqualTo(firstId));
+        Assert.That(progress.Stage, Is.Not.Empty);
+        Assert.That(progress.StagesExpected, Is.GreaterThan(10), "the serving snapshot's stages");
+        Assert.That(progress.SecondsLeft, Is.GreaterThanOrEqualTo(0));
+        var first = await service.WaitForRunAsync(firstId);
+        Assert.That(await service.Client.GetRunProgressAsync(), Is.Null, "no progress once the run ended");
+        Assert.That(File.Exists(Recommender.Host.Retraining.RetrainCoordinator.ProgressPath(firstId)), Is.False, "the progress file goes with the run");
         Assert.That(first.LastRunState, Is.EqualTo("succeeded"), first.LastRunError);
 
         // What the cron trigger does at 03:00: the job claims the slot itself.
