@@ -46,6 +46,9 @@ public sealed class ServingSnapshot
     /// <summary>What the console reads beyond the serving tables, loaded on first use (a load failure is kept and thrown to every caller).</summary>
     public SnapshotInspector Inspector => _inspector.Value;
 
+    /// <summary>Whether <see cref="Inspector"/> has been loaded (or has failed to load).</summary>
+    public bool InspectorLoaded => _inspector.IsValueCreated;
+
     /// <summary>What <see cref="Blender"/> reads from this snapshot.</summary>
     public BlendSources Sources { get; }
 

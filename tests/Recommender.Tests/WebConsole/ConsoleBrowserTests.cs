@@ -63,6 +63,7 @@ public sealed class ConsoleBrowserTests
     {
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 1000 } });
         var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(90_000); // a full-size snapshot (RECOMMENDER_CONSOLE_ARTIFACTS) loads its inspector on first use: ~30 s
         var errors = new List<string>();
         page.Console += (_, m) =>
         {
@@ -131,7 +132,7 @@ public sealed class ConsoleBrowserTests
         foreach (var (hash, selector, name) in pages)
         {
             await page.GotoAsync($"{_service.HttpAddress}/{hash}");
-            await page.WaitForSelectorAsync(selector, new PageWaitForSelectorOptions { Timeout = 15000 });
+            await page.WaitForSelectorAsync(selector);
             await Shot(page, name);
             Assert.That(errors, Is.Empty, $"console errors on {hash}");
             Assert.That(await page.IsVisibleAsync("#message"), Is.False, $"{hash}: {await page.TextContentAsync("#message")}");

@@ -171,11 +171,14 @@ async function route() {
     view.replaceChildren(h('p', { class: 'muted', id: 'needs-token' }, 'Enter the ops token above to see this page (Ops:Token of the service; the development one is in config/appsettings.Development.json).'));
     return;
   }
+  const loading = setTimeout(() => { if (serial === renderSerial) view.replaceChildren(h('p', { class: 'muted' }, 'Loading… (the first look at a user or a track after a new snapshot loads its models: up to half a minute at full size)')); }, 400);
   try {
     const node = await match[1](...match[0].slice(1));
+    clearTimeout(loading);
     if (serial !== renderSerial) return; // a newer navigation won
     view.replaceChildren(node);
   } catch (e) {
+    clearTimeout(loading);
     if (serial !== renderSerial) return;
     view.replaceChildren(h('p', { class: 'muted' }, 'Nothing to show: see the message above.'));
     showMessage(e.message);
