@@ -152,8 +152,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
         }
 
-        WriteMetrics(dir, validation, replay, evaluation, recall);
-        Manifest(id, dir, split, validation, chosen, replay, evaluation).Write(dir); // last: it lists every file written before it
+        WriteMetrics(dir, validation, stageA.Replay, replay, evaluation, recall);
+        Manifest(id, dir, split, validation, chosen, stageA.Replay, evaluation).Write(dir); // last: it lists every file written before it
         return new TrainResult(id, dir, evaluation, validation, _timings);
     }
 
@@ -171,22 +171,24 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     };
 #pragma warning restore CS8524
 
-    private static void WriteMetrics(string dir, ValidationReport validation, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
+    /// <param name="validationReplay">where the online strategies were chosen.</param>
+    /// <param name="replay">the same replay on the test period: an evaluation, reported beside it.</param>
+    private static void WriteMetrics(string dir, ValidationReport validation, ReplayReport validationReplay, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
     {
         if (evaluation is not null && replay is not null)
         {
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, replay, test = evaluation }, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, validation_replay = validationReplay, replay, test = evaluation }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + validationReplay.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
         }
         else
         {
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, validation_replay = validationReplay, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + validationReplay.ToMarkdown());
         }
     }
 
     /// <summary>The manifest of a finished snapshot: what was trained on, with which settings, what is served, every file's checksum.</summary>
-    private SnapshotManifest Manifest(string id, string dir, SplitInput input, ValidationReport validation, ChosenSettings chosen, ReplayReport? replay, EvaluationReport? evaluation) => new()
+    private SnapshotManifest Manifest(string id, string dir, SplitInput input, ValidationReport validation, ChosenSettings chosen, ReplayReport stageReplay, EvaluationReport? evaluation) => new()
     {
         SnapshotId = id,
         CreatedUtc = DateTime.UtcNow,
@@ -201,7 +203,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             options.AllEvents,
             $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves"),
         ServedList = validation.Served,
-        Blend = replay is null ? null : new SnapshotBlend(replay.BestWarm.ToString(), replay.BestCold.ToString(), "replay of the test period (metrics.md)"),
+        Blend = new SnapshotBlend(stageReplay.BestWarm.ToString(), stageReplay.BestCold.ToString(), "replay of the validation window (metrics.md); the test period's replay is reported beside it, not used"),
         ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
         TestServedNdcgAt10 = evaluation?.WarmAt("served", 10).Ndcg,
         Parameters = JsonSerializer.SerializeToNode(new { chosen.Als, options.AlsWarmIterations, chosen.ItemKnn, ItemBased = chosen.ItemKnn.Method, options.Genre, Blend = validation.Blend, options.Ranker, PopularWindowDays = chosen.PopularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
@@ -252,7 +254,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => Enumerable.Range(0, 2).Select(f => FitRanker(rows, u => FoldOf(u) != f)).ToArray());
         var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
         var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, foldRankers, FoldOf));
-        return new StageAResult(ranker, validation, chosen, latest.Models.Als.Model);
+        var replay = Stage("validation: replay of the serving blend", () => ValidationReplay(latest, validation, foldRankers));
+        return new StageAResult(ranker, validation, chosen, latest.Models.Als.Model, replay);
     }
 
     /// <summary>What stage A chose on validation; every later fit takes it as a parameter.</summary>
@@ -262,16 +265,81 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     private sealed record ChosenSettings(int PopularDays, AlsParameters Als, ItemKnnParameters ItemKnn);
 
     /// <summary>Stage A's outcome: the ranker, the validation report, the chosen settings and the validation fit's ALS model.</summary>
-    private sealed class StageAResult(GradientBoostedRanker ranker, ValidationReport validation, ChosenSettings chosen, AlsModel warmStart)
+    private sealed class StageAResult(GradientBoostedRanker ranker, ValidationReport validation, ChosenSettings chosen, AlsModel warmStart, ReplayReport replay)
     {
         private AlsModel? _warmStart = warmStart;
 
         public GradientBoostedRanker Ranker { get; } = ranker;
+
+        /// <summary>The online blend replayed on the validation window: its best strategies are what the service uses.</summary>
+        public ReplayReport Replay { get; } = replay;
         public ValidationReport Validation { get; } = validation;
         public ChosenSettings Chosen { get; } = chosen;
 
         /// <summary>The validation fit's ALS model, handed over once: the final fit takes its arrays over.</summary>
         public AlsModel? TakeWarmStart() => Interlocked.Exchange(ref _warmStart, null);
+    }
+
+    /// <summary>
+    /// The serving blend replayed on the latest validation window, where the online strategies are
+    /// chosen (nothing after the split is read): each sampled user's first listens in the window are
+    /// the online events, the personal list is validation's winner from the models fitted before the
+    /// window (ranked by the fold ranker that never saw the user), scored on the rest of the window.
+    /// </summary>
+    private ReplayReport ValidationReplay(LabelWindow latest, ValidationReport validation, GradientBoostedRanker[] foldRankers)
+    {
+        var (history, window, models) = (latest.History, latest.Labels, latest.Models);
+        var seed = options.Als.Seed + 13;
+        var users = ReplayReport.SampleUsers(window, options.ReplayOnlineListens, options.ReplayMaxUsers, seed);
+        var warm = users.Where(u => history.CountOf(u) > 0).ToArray();
+
+        // Neighbours of the tracks the replay asks about: the online listens and the users' recent history.
+        var needed = users.SelectMany(u => window.ItemsOf(u)[..options.ReplayOnlineListens].ToArray()).Concat(SimilarToRecentModel.RecentItems(history, warm)).Distinct().Order().ToArray();
+        var similar = SimilarToRecentModel.Fit(history, models.Als.Model, options.SimilarK, needed, _cancellation);
+        var k = options.RecommendationsK;
+        var lists = new ScoredItem[warm.Length][];
+        if (validation.ServedList == CandidateList.Ranked)
+        {
+            for (var f = 0; f < foldRankers.Length; f++)
+            {
+                var fold = warm.Where(u => FoldOf(u) == f).ToArray();
+                var ranked = new RankedRecommender(models.Als, models.ItemKnn, similar, models.Popular, models.Features, foldRankers[f]).RecommendBatch(fold, history.ItemsOf, k, new RankingBuffers());
+                for (var i = 0; i < fold.Length; i++)
+                {
+                    lists[Array.BinarySearch(warm, fold[i])] = ranked[i];
+                }
+            }
+        }
+        else
+        {
+#pragma warning disable CS8524 // unnamed enum values: every named list has its arm (CS8509 fails the build for a new one)
+            IRecommenderModel model = validation.ServedList switch
+            {
+                CandidateList.Popular => models.Popular,
+                CandidateList.Als => models.Als,
+                CandidateList.ItemKnn => models.ItemKnn,
+                CandidateList.Genre => models.Genre,
+                CandidateList.Similar => similar,
+                CandidateList.Blend => FusionRecommender.Blend(models.Als, models.ItemKnn, models.Genre, validation.Blend),
+                CandidateList.Ranked => throw new UnreachableException(),
+            };
+#pragma warning restore CS8524
+            Parallel.For(0, warm.Length, Cores.Options(), i =>
+            {
+                var buffer = new ScoredItem[k];
+                lists[i] = buffer[..model.Recommend(warm[i], history.ItemsOf(warm[i]), k, buffer)];
+            });
+        }
+
+        var builder = new ScoredListsBuilder(history.NumUsers, warm, k);
+        for (var i = 0; i < warm.Length; i++)
+        {
+            builder.Set(i, lists[i]);
+        }
+
+        var als = models.Als.Model;
+        var sources = new BlendSources(new RecommendationTable(builder), similar, models.Als, DenseKernels.Gram(als.ItemFactors, als.Factors, als.Parameters.Regularization), models.Popular, history.NumItems);
+        return ReplayReport.Run(history, window, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, seed, _cancellation, ReplayReport.ValidationWindow);
     }
 
     /// <summary>A seeded half of the users: the cross-fitting folds.</summary>

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Recommender.Data;
+using Recommender.Generation;
+using Recommender.Models;
+using Recommender.Pipeline;
+using Recommender.Serving;
+using Recommender.Snapshots;
+using Recommender.Tests.Support;
+
+namespace Recommender.Tests.Pipeline;
+
+/// <summary>The online strategies the service follows are chosen on the validation window: what happens after the split cannot move them.</summary>
+public sealed class ReplayChoiceTests
+{
+    [Test]
+    public void TheServedBlend_IsChosenBeforeTheSplit_AlteringTheTestPeriodLeavesItAlone()
+    {
+        var data = TestPaths.NewTempDir();
+        new SyntheticGenerator(new GeneratorOptions { Users = 600, Tracks = 500, Seed = 3 }, NullLogger.Instance).Generate(data);
+        var split = new DateOnly(2022, 12, 16);
+        TrainOptions Options(string? online) => new() { DataDir = data, OutRoot = TestPaths.NewTempDir(), SplitDate = split, OnlineEventsPath = online, Als = new AlsParameters { Factors = 8, Iterations = 3 } };
+
+        // The same export, plus 3,000 listens after the split: the test period is another one.
+        var log = Path.Combine(TestPaths.NewTempDir(), "listens.log");
+        using (var online = new OnlineEventLog(log))
+        {
+            var rng = new Random(5);
+            var catalog = TrackCatalog.Read(data);
+            for (var i = 0; i < 3000; i++)
+            {
+                online.Append(new OnlineEvent(1 + rng.Next(600), catalog.Items.RawId(rng.Next(catalog.Items.Count)), new DateTime(2022, 12, 17 + rng.Next(14), rng.Next(24), 0, 0, DateTimeKind.Utc)));
+            }
+        }
+
+        var before = new TrainPipeline(Options(null), NullLogger.Instance).Run();
+        var after = new TrainPipeline(Options(log), NullLogger.Instance).Run();
+        using var a = JsonDocument.Parse(File.ReadAllText(Path.Combine(before.SnapshotDir, FileNames.Metrics)));
+        using var b = JsonDocument.Parse(File.ReadAllText(Path.Combine(after.SnapshotDir, FileNames.Metrics)));
+        Assert.That(b.RootElement.GetProperty("replay").GetRawText(), Is.Not.EqualTo(a.RootElement.GetProperty("replay").GetRawText()), "the test period did change");
+        Assert.That(b.RootElement.GetProperty("validation_replay").GetRawText(), Is.EqualTo(a.RootElement.GetProperty("validation_replay").GetRawText()), "the validation window's replay did not");
+        var (ma, mb) = (SnapshotManifest.Read(before.SnapshotDir), SnapshotManifest.Read(after.SnapshotDir));
+        Assert.That(mb.Blend, Is.EqualTo(ma.Blend));
+        Assert.That(ma.Blend!.MeasuredBy, Does.StartWith("replay of the validation window"));
+        var replay = a.RootElement.GetProperty("validation_replay");
+        Assert.That(ma.Blend.Warm, Is.EqualTo(replay.GetProperty("best_warm").GetString()));
+        Assert.That(ma.Blend.Cold, Is.EqualTo(replay.GetProperty("best_cold").GetString()));
+        Assert.That(replay.GetProperty("rows")[0].GetProperty("warm").GetProperty("users").GetInt32(), Is.GreaterThan(50), "warm users replayed in the window");
+        Assert.That(ServingSnapshot.Load(before.SnapshotDir).MeasuredBlend?.Warm.ToString(), Is.EqualTo(ma.Blend.Warm), "the service follows it");
+    }
+}
