@@ -152,7 +152,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
         }
 
-        WriteMetrics(dir, validation, stageA.Replay, replay, evaluation, recall);
+        WriteMetrics(dir, validation, stageA.CandidateRecall, stageA.Replay, replay, evaluation, recall);
         Manifest(id, dir, split, validation, chosen, stageA.Replay, evaluation).Write(dir); // last: it lists every file written before it
         return new TrainResult(id, dir, evaluation, validation, _timings);
     }
@@ -173,17 +173,17 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     /// <param name="validationReplay">where the online strategies were chosen.</param>
     /// <param name="replay">the same replay on the test period: an evaluation, reported beside it.</param>
-    private static void WriteMetrics(string dir, ValidationReport validation, ReplayReport validationReplay, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
+    private static void WriteMetrics(string dir, ValidationReport validation, CandidateRecallReport candidateRecall, ReplayReport validationReplay, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
     {
         if (evaluation is not null && replay is not null)
         {
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, validation_replay = validationReplay, replay, test = evaluation }, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + validationReplay.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, candidate_recall = candidateRecall, validation_replay = validationReplay, replay, test = evaluation }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + candidateRecall.ToMarkdown() + validationReplay.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
         }
         else
         {
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, validation_replay = validationReplay, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + validationReplay.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, candidate_recall = candidateRecall, validation_replay = validationReplay, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + candidateRecall.ToMarkdown() + validationReplay.ToMarkdown());
         }
     }
 
@@ -255,7 +255,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
         var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, foldRankers, FoldOf));
         var replay = Stage("validation: replay of the serving blend", () => ValidationReplay(latest, validation, foldRankers));
-        return new StageAResult(ranker, validation, chosen, latest.Models.Als.Model, replay);
+        var recall = Stage("validation: candidate recall", () => CandidateRecallReport.Measure(latest, FusionRecommender.Blend(latest.Models.Als, latest.Models.ItemKnn, latest.Models.Genre, validation.Blend), CandidateRecallUsers));
+        return new StageAResult(ranker, validation, chosen, latest.Models.Als.Model, replay, recall);
     }
 
     /// <summary>What stage A chose on validation; every later fit takes it as a parameter.</summary>
@@ -265,8 +266,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     private sealed record ChosenSettings(int PopularDays, AlsParameters Als, ItemKnnParameters ItemKnn);
 
     /// <summary>Stage A's outcome: the ranker, the validation report, the chosen settings and the validation fit's ALS model.</summary>
-    private sealed class StageAResult(GradientBoostedRanker ranker, ValidationReport validation, ChosenSettings chosen, AlsModel warmStart, ReplayReport replay)
+    private sealed class StageAResult(GradientBoostedRanker ranker, ValidationReport validation, ChosenSettings chosen, AlsModel warmStart, ReplayReport replay, CandidateRecallReport recall)
     {
+        /// <summary>How many validation positives each generator and the ranker's candidates reach.</summary>
+        public CandidateRecallReport CandidateRecall { get; } = recall;
+
         private AlsModel? _warmStart = warmStart;
 
         public GradientBoostedRanker Ranker { get; } = ranker;
@@ -341,6 +345,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var sources = new BlendSources(new RecommendationTable(builder), similar, models.Als, DenseKernels.Gram(als.ItemFactors, als.Factors, als.Parameters.Regularization), models.Popular, history.NumItems);
         return ReplayReport.Run(history, window, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, seed, _cancellation, ReplayReport.ValidationWindow);
     }
+
+    /// <summary>Warm users of the validation window whose candidate recall is measured (an even stride through them).</summary>
+    private const int CandidateRecallUsers = 5000;
 
     /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
     private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);

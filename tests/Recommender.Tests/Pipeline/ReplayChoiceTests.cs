@@ -13,8 +13,9 @@ namespace Recommender.Tests.Pipeline;
 /// <summary>The online strategies the service follows are chosen on the validation window: what happens after the split cannot move them.</summary>
 public sealed class ReplayChoiceTests
 {
-    [Test]
-    public void TheServedBlend_IsChosenBeforeTheSplit_AlteringTheTestPeriodLeavesItAlone()
+    private static readonly Lazy<(TrainResult Before, TrainResult After)> Runs = new(Train);
+
+    private static (TrainResult Before, TrainResult After) Train()
     {
         var data = TestPaths.NewTempDir();
         new SyntheticGenerator(new GeneratorOptions { Users = 600, Tracks = 500, Seed = 3 }, NullLogger.Instance).Generate(data);
@@ -33,8 +34,13 @@ public sealed class ReplayChoiceTests
             }
         }
 
-        var before = new TrainPipeline(Options(null), NullLogger.Instance).Run();
-        var after = new TrainPipeline(Options(log), NullLogger.Instance).Run();
+        return (new TrainPipeline(Options(null), NullLogger.Instance).Run(), new TrainPipeline(Options(log), NullLogger.Instance).Run());
+    }
+
+    [Test]
+    public void TheServedBlend_IsChosenBeforeTheSplit_AlteringTheTestPeriodLeavesItAlone()
+    {
+        var (before, after) = Runs.Value;
         using var a = JsonDocument.Parse(File.ReadAllText(Path.Combine(before.SnapshotDir, FileNames.Metrics)));
         using var b = JsonDocument.Parse(File.ReadAllText(Path.Combine(after.SnapshotDir, FileNames.Metrics)));
         Assert.That(b.RootElement.GetProperty("replay").GetRawText(), Is.Not.EqualTo(a.RootElement.GetProperty("replay").GetRawText()), "the test period did change");
@@ -47,5 +53,27 @@ public sealed class ReplayChoiceTests
         Assert.That(ma.Blend.Cold, Is.EqualTo(replay.GetProperty("best_cold").GetString()));
         Assert.That(replay.GetProperty("rows")[0].GetProperty("warm").GetProperty("users").GetInt32(), Is.GreaterThan(50), "warm users replayed in the window");
         Assert.That(ServingSnapshot.Load(before.SnapshotDir).MeasuredBlend?.Warm.ToString(), Is.EqualTo(ma.Blend.Warm), "the service follows it");
+    }
+
+    /// <summary>Candidate recall: deeper lists find more, and the ranker's candidates (ALS's and item-based's top 50 among them) find at least what either's top 50 does.</summary>
+    [Test]
+    public void CandidateRecall_GrowsWithDepth_AndTheRankersUnionHoldsItsParts()
+    {
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Runs.Value.Before.SnapshotDir, FileNames.Metrics)));
+        var recall = metrics.RootElement.GetProperty("candidate_recall");
+        Assert.That(recall.GetProperty("users").GetInt32(), Is.GreaterThan(50));
+        var rows = recall.GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("source").GetString()!, r => (At50: r.GetProperty("at50").GetDouble(), At100: r.GetProperty("at100").GetDouble(), At200: r.GetProperty("at200").GetDouble()));
+        Assert.That(rows.Keys, Is.EquivalentTo(new[] { "als", "itemknn", "genre", "similar", "popular", "blend" }));
+        foreach (var (name, r) in rows)
+        {
+            Assert.That(r.At50, Is.InRange(0.0, 1.0), name);
+            Assert.That(r.At100, Is.GreaterThanOrEqualTo(r.At50), name);
+            Assert.That(r.At200, Is.GreaterThanOrEqualTo(r.At100), name);
+        }
+
+        var union = recall.GetProperty("union").GetDouble();
+        Assert.That(union, Is.GreaterThanOrEqualTo(Math.Max(rows["als"].At50, rows["itemknn"].At50) - 1e-12), "the union holds ALS's and item-based's top 50");
+        Assert.That(rows["als"].At200, Is.GreaterThan(0.05), "ALS finds positives on this data");
+        Assert.That(File.ReadAllText(Path.Combine(Runs.Value.Before.SnapshotDir, FileNames.MetricsMarkdown)), Does.Contain("# Candidate recall on the validation window"));
     }
 }
