@@ -242,8 +242,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         var chosen = new ChosenSettings(popularDays, als, itemKnn);
 
-        // The sampled users need ALS neighbours of their recent tracks only, not of all tracks.
-        var recentItems = SimilarToRecentModel.RecentItems(history, users);
+        // The sampled users need ALS neighbours of their recent tracks only, not of all tracks; so do
+        // the replay's users, and of their first listens in the window too (its online events).
+        var replayUsers = ReplayUsers(window);
+        var recentItems = SimilarToRecentModel.RecentItems(history, users)
+            .Concat(SimilarToRecentModel.RecentItems(history, replayUsers))
+            .Concat(replayUsers.SelectMany(u => window.ItemsOf(u)[..options.ReplayOnlineListens].ToArray()))
+            .Distinct().Order().ToArray();
         var latest = new LabelWindow(0, history, window, users, FitGenerators(history, catalog, windowStart, "validation", chosen, null, recentItems));
         var rows = Stage("ranker: candidates and features", () => RankerRows(latest));
         var windows = new List<LabelWindow> { latest };
@@ -293,13 +298,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     private ReplayReport ValidationReplay(LabelWindow latest, ValidationReport validation, GradientBoostedRanker[] foldRankers)
     {
         var (history, window, models) = (latest.History, latest.Labels, latest.Models);
-        var seed = options.Als.Seed + 13;
-        var users = ReplayReport.SampleUsers(window, options.ReplayOnlineListens, options.ReplayMaxUsers, seed);
-        var warm = users.Where(u => history.CountOf(u) > 0).ToArray();
-
-        // Neighbours of the tracks the replay asks about: the online listens and the users' recent history.
-        var needed = users.SelectMany(u => window.ItemsOf(u)[..options.ReplayOnlineListens].ToArray()).Concat(SimilarToRecentModel.RecentItems(history, warm)).Distinct().Order().ToArray();
-        var similar = SimilarToRecentModel.Fit(history, models.Als.Model, options.SimilarK, needed, _cancellation);
+        var warm = ReplayUsers(window).Where(u => history.CountOf(u) > 0).ToArray();
+        var similar = models.Similar; // fitted with the neighbours of the tracks the replay asks about (ReplayUsers)
         var k = options.RecommendationsK;
         var lists = new ScoredItem[warm.Length][];
         if (validation.ServedList == CandidateList.Ranked)
@@ -343,8 +343,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         var als = models.Als.Model;
         var sources = new BlendSources(new RecommendationTable(builder), similar, models.Als, DenseKernels.Gram(als.ItemFactors, als.Factors, als.Parameters.Regularization), models.Popular, history.NumItems);
-        return ReplayReport.Run(history, window, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, seed, _cancellation, ReplayReport.ValidationWindow);
+        return ReplayReport.Run(history, window, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, ReplaySeed, _cancellation, ReplayReport.ValidationWindow);
     }
+
+    private ulong ReplaySeed => options.Als.Seed + 13;
+
+    /// <summary>The users the validation replay samples from the window (<see cref="ReplayReport.SampleUsers"/>, the same seed).</summary>
+    private int[] ReplayUsers(EventLog window) => ReplayReport.SampleUsers(window, options.ReplayOnlineListens, options.ReplayMaxUsers, ReplaySeed);
 
     /// <summary>Warm users of the validation window whose candidate recall is measured (an even stride through them).</summary>
     private const int CandidateRecallUsers = 5000;
