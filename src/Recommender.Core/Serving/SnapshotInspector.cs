@@ -10,6 +10,9 @@ namespace Recommender.Serving;
 /// <summary>One list of one user, best first, as a model or the snapshot gives it.</summary>
 public sealed record InspectedList(string Name, ScoredItem[] Items);
 
+/// <summary>What <see cref="SnapshotInspector.Inspect"/> gives: the latest listens (newest first) with their days, the listens the models were fitted on, every list, the ranked list's reasons.</summary>
+public sealed record UserInspection(int[] LatestItems, ushort[] LatestDays, int[] ModelHistory, IReadOnlyList<InspectedList> Lists, RankedReasons[] Reasons);
+
 /// <summary>Why the ranker scored a track as it did: its feature values, each feature's push (Saabas) and the trees' bias; bias + Σ contributions = score.</summary>
 public sealed record RankedReasons(int Item, float Score, float[] Features, double[] Contributions, double Bias);
 
@@ -17,7 +20,7 @@ public sealed record RankedReasons(int Item, float Score, float[] Features, doub
 /// What the console shows of a snapshot beyond what requests need: every candidate list of a
 /// user (each model asked afresh, the served one read from the snapshot), the ranker's reasons,
 /// listen days and a search over track and artist names. Loaded on first use (it reads the
-/// item-based table, the genre model, the ranker and its feature counts: about 1 GB at full size)
+/// item-based table, the genre model, the ranker and its feature counts: 1.2 GiB resident at full size, measured)
 /// and dropped with its snapshot. Read-only after loading, so calls run side by side.
 /// </summary>
 public sealed class SnapshotInspector
@@ -91,29 +94,43 @@ public sealed class SnapshotInspector
     public int ListenCount(int user) => Snapshot.HistoryOf(user).Length;
 
     /// <summary>The user's latest <paramref name="max"/> snapshot listens, newest first, with each one's day (days since 1970-01-01).</summary>
-    public (int[] Items, ushort[] Days) LatestListens(int user, int max)
+    public (int[] Items, ushort[] Days) LatestListens(int user, int max) => Latest(user, DaysOf(user), max);
+
+    private (int[] Items, ushort[] Days) Latest(int user, ushort[] days, int max)
     {
         var history = Snapshot.HistoryOf(user);
         var n = Math.Min(max, history.Length);
-        if (n == 0)
+        var items = history[^n..].ToArray();
+        var latest = days[^n..];
+        Array.Reverse(items);
+        Array.Reverse(latest);
+        return (items, latest);
+    }
+
+    /// <summary>The day of each of the user's snapshot listens, in history order: one read of the user's slice of listen_days.bin.</summary>
+    private ushort[] DaysOf(int user)
+    {
+        var length = Snapshot.HistoryOf(user).Length;
+        if (length == 0)
         {
-            return ([], []);
+            return [];
         }
 
-        var days = new ushort[n];
-        var first = Snapshot.HistoryOffsets[user] + history.Length - n;
-        UserHistory.ReadDays(Path.Combine(Snapshot.Directory, FileNames.ListenDays), Snapshot.HistoryItems.Length, first, days);
-        var items = history[^n..].ToArray();
-        Array.Reverse(items);
-        Array.Reverse(days);
-        return (items, days);
+        var days = new ushort[length];
+        UserHistory.ReadDays(Path.Combine(Snapshot.Directory, FileNames.ListenDays), Snapshot.HistoryItems.Length, Snapshot.HistoryOffsets[user], days);
+        return days;
     }
 
     /// <summary>
     /// The user's listens the models were fitted on: every listen of the snapshot, or, when it was
     /// trained with a held-out test period, those before it (as the pipeline wrote its lists from them).
     /// </summary>
-    public int[] ModelHistory(int user)
+    public int[] ModelHistory(int user) => ModelHistory(user, FittedBeforeSplit ? DaysOf(user) : []);
+
+    /// <summary>Whether the models saw only the listens before a test period (then a user's days are needed to know which).</summary>
+    private bool FittedBeforeSplit => Manifest.Split is { SplitDay: not null, AllEvents: false };
+
+    private int[] ModelHistory(int user, ushort[] days)
     {
         var history = Snapshot.HistoryOf(user);
         if (Manifest.Split is not { SplitDay: { } split, AllEvents: false } plan || history.Length == 0)
@@ -121,8 +138,6 @@ public sealed class SnapshotInspector
             return history.ToArray();
         }
 
-        var days = new ushort[history.Length];
-        UserHistory.ReadDays(Path.Combine(Snapshot.Directory, FileNames.ListenDays), Snapshot.HistoryItems.Length, Snapshot.HistoryOffsets[user], days);
         var (from, to) = (DayOf(plan.FirstDay), DayOf(split));
         var kept = new List<int>(history.Length);
         for (var e = 0; e < history.Length; e++)
@@ -136,6 +151,20 @@ public sealed class SnapshotInspector
         return [.. kept];
     }
 
+    /// <summary>
+    /// Everything the console shows of a user in one pass: the latest listens with their days, the
+    /// listens the models were fitted on, every list and the ranked list's reasons (the user's days
+    /// read once, the ranking done once).
+    /// </summary>
+    public UserInspection Inspect(int user, int k, int latest)
+    {
+        var days = DaysOf(user);
+        var history = ModelHistory(user, days);
+        var reasons = Explain(user, history, k);
+        var (items, latestDays) = Latest(user, days, latest);
+        return new UserInspection(items, latestDays, history, Lists(user, history, reasons, k), reasons);
+    }
+
     private static int DayOf(DateOnly date) => date.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 
     /// <summary>
@@ -146,8 +175,13 @@ public sealed class SnapshotInspector
     /// </summary>
     public IReadOnlyList<InspectedList> Lists(int user, int k)
     {
-        var buffer = new ScoredItem[k];
         var history = ModelHistory(user);
+        return Lists(user, history, Explain(user, history, k), k);
+    }
+
+    private IReadOnlyList<InspectedList> Lists(int user, int[] history, RankedReasons[] ranked, int k)
+    {
+        var buffer = new ScoredItem[k];
         ScoredItem[] Ask(IRecommenderModel model) => buffer.AsSpan(0, model.Recommend(user, history, k, buffer)).ToArray();
         var served = new ScoredItem[Math.Min(k, Snapshot.Recommendations.ItemsOf(user).Length)];
         for (var r = 0; r < served.Length; r++)
@@ -158,7 +192,7 @@ public sealed class SnapshotInspector
         return
         [
             new("served", served),
-            new("ranked", [.. Explain(user, history, k).Select(r => new ScoredItem(r.Item, r.Score))]),
+            new("ranked", [.. ranked.Select(r => new ScoredItem(r.Item, r.Score))]),
             new("blend", Ask(Blend)),
             new("als", user >= 0 && user < Snapshot.Als.Users ? Ask(Snapshot.AlsSearch) : []),
             new("itemknn", Ask(ItemKnn)),
@@ -208,7 +242,7 @@ public sealed class SnapshotInspector
 
     /// <summary>
     /// Tracks whose name or artists contain <paramref name="query"/> (case-insensitive), the most
-    /// listened first: one vectorised substring scan over all names, about 40 MB at full size.
+    /// listened first: one vectorised substring scan over all names and artists, lower-cased once at load.
     /// </summary>
     public int[] Search(string query, int max)
     {

@@ -60,25 +60,23 @@ internal sealed class InspectLatency : Verb
         }
 
         Report(ctx, "InspectUser", users);
-        var trackTimes = new double[tracks.Count];
-        for (var i = 0; i < tracks.Count; i++)
-        {
-            watch.Restart();
-            await ops.InspectTrackAsync(new InspectTrackRequest { TrackId = tracks[i] }, headers);
-            trackTimes[i] = watch.Elapsed.TotalMilliseconds;
-        }
-
-        Report(ctx, "InspectTrack", trackTimes);
-        var searchTimes = new double[words.Count];
-        for (var i = 0; i < words.Count; i++)
-        {
-            watch.Restart();
-            await ops.SearchTracksAsync(new SearchTracksRequest { Query = words[i] }, headers);
-            searchTimes[i] = watch.Elapsed.TotalMilliseconds;
-        }
-
-        Report(ctx, "SearchTracks", searchTimes);
+        Report(ctx, "InspectTrack", await Time(tracks, t => ops.InspectTrackAsync(new InspectTrackRequest { TrackId = t }, headers).ResponseAsync));
+        Report(ctx, "SearchTracks", await Time(words, w => ops.SearchTracksAsync(new SearchTracksRequest { Query = w }, headers).ResponseAsync));
         return 0;
+    }
+
+    /// <summary>Each call's wall time in milliseconds, one call at a time.</summary>
+    private static async Task<double[]> Time<T>(IReadOnlyList<T> inputs, Func<T, Task> call)
+    {
+        var ms = new double[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await call(inputs[i]);
+            ms[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+
+        return ms;
     }
 
     private static void Report(CliContext ctx, string rpc, double[] ms)

@@ -32,7 +32,7 @@ public sealed partial class OpsGrpcService
 
     public override Task<InspectUserReply> InspectUser(InspectUserRequest request, ServerCallContext context)
     {
-        Id("user_id", request.UserId);
+        RecommendationGrpcService.ValidateId("user_id", request.UserId);
         var k = Count("k", request.K, DefaultK, options.Value.MaxK);
         var historyLength = Count("history", request.History, DefaultHistory, MaxHistory);
         var snapshot = Snapshot();
@@ -56,26 +56,29 @@ public sealed partial class OpsGrpcService
             reply.History.Add(ListenOf(snapshot, item, "", true));
         }
 
-        var (items, days) = inspector.LatestListens(user, historyLength - reply.History.Count);
-        for (var i = 0; i < items.Length; i++)
+        // One pass over the user (their days read once, ranked once), deep enough that k remain once
+        // the tracks heard online since are left out of each list, as the answer leaves them out.
+        var inspected = inspector.Inspect(user, k + heardOnline.Count, historyLength - reply.History.Count);
+        for (var i = 0; i < inspected.LatestItems.Length; i++)
         {
-            reply.History.Add(ListenOf(snapshot, items[i], DateOnly.FromDayNumber(Epoch + days[i]).ToString("yyyy-MM-dd"), false));
+            reply.History.Add(ListenOf(snapshot, inspected.LatestItems[i], DateOnly.FromDayNumber(Epoch + inspected.LatestDays[i]).ToString("yyyy-MM-dd"), false));
         }
 
-        // Every list from the snapshot's listens; a track heard online since is left out of each, as the answer leaves it out.
         var heard = snapshot.HistoryOf(user).ToArray().ToHashSet();
-        foreach (var list in inspector.Lists(user, k + heardOnline.Count))
+        foreach (var list in inspected.Lists)
         {
-            var shown = ListOf(snapshot, list.Name, list.Items.Where(x => !heardOnline.Contains(x.Item)).Take(k));
-            foreach (var track in shown.Items)
+            var shown = new TrackList { Name = list.Name, Description = ListDescriptions[list.Name] };
+            foreach (var x in list.Items.Where(x => !heardOnline.Contains(x.Item)).Take(k))
             {
-                track.Heard = heard.Contains(snapshot.Items.IndexOf(track.TrackId));
+                var track = Listed(snapshot, x.Item, x.Score, shown.Items.Count + 1);
+                track.Heard = heard.Contains(x.Item);
+                shown.Items.Add(track);
             }
 
             reply.Lists.Add(shown);
         }
 
-        foreach (var reasons in inspector.Explain(user, k + heardOnline.Count).Where(r => !heardOnline.Contains(r.Item)).Take(k))
+        foreach (var reasons in inspected.Reasons.Where(r => !heardOnline.Contains(r.Item)).Take(k))
         {
             var explained = new V1.RankedReasons { TrackId = snapshot.Items.RawId(reasons.Item), Score = reasons.Score, Bias = reasons.Bias };
             for (var f = 0; f < FeatureContext.FeatureCount; f++)
@@ -111,7 +114,7 @@ public sealed partial class OpsGrpcService
 
     public override Task<InspectTrackReply> InspectTrack(InspectTrackRequest request, ServerCallContext context)
     {
-        Id("track_id", request.TrackId);
+        RecommendationGrpcService.ValidateId("track_id", request.TrackId);
         var k = Count("k", request.K, DefaultK, options.Value.MaxK);
         var snapshot = Snapshot();
         var inspector = Inspector(snapshot);
@@ -165,7 +168,10 @@ public sealed partial class OpsGrpcService
     public override Task<OnlineQualityReply> GetOnlineQuality(GetOnlineQualityRequest request, ServerCallContext context)
     {
         var hours = Count("hours", request.Hours, DefaultHours, OnlineQuality.Hours);
-        var series = quality.LastHours(OnlineQuality.Hours);
+        // The hours asked for, or back to the snapshot's hour when that is further (listens since it).
+        var now = clock.GetUtcNow().UtcDateTime;
+        var sinceSnapshot = holder.Current?.CreatedUtc is { } made ? (int)Math.Min(OnlineQuality.Hours, Math.Ceiling((now - made).TotalHours) + 1) : 0;
+        var series = quality.LastHours(Math.Max(hours, sinceSnapshot));
         var (perSecond, p99) = quality.Recommendations();
         var (users, bytes) = served.Footprint();
         var reply = new OnlineQualityReply
@@ -254,14 +260,6 @@ public sealed partial class OpsGrpcService
         }
     }
 
-    private static void Id(string field, long id)
-    {
-        if (id is < 0 or > RecommendationGrpcService.MaxRawId)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} must be in [0, {RecommendationGrpcService.MaxRawId}] (got {id})"));
-        }
-    }
-
     /// <summary>0 means the default; otherwise 1..max.</summary>
     private static int Count(string field, int value, int fallback, int max) =>
         value == 0 ? Math.Min(fallback, max)
@@ -284,18 +282,6 @@ public sealed partial class OpsGrpcService
         track.Artists.AddRange(info.Artists);
         track.Genres.AddRange(info.Genres);
         return track;
-    }
-
-    private static TrackList ListOf(ServingSnapshot snapshot, string name, IEnumerable<ScoredItem> items)
-    {
-        var list = new TrackList { Name = name, Description = ListDescriptions[name] };
-        var rank = 0;
-        foreach (var x in items)
-        {
-            list.Items.Add(Listed(snapshot, x.Item, x.Score, ++rank));
-        }
-
-        return list;
     }
 
     private static TrackList Neighbours(ServingSnapshot snapshot, string name, string description, Models.NeighborTable table, int item, int k)

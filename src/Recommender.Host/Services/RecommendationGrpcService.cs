@@ -130,7 +130,8 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
     private ServingSnapshot Snapshot() =>
         holder.Current ?? throw new RpcException(new Status(StatusCode.Unavailable, "no snapshot is loaded yet"));
 
-    private static void ValidateId(string field, long id)
+    /// <summary>A raw id field: refused naming the field when outside [0, <see cref="MaxRawId"/>].</summary>
+    internal static void ValidateId(string field, long id)
     {
         if (id is < 0 or > MaxRawId)
         {
