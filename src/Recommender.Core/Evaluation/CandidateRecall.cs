@@ -12,7 +12,7 @@ public sealed record CandidateRecallRow(string Source, double At50, double At100
 /// <summary>
 /// How many of the validation window's positives (the tracks users first heard in it) the
 /// candidate generators reach, per generator at depths 50, 100 and 200, and for the union the
-/// ranker scores (its 50 ALS, 50 item-based, 30 similar and 20 popular candidates): the ceiling of
+/// ranker scores (its 50 ALS, 50 item-based, 50 genre, 30 similar and 20 popular candidates): the ceiling of
 /// any ranker over those candidates, and where candidates are missing. Warm users of the window.
 /// </summary>
 public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRecallRow> Rows, double Union, double UnionSize)
@@ -20,11 +20,13 @@ public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRec
     public static readonly int[] Depths = [50, 100, 200];
 
     /// <param name="window">the latest validation window: its users, labels and the generators fitted before it.</param>
-    /// <param name="blend">the blend of those generators with validation's weights.</param>
+    /// <param name="weights">the blend's weights, chosen on validation.</param>
     /// <param name="maxUsers">at most this many of the window's users, an even stride through them (the same users every run).</param>
-    public static CandidateRecallReport Measure(LabelWindow window, IRecommenderModel blend, int maxUsers)
+    public static CandidateRecallReport Measure(LabelWindow window, BlendWeights weights, int maxUsers)
     {
         var m = window.Models;
+        var blend = FusionRecommender.Blend(m.Als, m.ItemKnn, m.Genre, weights);
+        var candidateSources = new CandidateSources(m.Als, m.ItemKnn, m.Genre, m.Similar, m.Popular, weights);
         var sources = new (string Name, IRecommenderModel Model)[] { ("als", m.Als), ("itemknn", m.ItemKnn), ("genre", m.Genre), ("similar", m.Similar), ("popular", m.Popular), ("blend", blend) };
         var all = window.Users.Where(u => window.History.CountOf(u) > 0 && window.Labels.CountOf(u) > 0).ToArray();
         var stride = Math.Max(1, (all.Length + maxUsers - 1) / Math.Max(1, maxUsers));
@@ -54,7 +56,7 @@ public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRec
             }
 
             var candidates = new Candidate[RankedRecommender.MaxCandidates];
-            var count = RankedRecommender.Candidates(m.Als, m.ItemKnn, m.Similar, m.Popular, u, history, candidates);
+            var count = RankedRecommender.Candidates(candidateSources, u, history, candidates);
             union[b] = candidates.AsSpan(0, count).ToArray().Count(c => truth.Contains(c.Item)) / (double)truth.Count;
             unionSize[b] = count;
         });
@@ -68,7 +70,7 @@ public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRec
     {
         var b = new StringBuilder();
         b.AppendLine("# Candidate recall on the validation window").AppendLine();
-        b.AppendLine(CultureInfo.InvariantCulture, $"The share of each user's validation positives (tracks first heard in the window) found in a generator's top 50, 100 and 200, over {Users:N0} warm users; the ranker's candidates (the union of 50 ALS, 50 item-based, 30 similar, 20 popular: {UnionSize:F0} tracks on average) reach **{Union:F4}**, the most any ranker over them can find.").AppendLine();
+        b.AppendLine(CultureInfo.InvariantCulture, $"The share of each user's validation positives (tracks first heard in the window) found in a generator's top 50, 100 and 200, over {Users:N0} warm users; the ranker's candidates (the union of 50 ALS, 50 item-based, 50 genre, 30 similar, 20 popular: {UnionSize:F0} tracks on average) reach **{Union:F4}**, the most any ranker over them can find.").AppendLine();
         b.AppendLine("| generator | recall@50 | recall@100 | recall@200 |").AppendLine("|---|---:|---:|---:|");
         foreach (var r in Rows)
         {

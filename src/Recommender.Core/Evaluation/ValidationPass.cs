@@ -13,74 +13,126 @@ namespace Recommender.Evaluation;
 public static class ValidationPass
 {
     /// <summary>
+    /// The blend's weights: the grid's best pooled NDCG@10 over the windows' users (the first wins
+    /// ties). Chosen before the ranker is trained, since the blend's score is one of its features.
+    /// </summary>
+    /// <param name="folds">how many folds <paramref name="foldOf"/> makes: users are read fold by fold, as <see cref="Score"/> reads them.</param>
+    public static BlendWeights ChooseBlend(IReadOnlyList<LabelWindow> windows, int folds, Func<int, int> foldOf)
+    {
+        var listeners = windows[0].History.ItemUserCounts();
+        var historyUsers = Enumerable.Range(0, windows[0].History.NumUsers).Count(u => windows[0].History.CountOf(u) > 0);
+        var grid = BlendWeights.Grid;
+        var blends = grid.Select(_ => new MetricsAccumulator(10, listeners, historyUsers)).ToArray();
+        foreach (var w in windows)
+        {
+            IRecommenderModel[] parts = [w.Models.Als, w.Models.ItemKnn, w.Models.Genre];
+            for (var f = 0; f < folds; f++)
+            {
+                var fold = w.Users.Where(u => foldOf(u) == f).ToArray();
+                var lists = new int[fold.Length][][];
+                Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, fold.Length, 256), Cores.Options(), range =>
+                {
+                    var buffer = new ScoredItem[FusionRecommender.DefaultDepth];
+                    for (var b = range.Item1; b < range.Item2; b++)
+                    {
+                        // The parts at the blend's depth once: every weighting of the grid fuses the same lists.
+                        var partLists = PartLists(parts, fold[b], w.History.ItemsOf(fold[b]), buffer);
+                        lists[b] = new int[grid.Count][];
+                        for (var g = 0; g < grid.Count; g++)
+                        {
+                            var n = FusionRecommender.Fuse(partLists, [1f, grid[g].ItemBased, grid[g].Genre], 10, buffer);
+                            lists[b][g] = buffer[..n].Select(x => x.Item).ToArray();
+                        }
+                    }
+                });
+
+                // Scored in user order, one thread: the sums add up in the same order whatever the cores did.
+                for (var b = 0; b < fold.Length; b++)
+                {
+                    var truth = Truth(w, fold[b]);
+                    for (var g = 0; g < grid.Count; g++)
+                    {
+                        blends[g].Add(lists[b][g], truth);
+                    }
+                }
+            }
+        }
+
+        return grid[Enumerable.Range(0, grid.Count).MaxBy(g => (blends[g].Result().Ndcg, -g))];
+    }
+
+    private static ScoredItem[][] PartLists(IRecommenderModel[] parts, int user, ReadOnlySpan<int> history, ScoredItem[] buffer)
+    {
+        var lists = new ScoredItem[parts.Length][];
+        for (var p = 0; p < parts.Length; p++)
+        {
+            lists[p] = buffer[..parts[p].Recommend(user, history, FusionRecommender.DefaultDepth, buffer)]; // a copy
+        }
+
+        return lists;
+    }
+
+    private static int[] Truth(LabelWindow w, int user)
+    {
+        var truth = w.Labels.ItemsOf(user).ToArray();
+        Array.Sort(truth);
+        return truth;
+    }
+
+    /// <summary>
     /// Every candidate list for every label window's users, scored against the tracks they first
     /// heard in that window and pooled over the windows (small data gives few users per window).
     /// </summary>
+    /// <param name="blend">the blend's weights (<see cref="ChooseBlend"/>): the "blend" list, and the ranker's blend feature.</param>
     /// <param name="foldRankers">ranker f ranks the users with <paramref name="foldOf"/> f: each was trained without them.</param>
-    public static ValidationReport Score(IReadOnlyList<LabelWindow> windows, GradientBoostedRanker[] foldRankers, Func<int, int> foldOf)
+    public static ValidationReport Score(IReadOnlyList<LabelWindow> windows, BlendWeights blend, GradientBoostedRanker[] foldRankers, Func<int, int> foldOf)
     {
         int[] ks = [5, 10];
         var latest = windows[0].History;
         var listeners = latest.ItemUserCounts();
         var historyUsers = Enumerable.Range(0, latest.NumUsers).Count(u => latest.CountOf(u) > 0);
         MetricsAccumulator[] Accumulators() => [.. ks.Select(k => new MetricsAccumulator(k, listeners, historyUsers, keepUserNdcg: k == 10))];
-        var accumulators = ValidationReport.Candidates.Where(c => c != "blend").ToDictionary(s => s, _ => Accumulators());
-        var grid = BlendWeights.Grid;
-        var blends = grid.Select(_ => Accumulators()).ToArray();
+        var accumulators = ValidationReport.Candidates.ToDictionary(s => s, _ => Accumulators());
+        float[] blendWeights = [1f, blend.ItemBased, blend.Genre];
         var users = 0;
         foreach (var w in windows)
         {
-            var (als, itemKnn, similar, popular, features, genre) = w.Models;
+            var (als, itemKnn, similar, popular, _, genre) = w.Models;
             var models = new (string Name, IRecommenderModel Model)[] { ("popular", popular), ("als", als), ("itemknn", itemKnn), ("genre", genre), ("similar", similar) };
             IRecommenderModel[] blendParts = [als, itemKnn, genre];
             for (var f = 0; f < foldRankers.Length; f++)
             {
-                var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, foldRankers[f]);
+                var ranked = new RankedRecommender(w.Models, blend, foldRankers[f]);
                 var fold = w.Users.Where(u => foldOf(u) == f).ToArray();
                 var rankedLists = ranked.RecommendBatch(fold, w.History.ItemsOf, 10, new RankingBuffers());
 
                 // The users' lists on every core; then scored in user order, one thread, so the
                 // metric sums add up in the same order whatever the cores did.
                 var lists = new int[fold.Length][][];
-                var blendLists = new int[fold.Length][][];
                 Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, fold.Length, 256), Cores.Options(), range =>
                 {
                     var buffer = new ScoredItem[FusionRecommender.DefaultDepth];
                     for (var b = range.Item1; b < range.Item2; b++)
                     {
-                        var history = w.History.ItemsOf(fold[b]);
-
                         // The blend's parts at its depth, once: their own top 10 are these lists' first
-                        // 10 (top-k lists are prefixes of longer ones), and every weighting of the grid
-                        // fuses the same lists.
-                        var parts = new ScoredItem[blendParts.Length][];
-                        for (var p = 0; p < blendParts.Length; p++)
-                        {
-                            parts[p] = buffer[..blendParts[p].Recommend(fold[b], history, FusionRecommender.DefaultDepth, buffer)]; // a copy
-                        }
-
-                        lists[b] = new int[models.Length][];
+                        // 10 (top-k lists are prefixes of longer ones).
+                        var parts = PartLists(blendParts, fold[b], w.History.ItemsOf(fold[b]), buffer);
+                        lists[b] = new int[models.Length + 1][];
                         for (var m = 0; m < models.Length; m++)
                         {
                             var part = Array.IndexOf(blendParts, models[m].Model);
                             lists[b][m] = part >= 0
                                 ? parts[part][..Math.Min(10, parts[part].Length)].Select(x => x.Item).ToArray()
-                                : buffer[..models[m].Model.Recommend(fold[b], history, 10, buffer)].Select(x => x.Item).ToArray();
+                                : buffer[..models[m].Model.Recommend(fold[b], w.History.ItemsOf(fold[b]), 10, buffer)].Select(x => x.Item).ToArray();
                         }
 
-                        blendLists[b] = new int[grid.Count][];
-                        for (var g = 0; g < grid.Count; g++)
-                        {
-                            var n = FusionRecommender.Fuse(parts, [1f, grid[g].ItemBased, grid[g].Genre], 10, buffer);
-                            blendLists[b][g] = buffer[..n].Select(x => x.Item).ToArray();
-                        }
+                        var n = FusionRecommender.Fuse(parts, blendWeights, 10, buffer);
+                        lists[b][models.Length] = buffer[..n].Select(x => x.Item).ToArray();
                     }
                 });
                 for (var b = 0; b < fold.Length; b++)
                 {
-                    var u = fold[b];
-                    var truth = w.Labels.ItemsOf(u).ToArray();
-                    Array.Sort(truth);
+                    var truth = Truth(w, fold[b]);
                     for (var m = 0; m < models.Length; m++)
                     {
                         foreach (var acc in accumulators[models[m].Name])
@@ -89,12 +141,9 @@ public static class ValidationPass
                         }
                     }
 
-                    for (var g = 0; g < grid.Count; g++)
+                    foreach (var acc in accumulators["blend"])
                     {
-                        foreach (var acc in blends[g])
-                        {
-                            acc.Add(blendLists[b][g], truth);
-                        }
+                        acc.Add(lists[b][models.Length], truth);
                     }
 
                     foreach (var acc in accumulators["ranked"])
@@ -107,13 +156,9 @@ public static class ValidationPass
             }
         }
 
-        // The blend's weights: the best pooled NDCG@10 of the grid (the first wins ties). The gate
-        // below then compares that blend with the lists it was built from on the same users.
         var at10 = Array.IndexOf(ks, 10);
-        var chosen = Enumerable.Range(0, grid.Count).MaxBy(g => (blends[g][at10].Result().Ndcg, -g));
-        accumulators["blend"] = blends[chosen];
         var ordered = ValidationReport.Candidates.Where(accumulators.ContainsKey).ToArray();
         return ValidationReport.Choose(users, ordered.ToDictionary(c => c, c => accumulators[c].Select(a => a.Result()).ToArray()),
-            ordered.ToDictionary(c => c, c => accumulators[c][at10].UserNdcg)) with { Blend = grid[chosen] };
+            ordered.ToDictionary(c => c, c => accumulators[c][at10].UserNdcg)) with { Blend = blend };
     }
 }

@@ -32,7 +32,7 @@ public sealed class FusionRecommender(string name, IReadOnlyList<(IRecommenderMo
     public const int DefaultDepth = 50;
 
     /// <summary>Added to every scaled score: a list's last item still counts for something.</summary>
-    private const float Floor = 1e-3f;
+    public const float Floor = 1e-3f;
 
     /// <summary>The "blend" candidate list: ALS (weight 1), the item-based list and the genre profile, weighted.</summary>
     public static FusionRecommender Blend(IRecommenderModel als, IRecommenderModel itemBased, IRecommenderModel genre, BlendWeights weights) =>

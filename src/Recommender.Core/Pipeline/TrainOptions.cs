@@ -101,8 +101,21 @@ public sealed record TrainOptions
     /// </summary>
     public int EvaluationMaxUsers { get; init; } = 200_000;
 
+    /// <summary>Choose the ranker's leaves, learning rate, feature fraction and trees on validation by cross-fitting (<see cref="ValidationSearch.Ranker"/>); false keeps <see cref="Ranker"/>.</summary>
+    public bool SearchRanker { get; init; } = true;
+
+    /// <summary>
+    /// The ranker's settings are searched only up to this many training rows: on small data the
+    /// choice matters (lastfm-dev's ~10K rows overfit 100 trees of 7 leaves), and ten fits cost seconds;
+    /// at full size (~380K rows) they would cost minutes for a ranker that already has the data it needs.
+    /// </summary>
+    public int RankerSearchMaxRows { get; init; } = 200_000;
+
     /// <summary>Negatives kept per ranker user (all positives are kept), sampled with the seed.</summary>
     public int RankerNegatives { get; init; } = 30;
+
+    /// <summary>How many of the RankerNegatives are the blend's best-ranked negatives (hard: what the ranker must learn to push down); the rest are random candidates.</summary>
+    public int RankerHardNegatives { get; init; } = 0;
 
     /// <summary>At most this many consecutive label windows (the latest validates) feed the ranker and the validation, while the ranker has fewer than MaxRankerUsers users. 10 rather than 6: on lastfm-dev six windows (988 user-windows) could not tell the blend from the genre list within one standard error; nine (1,232) can.</summary>
     public int MaxLabelWindows { get; init; } = 10;
@@ -120,6 +133,7 @@ public sealed record TrainOptions
         SearchAlsFactors = false,
         ItemKnn = ItemKnn with { EaseMaxItems = 0 },
         MaxLabelWindows = QuickLabelWindows,
+        SearchRanker = false,
     };
 
     /// <summary>Label windows of <see cref="Quick"/>.</summary>

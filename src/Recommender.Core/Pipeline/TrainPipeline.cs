@@ -110,8 +110,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         // Stage B: everything before the split (or all events) for what is served and evaluated,
         // with stage A's settings; the ALS fit continues from stage A's (taking its arrays over).
-        var (als, itemKnn, similar, popular, features, genre) = FitGenerators(train, catalog, plan.FitEndDay, FinalFit, chosen, stageA.TakeWarmStart());
-        var ranked = new RankedRecommender(als, itemKnn, similar, popular, features, ranker);
+        var generators = FitGenerators(train, catalog, plan.FitEndDay, FinalFit, chosen, stageA.TakeWarmStart());
+        var (als, itemKnn, similar, popular, features, genre) = generators;
+        var ranked = new RankedRecommender(generators, validation.Blend, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
         var personal = Stage("als: top-k for every user", () => BulkInference.RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length, observer: _progress is null ? null : _progress.Units)));
@@ -138,7 +139,6 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
                 ids.Items.Save(Path.Combine(dir, FileNames.ItemIds));
                 FeatureTables.Write(dir, train, features, ids);
             },
-            () => genre.Save(dir, ids),
         ]));
         releaseMemory?.Invoke(); // the writes' column buffers
 
@@ -152,7 +152,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
         }
 
-        WriteMetrics(dir, validation, stageA.CandidateRecall, stageA.Replay, replay, evaluation, recall);
+        WriteMetrics(dir, validation, stageA.RankerReport, stageA.CandidateRecall, stageA.Replay, replay, evaluation, recall);
         Manifest(id, dir, split, validation, chosen, stageA.Replay, evaluation).Write(dir); // last: it lists every file written before it
         return new TrainResult(id, dir, evaluation, validation, _timings);
     }
@@ -173,17 +173,17 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     /// <param name="validationReplay">where the online strategies were chosen.</param>
     /// <param name="replay">the same replay on the test period: an evaluation, reported beside it.</param>
-    private static void WriteMetrics(string dir, ValidationReport validation, CandidateRecallReport candidateRecall, ReplayReport validationReplay, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
+    private static void WriteMetrics(string dir, ValidationReport validation, RankerReport ranker, CandidateRecallReport candidateRecall, ReplayReport validationReplay, ReplayReport? replay, EvaluationReport? evaluation, IvfRecall recall)
     {
         if (evaluation is not null && replay is not null)
         {
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, candidate_recall = candidateRecall, validation_replay = validationReplay, replay, test = evaluation }, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + candidateRecall.ToMarkdown() + validationReplay.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, ranker, candidate_recall = candidateRecall, validation_replay = validationReplay, replay, test = evaluation }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + ranker.ToMarkdown() + candidateRecall.ToMarkdown() + validationReplay.ToMarkdown() + replay.ToMarkdown() + evaluation.ToMarkdown());
         }
         else
         {
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, candidate_recall = candidateRecall, validation_replay = validationReplay, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
-            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + candidateRecall.ToMarkdown() + validationReplay.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.Metrics), JsonSerializer.Serialize(new { served = validation.Served, validation, ranker, candidate_recall = candidateRecall, validation_replay = validationReplay, test = (object?)null, reason = "--all-events: no held-out period", ivf_recall = recall }, DataPreparation.Json));
+            AtomicFile.WriteAllText(Path.Combine(dir, FileNames.MetricsMarkdown), validation.ToMarkdown() + ranker.ToMarkdown() + candidateRecall.ToMarkdown() + validationReplay.ToMarkdown());
         }
     }
 
@@ -206,7 +206,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         Blend = new SnapshotBlend(stageReplay.BestWarm.ToString(), stageReplay.BestCold.ToString(), "replay of the validation window (metrics.md); the test period's replay is reported beside it, not used"),
         ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
         TestServedNdcgAt10 = evaluation?.WarmAt("served", 10).Ndcg,
-        Parameters = JsonSerializer.SerializeToNode(new { chosen.Als, options.AlsWarmIterations, chosen.ItemKnn, ItemBased = chosen.ItemKnn.Method, options.Genre, Blend = validation.Blend, options.Ranker, PopularWindowDays = chosen.PopularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
+        Parameters = JsonSerializer.SerializeToNode(new { chosen.Als, options.AlsWarmIterations, chosen.ItemKnn, ItemBased = chosen.ItemKnn.Method, options.Genre, Blend = validation.Blend, Ranker = chosen.Ranker ?? options.Ranker, PopularWindowDays = chosen.PopularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
         RankerFeatures = FeatureContext.FeatureNames,
         Timings = [.. _timings.Select(t => new SnapshotTiming(t.Stage, t.Seconds, t.PeakWorkingSetMb))],
         Files = SnapshotIntegrity.Describe(dir), // last: every file is written
@@ -250,29 +250,47 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             .Concat(replayUsers.SelectMany(u => window.ItemsOf(u)[..options.ReplayOnlineListens].ToArray()))
             .Distinct().Order().ToArray();
         var latest = new LabelWindow(0, history, window, users, FitGenerators(history, catalog, windowStart, "validation", chosen, null, recentItems));
-        var rows = Stage("ranker: candidates and features", () => RankerRows(latest));
-        var windows = new List<LabelWindow> { latest };
-        rows = [.. rows, .. EarlierWindows(train, catalog, users.Length, windows, chosen)];
+        List<LabelWindow> windows = [latest, .. EarlierWindows(train, catalog, users.Length, chosen)];
+
+        // The blend's weights first: its fused score is one of the ranker's features.
+        var blend = Stage($"validation: the blend's weights on {windows.Count} window(s)", () => ValidationPass.ChooseBlend(windows, Folds, FoldOf));
+        var rows = windows.SelectMany(w => Stage($"{WindowName(w.Index)}: ranker candidates and features", () => RankerRows(w, blend))).ToArray();
 
         // Cross-fitted by user: fold f's users (in every window) are ranked by a ranker that never
         // saw their rows, so every list is scored on users no model learned from.
-        var foldRankers = Stage("ranker: two cross-fitted LambdaRank models", () => Enumerable.Range(0, 2).Select(f => FitRanker(rows, u => FoldOf(u) != f)).ToArray());
-        var ranker = Stage("ranker: LambdaRank on every window's users", () => FitRanker(rows, null));
-        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, foldRankers, FoldOf));
+        var (rankerSettings, trials) = options.SearchRanker && rows.Sum(r => r.Labels.Length) <= options.RankerSearchMaxRows
+            ? Stage("ranker: leaves, learning rate, feature fraction and trees chosen on validation", () => search.Ranker(windows, blend, rows, Folds, FoldOf, ShuffleSeed))
+            : (options.Ranker, []);
+        // The fold rankers and the kept one (on every window's users) side by side: each fit is single-threaded.
+        var rankers = Stage("ranker: two cross-fitted LambdaRank models and one on every window's users", () =>
+        {
+            var fitted = new GradientBoostedRanker[Folds + 1];
+            Parallel.For(0, fitted.Length, Cores.Options(_cancellation), f => fitted[f] = FitRanker(rows, f < Folds ? u => FoldOf(u) != f : null, rankerSettings));
+            return fitted;
+        });
+        var (foldRankers, ranker) = (rankers[..Folds], rankers[Folds]);
+        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, blend, foldRankers, FoldOf));
         var replay = Stage("validation: replay of the serving blend", () => ValidationReplay(latest, validation, foldRankers));
-        var recall = Stage("validation: candidate recall", () => CandidateRecallReport.Measure(latest, FusionRecommender.Blend(latest.Models.Als, latest.Models.ItemKnn, latest.Models.Genre, validation.Blend), CandidateRecallUsers));
-        return new StageAResult(ranker, validation, chosen, latest.Models.Als.Model, replay, recall);
+        var recall = Stage("validation: candidate recall", () => CandidateRecallReport.Measure(latest, blend, CandidateRecallUsers));
+        return new StageAResult(ranker, validation, chosen with { Ranker = rankerSettings }, latest.Models.Als.Model, replay, recall, RankerReport.Of(ranker, rankerSettings, trials));
     }
 
     /// <summary>What stage A chose on validation; every later fit takes it as a parameter.</summary>
     /// <param name="PopularDays">the top-popular window: the option, else chosen on validation.</param>
     /// <param name="Als">the ALS settings: the options', or the validation grid's winner.</param>
     /// <param name="ItemKnn">the item-based build: the options', or the cosine, RP3β or EASE chosen on validation.</param>
-    private sealed record ChosenSettings(int PopularDays, AlsParameters Als, ItemKnnParameters ItemKnn);
+    private sealed record ChosenSettings(int PopularDays, AlsParameters Als, ItemKnnParameters ItemKnn)
+    {
+        /// <summary>The ranker's settings: the options', or the validation search's (set once the ranker is trained).</summary>
+        public RankerParameters? Ranker { get; init; }
+    }
 
     /// <summary>Stage A's outcome: the ranker, the validation report, the chosen settings and the validation fit's ALS model.</summary>
-    private sealed class StageAResult(GradientBoostedRanker ranker, ValidationReport validation, ChosenSettings chosen, AlsModel warmStart, ReplayReport replay, CandidateRecallReport recall)
+    private sealed class StageAResult(GradientBoostedRanker ranker, ValidationReport validation, ChosenSettings chosen, AlsModel warmStart, ReplayReport replay, CandidateRecallReport recall, RankerReport rankerReport)
     {
+        /// <summary>The kept ranker's settings, how validation chose them, and its feature importance.</summary>
+        public RankerReport RankerReport { get; } = rankerReport;
+
         /// <summary>How many validation positives each generator and the ranker's candidates reach.</summary>
         public CandidateRecallReport CandidateRecall { get; } = recall;
 
@@ -307,7 +325,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             for (var f = 0; f < foldRankers.Length; f++)
             {
                 var fold = warm.Where(u => FoldOf(u) == f).ToArray();
-                var ranked = new RankedRecommender(models.Als, models.ItemKnn, similar, models.Popular, models.Features, foldRankers[f]).RecommendBatch(fold, history.ItemsOf, k, new RankingBuffers());
+                var ranked = new RankedRecommender(models, validation.Blend, foldRankers[f]).RecommendBatch(fold, history.ItemsOf, k, new RankingBuffers());
                 for (var i = 0; i < fold.Length; i++)
                 {
                     lists[Array.BinarySearch(warm, fold[i])] = ranked[i];
@@ -353,6 +371,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     /// <summary>Warm users of the validation window whose candidate recall is measured (an even stride through them).</summary>
     private const int CandidateRecallUsers = 5000;
+
+    /// <summary>How many cross-fitting folds <see cref="FoldOf"/> makes.</summary>
+    private const int Folds = 2;
+
+    private static string WindowName(int index) => index == 0 ? "validation" : $"label window {index + 1}";
 
     /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
     private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
@@ -401,11 +424,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// generators fitted before it) add ranker rows until MaxRankerUsers or MaxLabelWindows. Their
     /// users train the ranker only; validation stays on the latest window.
     /// </summary>
-    private List<RankerGroup> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar, List<LabelWindow> windows, ChosenSettings chosen)
+    private List<LabelWindow> EarlierWindows(EventLog train, TrackCatalog catalog, int usersSoFar, ChosenSettings chosen)
     {
         // Counted in sampled users, not in users with a positive: at full size the first window
         // already samples MaxRankerUsers, and another window would cost another ALS fit.
-        var rows = new List<RankerGroup>();
+        var windows = new List<LabelWindow>();
         var (first, last) = train.DayRange();
         var end = Math.Clamp(SplitPlan.QuantileDay(train, first, last + 1, 1 - options.ValidationFraction), first + 1, last);
         for (var w = 1; w < options.MaxLabelWindows && usersSoFar < options.MaxRankerUsers; w++)
@@ -416,18 +439,16 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
                 break;
             }
 
-            var name = $"label window {w + 1}";
+            var name = WindowName(w);
             var labels = Stage($"{name}: events", () => train.Slice(start, end));
             var history = Stage($"{name}: events before it", () => train.Slice(first, start));
             var users = SampleUsers(history, labels).Take(options.MaxRankerUsers - usersSoFar).ToArray();
-            var labelWindow = new LabelWindow(w, history, labels, users, FitGenerators(history, catalog, start, name, chosen, null, SimilarToRecentModel.RecentItems(history, users)));
-            rows.AddRange(Stage($"{name}: ranker candidates and features", () => RankerRows(labelWindow)));
-            windows.Add(labelWindow);
+            windows.Add(new LabelWindow(w, history, labels, users, FitGenerators(history, catalog, start, name, chosen, null, SimilarToRecentModel.RecentItems(history, users))));
             usersSoFar += users.Length;
             end = start;
         }
 
-        return rows;
+        return windows;
     }
 
     /// <summary>Users with history before the window and listens in it: a seeded sample of at most MaxRankerUsers, in shuffled order.</summary>
@@ -437,9 +458,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return Sampling.Shuffle(eligible, new Rng(options.Als.Seed + 7)).Take(options.MaxRankerUsers).ToArray();
     }
 
-    private RankerGroup[] RankerRows(LabelWindow lw)
+    private RankerGroup[] RankerRows(LabelWindow lw, BlendWeights blend)
     {
-        var rows = RankerTraining.Groups(lw, options.RankerNegatives, options.Als.Seed, _cancellation);
+        var rows = RankerTraining.Groups(lw, blend, options.RankerNegatives, options.RankerHardNegatives, options.Als.Seed, _cancellation);
         LogRankerData(logger, rows.Length, rows.Sum(r => r.Labels.Length), (long)rows.Sum(r => r.Labels.Sum()));
         if (rows.Length == 0)
         {
@@ -450,8 +471,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     }
 
     /// <summary>LambdaRank on the rows of the users <paramref name="include"/> accepts, in every window (null: all of them).</summary>
-    private GradientBoostedRanker FitRanker(RankerGroup[] all, Func<int, bool>? include) =>
-        RankerTraining.Fit(include is null ? all : all.Where(r => include(r.User)).ToArray(), options.Ranker, options.ShuffleRankerLabels ? options.Als.Seed + 13 : null);
+    private GradientBoostedRanker FitRanker(RankerGroup[] all, Func<int, bool>? include, RankerParameters settings) =>
+        RankerTraining.Fit(include is null ? all : all.Where(r => include(r.User)).ToArray(), settings, ShuffleSeed);
+
+    /// <summary>The seed of the shuffled labels the gate's test trains on; null: the real labels.</summary>
+    private ulong? ShuffleSeed => options.ShuffleRankerLabels ? options.Als.Seed + 13 : null;
 
     /// <summary>The test period: the lists not already computed for every user are computed for the sampled warm users, then scored (Evaluation.TestPeriodEvaluation).</summary>
     /// <summary>The warm users the evaluation scores (a seeded sample past EvaluationMaxUsers) and their item-kNN lists, as deep as the blend and the ranker's candidates read them.</summary>

@@ -3,6 +3,7 @@ using Recommender.Data;
 using Recommender.Evaluation;
 using Recommender.Models;
 using Recommender.Numerics;
+using Recommender.Ranking;
 
 namespace Recommender.Pipeline;
 
@@ -109,6 +110,96 @@ public sealed partial class ValidationSearch(TrainOptions options, ILogger logge
         return best.Days;
     }
 
+    /// <summary>The ranker settings tried (each at every count of <see cref="RankerTreeCounts"/>), in the order that breaks ties: today's defaults first, then smaller and slower learners.</summary>
+    public static IReadOnlyList<RankerParameters> RankerGrid(RankerParameters defaults) =>
+    [
+        defaults,
+        defaults with { Leaves = 3 },
+        defaults with { LearningRate = defaults.LearningRate / 2, FeatureFraction = 0.6 },
+    ];
+
+    /// <summary>The boosting rounds scored for each setting: prefixes of one fit (early stopping chosen on validation).</summary>
+    public static readonly int[] RankerTreeCounts = [10, 25, 50, 100];
+
+    /// <summary>
+    /// The ranker's settings chosen on validation by cross-fitting: for each setting of
+    /// <see cref="RankerGrid"/>, one ranker per fold learns from the other folds' rows; every
+    /// window's user is ranked (all candidates) by the fold's trees cut at each of
+    /// <see cref="RankerTreeCounts"/>, and the best pooled NDCG@10 wins (the earlier setting and
+    /// fewer trees win ties). The lists are those <see cref="ValidationPass.Score"/> scores.
+    /// </summary>
+    public (RankerParameters Best, RankerTrial[] Trials) Ranker(IReadOnlyList<LabelWindow> windows, BlendWeights blend, RankerGroup[] rows, int folds, Func<int, int> foldOf, ulong? shuffleLabelsSeed)
+    {
+        const int F = FeatureContext.FeatureCount;
+        var users = windows.SelectMany(w => w.Users.Select(u => (Window: w, User: u))).ToArray();
+        var items = new int[users.Length][];
+        var features = new float[users.Length][];
+        Parallel.For(0, users.Length, Cores.Options(cancellation), i =>
+        {
+            var (w, u) = users[i];
+            var candidates = new Candidate[RankedRecommender.MaxCandidates];
+            var history = w.History.ItemsOf(u);
+            var n = RankedRecommender.Candidates(new CandidateSources(w.Models.Als, w.Models.ItemKnn, w.Models.Genre, w.Models.Similar, w.Models.Popular, blend), u, history, candidates);
+            items[i] = candidates[..n].Select(c => c.Item).ToArray();
+            features[i] = new float[n * F];
+            w.Models.Features.Compute(u, w.Models.Als.Model.UserVector(u), history, candidates.AsSpan(0, n), features[i]);
+        });
+        var truths = users.Select(x =>
+        {
+            var truth = x.Window.Labels.ItemsOf(x.User).ToArray();
+            Array.Sort(truth);
+            return truth;
+        }).ToArray();
+        var listeners = windows[0].History.ItemUserCounts();
+        var historyUsers = Enumerable.Range(0, windows[0].History.NumUsers).Count(u => windows[0].History.CountOf(u) > 0);
+        var best = (Parameters: options.Ranker, Ndcg: double.MinValue);
+        var trials = new List<RankerTrial>();
+        // Every (setting, fold) fit at once, one per core: each LightGBM fit is single-threaded (bit-for-bit repeatable).
+        var grid = RankerGrid(options.Ranker);
+        var fits = new TreeEnsemble[grid.Count * folds];
+        Parallel.For(0, fits.Length, Cores.Options(cancellation), j =>
+        {
+            var (setting, f) = (grid[j / folds], j % folds);
+            fits[j] = RankerTraining.Fit(rows.Where(r => foldOf(r.User) != f).ToArray(), setting with { Trees = RankerTreeCounts[^1] }, shuffleLabelsSeed).Trees;
+        });
+        for (var s = 0; s < grid.Count; s++)
+        {
+            var setting = grid[s];
+            foreach (var trees in RankerTreeCounts)
+            {
+                var cut = fits.Skip(s * folds).Take(folds).Select(t => t.Prefix(trees)).ToArray();
+                var lists = new int[users.Length][];
+                Parallel.For(0, users.Length, Cores.Options(cancellation), i =>
+                {
+                    var scores = new float[items[i].Length];
+                    cut[foldOf(users[i].User)].Score(features[i], scores);
+                    var top = new TopK(10);
+                    for (var c = 0; c < scores.Length; c++)
+                    {
+                        top.Add(items[i][c], scores[c]);
+                    }
+
+                    lists[i] = top.ToArray().Select(x => x.Item).ToArray();
+                });
+                var acc = new MetricsAccumulator(10, listeners, historyUsers);
+                for (var i = 0; i < users.Length; i++)
+                {
+                    acc.Add(lists[i], truths[i]); // in user order: the same sum on any core count
+                }
+
+                var ndcg = acc.Result().Ndcg;
+                LogRankerChoice(logger, setting.Leaves, setting.LearningRate, setting.FeatureFraction, trees, ndcg);
+                trials.Add(new RankerTrial(setting.Leaves, setting.LearningRate, setting.FeatureFraction, trees, ndcg));
+                if (ndcg > best.Ndcg)
+                {
+                    best = (setting with { Trees = trees }, ndcg);
+                }
+            }
+        }
+
+        return (best.Parameters, [.. trials]);
+    }
+
     /// <summary>NDCG@10 of a model's lists for the users, against the tracks they first heard in the window.</summary>
     public static double NdcgAt10(IRecommenderModel model, EventLog history, EventLog window, int[] users, int[] listeners) =>
         UserNdcgAt10(model, history, window, users, listeners).Average();
@@ -131,6 +222,9 @@ public sealed partial class ValidationSearch(TrainOptions options, ILogger logge
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation: ALS with regularization {Regularization}, alpha {Alpha}, {Factors} factors: NDCG@10 {Ndcg:F4}")]
     private static partial void LogAlsChoice(ILogger logger, float regularization, float alpha, int factors, double ndcg);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "validation: ranker with {Leaves} leaves, learning rate {LearningRate}, feature fraction {FeatureFraction}, {Trees} trees: NDCG@10 {Ndcg:F4}")]
+    private static partial void LogRankerChoice(ILogger logger, int leaves, double learningRate, double featureFraction, int trees, double ndcg);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation: item-based {Method}: NDCG@10 {Ndcg:F4}")]
     private static partial void LogItemBasedChoice(ILogger logger, string method, double ndcg);

@@ -16,6 +16,15 @@ public struct Candidate
     public float SimilarScore;
     public int SimilarRank;
     public int PopularRank;
+    public float GenreScore;
+    public int GenreRank;
+
+    /// <summary>The blend's fused score (0 when none of its lists holds the track) and rank among the candidates.</summary>
+    public float BlendScore;
+    public int BlendRank;
+
+    /// <summary>How many generators proposed the track.</summary>
+    public int Sources;
 }
 
 /// <summary>
@@ -24,7 +33,7 @@ public struct Candidate
 /// </summary>
 public sealed class FeatureContext
 {
-    public const int FeatureCount = 19;
+    public const int FeatureCount = 29;
 
     /// <summary>The latest listens whose artists count as "played recently" for a candidate.</summary>
     internal const int RecentArtistWindow = 20; // at most 64: one bit per listen in an artist's mask
@@ -34,7 +43,12 @@ public sealed class FeatureContext
         "als_score", "als_rank", "similar_score", "similar_rank", "popular_rank", "max_cosine_recent", "popularity_window",
         "popularity_trend", "user_genre_share", "user_artist_share", "user_log_tracks", "num_albums", "genre_score_mean",
         "user_tracks_per_month", "item_log_listeners", "popularity_recent", "itemknn_score", "itemknn_rank", "artist_in_recent",
+        "genre_score", "genre_rank", "blend_score", "blend_rank", "sources", "user_genre_entropy", "user_days_since_last_listen",
+        "item_age_days", "artist_listens_ago", "user_new_track_share",
     ];
+
+    /// <summary>A track first heard at most this many days before the cutoff counts as new (user_new_track_share).</summary>
+    internal const int NewTrackDays = 30;
 
     private readonly int[] _genreOffsets;
     private readonly int[] _genres;
@@ -66,7 +80,8 @@ public sealed class FeatureContext
 
     /// <summary>What the features are computed from, besides the ALS factors: the per-item and per-user counts and each item's dense genres and artists.</summary>
     private sealed record Counts(int[] Listeners, int[] WindowListeners, float[] PopularityWindow, float[] Trend, float[] PopularityRecent,
-        float[] GenreScoreMean, int[] NumAlbums, int[] ActiveMonths, int GenreCount, int[] GenreOffsets, int[] Genres, int ArtistCount, int[] ArtistOffsets, int[] Artists);
+        float[] GenreScoreMean, int[] NumAlbums, int[] ActiveMonths, int GenreCount, int[] GenreOffsets, int[] Genres, int ArtistCount, int[] ArtistOffsets, int[] Artists,
+        int CutoffDay, int[] FirstDay, int[] LastDay);
 
     private FeatureContext(Counts c, AlsModel als)
     {
@@ -76,11 +91,13 @@ public sealed class FeatureContext
         }
 
         _counts = c;
+        (_cutoffDay, _firstDay, _lastDay) = (c.CutoffDay, c.FirstDay, c.LastDay);
         (Listeners, WindowListeners, PopularityWindow, Trend, PopularityRecent, GenreScoreMean, NumAlbums, ActiveMonths) =
             (c.Listeners, c.WindowListeners, c.PopularityWindow, c.Trend, c.PopularityRecent, c.GenreScoreMean, c.NumAlbums, c.ActiveMonths);
         (_genreCount, _genreOffsets, _genres, _artistCount, _artistOffsets, _artists) = (c.GenreCount, c.GenreOffsets, c.Genres, c.ArtistCount, c.ArtistOffsets, c.Artists);
         _genreCounts = new ScratchPool<int>(_genreCount);
         _artistCounts = new ScratchPool<int>(_artistCount);
+        _artistLastSeen = new ScratchPool<int>(_artistCount);
         _recentArtistMasks = new ScratchPool<ulong>(_artistCount);
         var n = Listeners.Length;
         _itemRows = new float[n * ItemStride];
@@ -101,6 +118,16 @@ public sealed class FeatureContext
     }
 
     private readonly Counts _counts;
+    private readonly int _cutoffDay;
+
+    /// <summary>Per item, the first day anyone heard it before the cutoff (−1: nobody).</summary>
+    private readonly int[] _firstDay;
+
+    /// <summary>Per user, the day of their last listen before the cutoff (−1: none).</summary>
+    private readonly int[] _lastDay;
+
+    /// <summary>Per artist, 1 + the position in the history of the user's latest listen to it (0: never).</summary>
+    private readonly ScratchPool<int> _artistLastSeen;
 
     private static Counts Count(EventLog events, TrackCatalog catalog, int cutoffDay, int popularWindowDays)
     {
@@ -111,6 +138,10 @@ public sealed class FeatureContext
         var previous = new int[n];
         const int TrendDays = 14;
         var activeMonths = new int[events.NumUsers];
+        var firstDay = new int[n];
+        Array.Fill(firstDay, int.MaxValue);
+        var lastDay = new int[events.NumUsers];
+        Array.Fill(lastDay, -1);
         for (var u = 0; u < events.NumUsers; u++)
         {
             var lastMonth = int.MinValue;
@@ -124,6 +155,8 @@ public sealed class FeatureContext
 
                 var i = events.Items[e];
                 listeners[i]++;
+                firstDay[i] = Math.Min(firstDay[i], d);
+                lastDay[u] = Math.Max(lastDay[u], d);
                 windowListeners[i] += d >= cutoffDay - popularWindowDays ? 1 : 0;
                 recent[i] += d >= cutoffDay - TrendDays ? 1 : 0;
                 previous[i] += d >= cutoffDay - (2 * TrendDays) && d < cutoffDay - TrendDays ? 1 : 0;
@@ -134,6 +167,11 @@ public sealed class FeatureContext
                     lastMonth = month;
                 }
             }
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            firstDay[i] = firstDay[i] == int.MaxValue ? -1 : firstDay[i];
         }
 
         var maxWindow = Math.Max(1, windowListeners.Max());
@@ -177,11 +215,13 @@ public sealed class FeatureContext
         }
 
         return new Counts(listeners, windowListeners, popularityWindow, trend, popularityRecent, genreScoreMean, numAlbums, activeMonths,
-            genreIds.Count, genreOffsets, genres, artistIds.Count, artistOffsets, artists);
+            genreIds.Count, genreOffsets, genres, artistIds.Count, artistOffsets, artists, cutoffDay, firstDay, lastDay);
     }
 
-    /// <summary>ranker_features.bin: header items, users, genres, artists; then the per-item counts, the per-user active months and the item→genre and item→artist CSR arrays.</summary>
-    public static BinaryFormat Format { get; } = new("a ranker feature context", 0x54414546, 1, 4); // "FEAT"
+
+
+    /// <summary>ranker_features.bin: header items, users, genres, artists, cutoff day; then the per-item counts, the per-user active months, the item→genre and item→artist CSR arrays, each item's first day and each user's last.</summary>
+    public static BinaryFormat Format { get; } = new("a ranker feature context", 0x54414546, 2, 5); // "FEAT"
 
     /// <summary>
     /// Writes what the features are computed from (not the ALS factors, saved with the model), so
@@ -190,7 +230,7 @@ public sealed class FeatureContext
     public void Save(string path)
     {
         var c = _counts;
-        BinaryArtifact.Write(path, Format, [c.Listeners.Length, c.ActiveMonths.Length, c.GenreCount, c.ArtistCount], w =>
+        BinaryArtifact.Write(path, Format, [c.Listeners.Length, c.ActiveMonths.Length, c.GenreCount, c.ArtistCount, c.CutoffDay], w =>
         {
             w.Array<int>(c.Listeners);
             w.Array<int>(c.WindowListeners);
@@ -204,6 +244,8 @@ public sealed class FeatureContext
             w.Array<int>(c.Genres);
             w.Array<int>(c.ArtistOffsets);
             w.Array<int>(c.Artists);
+            w.Array<int>(c.FirstDay);
+            w.Array<int>(c.LastDay);
         });
     }
 
@@ -215,6 +257,7 @@ public sealed class FeatureContext
         var users = r.HeaderInt(1, "users");
         var genreCount = r.HeaderInt(2, "genres");
         var artistCount = r.HeaderInt(3, "artists");
+        var cutoffDay = r.HeaderInt(4, "cutoff day");
         var listeners = r.Array<int>(items, "listeners");
         var windowListeners = r.Array<int>(items, "window listeners");
         var popularityWindow = r.Array<float>(items, "popularity window");
@@ -227,6 +270,8 @@ public sealed class FeatureContext
         var genres = r.Array<int>(genreOffsets[items], "genres");
         var artistOffsets = r.Array<int>(items + 1L, "artist offsets");
         var artists = r.Array<int>(artistOffsets[items], "artists");
+        var firstDay = r.Array<int>(items, "first days");
+        var lastDay = r.Array<int>(users, "last days");
         r.End();
         if (genres.Any(g => (uint)g >= (uint)genreCount) || artists.Any(a => (uint)a >= (uint)artistCount))
         {
@@ -239,7 +284,7 @@ public sealed class FeatureContext
         }
 
         return new FeatureContext(new Counts(listeners, windowListeners, popularityWindow, trend, popularityRecent, genreScoreMean, numAlbums, activeMonths,
-            genreCount, genreOffsets, genres, artistCount, artistOffsets, artists), als);
+            genreCount, genreOffsets, genres, artistCount, artistOffsets, artists, cutoffDay, firstDay, lastDay), als);
     }
 
     public AlsModel Als { get; }
@@ -265,16 +310,20 @@ public sealed class FeatureContext
     {
         var genreCounts = _genreCounts.Rent();
         var artistCounts = _artistCounts.Rent();
-        foreach (var item in history)
+        var artistLastSeen = _artistLastSeen.Rent();
+        var genreTotal = 0;
+        for (var p = 0; p < history.Length; p++)
         {
-            foreach (var genre in GenresOf(item))
+            foreach (var genre in GenresOf(history[p]))
             {
                 genreCounts[genre]++;
+                genreTotal++;
             }
 
-            foreach (var artist in ArtistsOf(item))
+            foreach (var artist in ArtistsOf(history[p]))
             {
                 artistCounts[artist]++;
+                artistLastSeen[artist] = p + 1;
             }
         }
 
@@ -282,16 +331,23 @@ public sealed class FeatureContext
         var recent = history[Math.Max(0, history.Length - 5)..];
         var recentArtists = history[Math.Max(0, history.Length - RecentArtistWindow)..];
         var recentMasks = _recentArtistMasks.Rent();
+        var newTracks = 0;
         for (var p = 0; p < recentArtists.Length; p++)
         {
             foreach (var artist in ArtistsOf(recentArtists[p]))
             {
                 recentMasks[artist] |= 1UL << p;
             }
+
+            var first = _firstDay[recentArtists[p]];
+            newTracks += first >= 0 && _cutoffDay - first <= NewTrackDays ? 1 : 0;
         }
 
         var historyLength = Math.Max(1, history.Length);
-        var months = user >= 0 && user < ActiveMonths.Length ? Math.Max(1, ActiveMonths[user]) : 1;
+        var known = user >= 0 && user < ActiveMonths.Length;
+        var months = known ? Math.Max(1, ActiveMonths[user]) : 1;
+        var daysSinceLast = known && _lastDay[user] >= 0 ? _cutoffDay - _lastDay[user] : -1f;
+        var newShare = recentArtists.Length == 0 ? 0 : newTracks / (float)recentArtists.Length;
         for (var c = 0; c < candidates.Length; c++)
         {
             if (c + PrefetchAhead < candidates.Length)
@@ -321,11 +377,14 @@ public sealed class FeatureContext
             }
 
             var artistShare = 0f;
+            var lastSeen = 0;
             foreach (var artist in ArtistsOf(i))
             {
                 artistShare = MathF.Max(artistShare, artistCounts[artist] / (float)historyLength);
+                lastSeen = Math.Max(lastSeen, artistLastSeen[artist]);
             }
 
+            var first = _firstDay[i];
             row[0] = userVector.Length == f ? TensorPrimitives.Dot(userVector, Als.ItemVector(i)) : 0;
             row[1] = cand.AlsRank;
             row[2] = cand.SimilarScore;
@@ -345,18 +404,30 @@ public sealed class FeatureContext
             row[16] = cand.ItemKnnScore;
             row[17] = cand.ItemKnnRank;
             row[18] = ArtistPlayedIn(i, recentArtists.Length, recentMasks);
+            row[19] = cand.GenreScore;
+            row[20] = cand.GenreRank;
+            row[21] = cand.BlendScore;
+            row[22] = cand.BlendRank;
+            row[23] = cand.Sources;
+            row[25] = daysSinceLast;
+            row[26] = first < 0 ? -1 : _cutoffDay - first;
+            row[27] = lastSeen == 0 ? -1 : MathF.Log(1 + history.Length - lastSeen); // listens since the artist was last heard, log-scaled
+            row[28] = newShare;
+        }
+
+        // A user-level feature, filled in after the loop that still reads the genre counts it clears.
+        var entropy = GenreEntropy(history, genreCounts, genreTotal);
+        for (var c = 0; c < candidates.Length; c++)
+        {
+            features[(c * FeatureCount) + 24] = entropy;
         }
 
         foreach (var item in history)
         {
-            foreach (var genre in GenresOf(item))
-            {
-                genreCounts[genre] = 0;
-            }
-
             foreach (var artist in ArtistsOf(item))
             {
                 artistCounts[artist] = 0;
+                artistLastSeen[artist] = 0;
             }
         }
 
@@ -368,9 +439,33 @@ public sealed class FeatureContext
             }
         }
 
-        _genreCounts.Return(genreCounts);
+        _genreCounts.Return(genreCounts); // GenreEntropy cleared it
         _artistCounts.Return(artistCounts);
+        _artistLastSeen.Return(artistLastSeen);
         _recentArtistMasks.Return(recentMasks);
+    }
+
+    /// <summary>
+    /// The Shannon entropy (nats) of the genres of the user's listens: low for a one-genre listener.
+    /// Clears <paramref name="genreCounts"/> as it goes (each genre is counted once).
+    /// </summary>
+    private float GenreEntropy(ReadOnlySpan<int> history, int[] genreCounts, int total)
+    {
+        var entropy = 0.0;
+        foreach (var item in history)
+        {
+            foreach (var genre in GenresOf(item))
+            {
+                if (genreCounts[genre] > 0)
+                {
+                    var p = genreCounts[genre] / (double)total;
+                    entropy -= p * Math.Log(p);
+                    genreCounts[genre] = 0;
+                }
+            }
+        }
+
+        return (float)entropy;
     }
 
     /// <summary>

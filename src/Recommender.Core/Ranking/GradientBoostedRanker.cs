@@ -14,6 +14,9 @@ public sealed record RankerParameters
     public int? MinExamplesPerLeaf { get; init; }
     public int Seed { get; init; } = 42;
 
+    /// <summary>The share of the features each tree may split on (1: all); below 1, each tree draws them with the seed.</summary>
+    public double FeatureFraction { get; init; } = 1;
+
     /// <summary>LightGBM with one thread is bit-for-bit repeatable; more threads are faster.</summary>
     public int Threads { get; init; } = 1;
 }
@@ -34,7 +37,17 @@ public sealed class GradientBoostedRanker
         var parameters = (model as ISingleFeaturePredictionTransformer<LightGbmRankingModelParameters>)?.Model
             ?? throw new InvalidDataException($"ranker model is a {model.GetType().Name}, not a LightGBM ranking model");
         _trees = TreeEnsemble.From(parameters.TrainedTreeEnsemble, FeatureContext.FeatureCount);
+        var gains = default(VBuffer<float>);
+        parameters.GetFeatureWeights(ref gains);
+        FeatureGains = new double[FeatureContext.FeatureCount];
+        foreach (var (index, gain) in gains.Items())
+        {
+            FeatureGains[index] = gain;
+        }
     }
+
+    /// <summary>Per feature, the total gain of the splits on it (LightGBM's "gain" importance): what the trees learned from each feature.</summary>
+    public double[] FeatureGains { get; }
 
     /// <summary>The trees, scored without ML.NET.</summary>
     public TreeEnsemble Trees => _trees;
@@ -84,6 +97,7 @@ public sealed class GradientBoostedRanker
             MinimumExampleCountPerLeaf = p.MinExamplesPerLeaf,
             NumberOfThreads = p.Threads,
             Seed = p.Seed,
+            Booster = new GradientBooster.Options { FeatureFraction = p.FeatureFraction },
             Verbose = false,
             Silent = true,
         });

@@ -5,41 +5,69 @@ using Recommender.Numerics;
 namespace Recommender.Ranking;
 
 /// <summary>
-/// The two-stage recommender: candidates from ALS, item-kNN, similar-to-recent and popular,
-/// ordered by the gradient-boosted ranker over <see cref="FeatureContext"/> features.
+/// What the ranker's candidates come from: the generators, and the blend's weights (its fused
+/// score of ALS, item-based and genre lists is a feature, as each generator's own score is).
+/// </summary>
+public readonly record struct CandidateSources(IRecommenderModel Als, IRecommenderModel ItemKnn, IRecommenderModel Genre, SimilarToRecentModel Similar, PopularModel Popular, BlendWeights Blend);
+
+/// <summary>
+/// The two-stage recommender: candidates from ALS, item-based, genre profile, similar-to-recent and
+/// popular (the blend's top is their union's first part), ordered by the gradient-boosted ranker
+/// over <see cref="FeatureContext"/> features.
 /// </summary>
 public sealed class RankedRecommender : IRecommenderModel
 {
-    public const int AlsCandidates = 50;
-    public const int ItemKnnCandidates = 50;
+    public const int AlsCandidates = FusionRecommender.DefaultDepth; // the blend's depth: its fused score of a candidate is the served blend's
+    public const int ItemKnnCandidates = FusionRecommender.DefaultDepth;
+    public const int GenreCandidates = FusionRecommender.DefaultDepth;
     public const int SimilarCandidates = 30;
     public const int PopularCandidates = 20;
-    public const int MaxCandidates = AlsCandidates + ItemKnnCandidates + SimilarCandidates + PopularCandidates;
+
+    /// <summary>A candidate outside the blend's top this-many gets rank BlendCandidates + 1.</summary>
+    public const int BlendCandidates = FusionRecommender.DefaultDepth;
+    public const int MaxCandidates = AlsCandidates + ItemKnnCandidates + GenreCandidates + SimilarCandidates + PopularCandidates;
     public const string RankerFile = FileNames.Ranker;
 
-    public RankedRecommender(AlsRecommender als, ItemKnnModel itemKnn, SimilarToRecentModel similar, PopularModel popular, FeatureContext features, GradientBoostedRanker ranker)
+    public RankedRecommender(AlsRecommender als, ItemKnnModel itemKnn, GenreProfileModel genre, SimilarToRecentModel similar, PopularModel popular, BlendWeights blend, FeatureContext features, GradientBoostedRanker ranker)
     {
         Als = als;
         ItemKnn = itemKnn;
+        Genre = genre;
         Similar = similar;
         Popular = popular;
+        Blend = blend;
         Features = features;
         Ranker = ranker;
+    }
+
+    /// <summary>The ranker over the generators of one fit, the blend's weights chosen with them.</summary>
+    public RankedRecommender(CandidateGenerators generators, BlendWeights blend, GradientBoostedRanker ranker)
+        : this(generators.Als, generators.ItemKnn, generators.Genre, generators.Similar, generators.Popular, blend, generators.Features, ranker)
+    {
     }
 
     public string Name => "ranked";
     public AlsRecommender Als { get; }
     public ItemKnnModel ItemKnn { get; }
+    public GenreProfileModel Genre { get; }
     public SimilarToRecentModel Similar { get; }
     public PopularModel Popular { get; }
+    public BlendWeights Blend { get; }
     public FeatureContext Features { get; }
     public GradientBoostedRanker Ranker { get; }
 
-    /// <summary>The union of the four generators' lists, with each one's score and rank (rank = list length + 1 when absent).</summary>
-    public static int Candidates(IRecommenderModel als, IRecommenderModel itemKnn, SimilarToRecentModel similar, PopularModel popular, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
+    /// <summary>The generators this ranker reads; ALS and item-based lists may come from tables computed earlier instead.</summary>
+    public CandidateSources Sources(IRecommenderModel? alsLists = null, IRecommenderModel? itemKnnLists = null) =>
+        new(alsLists ?? Als, itemKnnLists ?? ItemKnn, Genre, Similar, Popular, Blend);
+
+    /// <summary>
+    /// The union of the generators' lists, with each one's score and rank (rank = list length + 1
+    /// when absent), the blend's fused score and rank, and how many generators proposed each track.
+    /// </summary>
+    public static int Candidates(in CandidateSources sources, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
     {
-        Span<ScoredItem> buffer = stackalloc ScoredItem[Math.Max(AlsCandidates, ItemKnnCandidates)];
-        // The items alone, beside the candidates: a vectorised search finds a repeat among 150 in a few steps.
+        Span<ScoredItem> buffer = stackalloc ScoredItem[FusionRecommender.DefaultDepth];
+        // The items alone, beside the candidates: a vectorised search finds a repeat among 200 in a few steps.
         Span<int> items = stackalloc int[MaxCandidates];
         var count = 0;
         int Slot(Span<Candidate> d, Span<int> seen, int item) // spans cannot be captured: passed in
@@ -49,43 +77,101 @@ public sealed class RankedRecommender : IRecommenderModel
             {
                 at = count++;
                 seen[at] = item;
-                d[at] = new Candidate { Item = item, AlsRank = AlsCandidates + 1, ItemKnnRank = ItemKnnCandidates + 1, SimilarRank = SimilarCandidates + 1, PopularRank = PopularCandidates + 1 };
+                d[at] = new Candidate
+                {
+                    Item = item, AlsRank = AlsCandidates + 1, ItemKnnRank = ItemKnnCandidates + 1, GenreRank = GenreCandidates + 1,
+                    SimilarRank = SimilarCandidates + 1, PopularRank = PopularCandidates + 1, BlendRank = BlendCandidates + 1,
+                };
             }
 
+            d[at].Sources++;
             return at;
         }
 
-        var n = als.Recommend(user, history, AlsCandidates, buffer);
-        for (var r = 0; r < n; r++)
+        // The blend's parts, as FusionRecommender.Fuse scales them: (score − last) / (first − last) + floor, weighted.
+        void Fused(Span<Candidate> d, ReadOnlySpan<ScoredItem> list, ReadOnlySpan<int> slots, float weight)
         {
-            var at = Slot(destination, items, buffer[r].Item);
-            destination[at].AlsScore = buffer[r].Score;
-            destination[at].AlsRank = r + 1;
+            if (list.Length == 0 || weight <= 0)
+            {
+                return;
+            }
+
+            var (hi, lo) = (list[0].Score, list[^1].Score);
+            var range = hi - lo;
+            for (var r = 0; r < list.Length; r++)
+            {
+                d[slots[r]].BlendScore += weight * ((range > 0 ? (list[r].Score - lo) / range : 1f) + FusionRecommender.Floor);
+            }
         }
 
-        n = itemKnn.Recommend(user, history, ItemKnnCandidates, buffer);
+        Span<int> at = stackalloc int[FusionRecommender.DefaultDepth];
+        var n = sources.Als.Recommend(user, history, AlsCandidates, buffer);
         for (var r = 0; r < n; r++)
         {
-            var at = Slot(destination, items, buffer[r].Item);
-            destination[at].ItemKnnScore = buffer[r].Score;
-            destination[at].ItemKnnRank = r + 1;
+            at[r] = Slot(destination, items, buffer[r].Item);
+            destination[at[r]].AlsScore = buffer[r].Score;
+            destination[at[r]].AlsRank = r + 1;
         }
 
-        n = similar.Recommend(user, history, SimilarCandidates, buffer);
+        Fused(destination, buffer[..n], at, 1f);
+        n = sources.ItemKnn.Recommend(user, history, ItemKnnCandidates, buffer);
         for (var r = 0; r < n; r++)
         {
-            var at = Slot(destination, items, buffer[r].Item);
-            destination[at].SimilarScore = buffer[r].Score;
-            destination[at].SimilarRank = r + 1;
+            at[r] = Slot(destination, items, buffer[r].Item);
+            destination[at[r]].ItemKnnScore = buffer[r].Score;
+            destination[at[r]].ItemKnnRank = r + 1;
         }
 
-        n = popular.Recommend(user, history, PopularCandidates, buffer);
+        Fused(destination, buffer[..n], at, sources.Blend.ItemBased);
+        n = sources.Genre.Recommend(user, history, GenreCandidates, buffer);
+        for (var r = 0; r < n; r++)
+        {
+            at[r] = Slot(destination, items, buffer[r].Item);
+            destination[at[r]].GenreScore = buffer[r].Score;
+            destination[at[r]].GenreRank = r + 1;
+        }
+
+        Fused(destination, buffer[..n], at, sources.Blend.Genre);
+        n = sources.Similar.Recommend(user, history, SimilarCandidates, buffer);
+        for (var r = 0; r < n; r++)
+        {
+            var s = Slot(destination, items, buffer[r].Item);
+            destination[s].SimilarScore = buffer[r].Score;
+            destination[s].SimilarRank = r + 1;
+        }
+
+        n = sources.Popular.Recommend(user, history, PopularCandidates, buffer);
         for (var r = 0; r < n; r++)
         {
             destination[Slot(destination, items, buffer[r].Item)].PopularRank = r + 1;
         }
 
+        RankBlend(destination[..count], items[..count]);
         return count;
+    }
+
+    /// <summary>
+    /// The blend's rank of each candidate it scores, as its fused top-k orders them (score, then the
+    /// lower track first); the rest keep BlendCandidates + 1. <paramref name="items"/>[c] is candidate c's track.
+    /// </summary>
+    private static void RankBlend(Span<Candidate> candidates, ReadOnlySpan<int> items)
+    {
+        Span<ScoredItem> fused = stackalloc ScoredItem[candidates.Length];
+        var n = 0;
+        for (var c = 0; c < candidates.Length; c++)
+        {
+            if (candidates[c].BlendScore > 0)
+            {
+                fused[n++] = new ScoredItem(candidates[c].Item, candidates[c].BlendScore);
+            }
+        }
+
+        fused = fused[..n];
+        fused.Sort();
+        for (var r = 0; r < Math.Min(n, BlendCandidates); r++)
+        {
+            candidates[items.IndexOf(fused[r].Item)].BlendRank = r + 1;
+        }
     }
 
     public int Recommend(int user, ReadOnlySpan<int> history, int k, Span<ScoredItem> destination)
@@ -104,14 +190,13 @@ public sealed class RankedRecommender : IRecommenderModel
     /// <param name="itemKnnLists">the item-kNN candidates from lists computed earlier in the run, as <paramref name="alsLists"/>; null sums <see cref="ItemKnn"/>.</param>
     public ScoredItem[][] RecommendBatch(int[] users, Func<int, ReadOnlySpan<int>> historyOf, int k, RankingBuffers buffers, IRecommenderModel? alsLists = null, RankingPhaseTimes? times = null, IRecommenderModel? itemKnnLists = null)
     {
-        var alsSource = alsLists ?? Als;
-        var itemKnnSource = itemKnnLists ?? ItemKnn;
+        var sources = Sources(alsLists, itemKnnLists);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         buffers.Reserve(users.Length);
         var (slots, counts, offsets, features) = (buffers.Slots, buffers.Counts, buffers.Offsets, buffers.Features);
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
-            counts[b] = Candidates(alsSource, itemKnnSource, Similar, Popular, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
+            counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
         });
         offsets[0] = 0;
         for (var b = 0; b < users.Length; b++)
@@ -159,6 +244,7 @@ public sealed class RankedRecommender : IRecommenderModel
     [
         () => ItemKnn.Save(dir, ids),
         () => Similar.Save(dir, ids),
+        () => Genre.Save(dir, ids),
         () =>
         {
             Als.Save(dir, ids);
@@ -169,10 +255,10 @@ public sealed class RankedRecommender : IRecommenderModel
     ];
 
     /// <summary>Loads the learned state, the feature counts with it: the loaded model ranks as the saved one.</summary>
-    public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn)
+    public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn, GenreProfileParameters genre, BlendWeights blend)
     {
         var als = AlsRecommender.Load(dir);
-        return new RankedRecommender(als, ItemKnnModel.Load(dir, ids, itemKnn), SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids),
+        return new RankedRecommender(als, ItemKnnModel.Load(dir, ids, itemKnn), GenreProfileModel.Load(dir, genre), SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids), blend,
             FeatureContext.Load(Path.Combine(dir, FileNames.RankerFeatures), als.Model), GradientBoostedRanker.Load(Path.Combine(dir, RankerFile)));
     }
 }

@@ -1,4 +1,5 @@
 using Recommender.Data;
+using Recommender.Models;
 using Recommender.Numerics;
 
 namespace Recommender.Ranking;
@@ -15,16 +16,19 @@ public static class RankerTraining
     /// negative (a group with one label value teaches LambdaRank nothing), in the order of its users.
     /// The window's number and the user seed the negative sample.
     /// </summary>
-    public static RankerGroup[] Groups(LabelWindow labelWindow, int negatives, ulong seed, CancellationToken cancellation)
+    /// <param name="blend">the blend's weights: its fused score is a feature.</param>
+    /// <param name="hardNegatives">how many of the <paramref name="negatives"/> are the blend's best-ranked negatives rather than random ones.</param>
+    public static RankerGroup[] Groups(LabelWindow labelWindow, BlendWeights blend, int negatives, int hardNegatives, ulong seed, CancellationToken cancellation)
     {
         var (window, history, labels, users, generators) = labelWindow;
-        var (als, itemKnn, similar, popular, features, _) = generators;
+        var (als, itemKnn, similar, popular, features, genre) = generators;
+        var sources = new CandidateSources(als, itemKnn, genre, similar, popular, blend);
         var perUser = new RankerGroup?[users.Length];
         Parallel.For(0, users.Length, Cores.Options(cancellation), b =>
         {
             var u = users[b];
             var candidates = new Candidate[RankedRecommender.MaxCandidates];
-            var n = RankedRecommender.Candidates(als, itemKnn, similar, popular, u, history.ItemsOf(u), candidates);
+            var n = RankedRecommender.Candidates(sources, u, history.ItemsOf(u), candidates);
             var truth = labels.ItemsOf(u).ToArray();
             Array.Sort(truth);
             var y = new float[n];
@@ -42,7 +46,7 @@ public static class RankerTraining
 
             // Every positive and a seeded sample of the negatives: the ranker learns as well from a
             // fraction of the (mostly negative) rows, in a fraction of the time.
-            var keep = n - positives > negatives ? SampleNegatives(candidates.AsSpan(0, n), y, negatives, new Rng(seed ^ ((ulong)(uint)u << 8) ^ (ulong)window)) : n;
+            var keep = n - positives > negatives ? SampleNegatives(candidates.AsSpan(0, n), y, negatives, new Rng(seed ^ ((ulong)(uint)u << 8) ^ (ulong)window), hardNegatives) : n;
             var x = new float[keep * FeatureContext.FeatureCount];
             features.Compute(u, als.Model.UserVector(u), history.ItemsOf(u), candidates.AsSpan(0, keep), x);
             perUser[b] = new RankerGroup(u, window, x, y[..keep]);
@@ -50,30 +54,53 @@ public static class RankerTraining
         return perUser.OfType<RankerGroup>().ToArray();
     }
 
-    /// <summary>Moves every positive and <paramref name="negatives"/> random negatives to the front (labels alongside); returns how many that is.</summary>
-    public static int SampleNegatives(Span<Candidate> candidates, Span<float> labels, int negatives, Rng rng)
+    /// <summary>
+    /// Moves every positive, then the <paramref name="hard"/> negatives the blend ranks highest,
+    /// then random negatives up to <paramref name="negatives"/> in all, to the front (labels
+    /// alongside); returns how many that is.
+    /// </summary>
+    public static int SampleNegatives(Span<Candidate> candidates, Span<float> labels, int negatives, Rng rng, int hard = 0)
     {
         var at = 0;
         for (var c = 0; c < candidates.Length; c++)
         {
             if (labels[c] > 0)
             {
-                (candidates[at], candidates[c]) = (candidates[c], candidates[at]);
-                (labels[at], labels[c]) = (labels[c], labels[at]);
-                at++;
+                Swap(candidates, labels, at++, c);
             }
         }
 
-        // A partial Fisher–Yates shuffle over the negatives picks the sample.
         var end = Math.Min(candidates.Length, at + negatives);
+
+        // The hard ones: a selection by blend rank (then track), a few passes over ~200 candidates.
+        var hardEnd = at + Math.Min(hard, end - at);
+        while (at < hardEnd)
+        {
+            var best = at;
+            for (var c = at + 1; c < candidates.Length; c++)
+            {
+                if ((candidates[c].BlendRank, candidates[c].Item).CompareTo((candidates[best].BlendRank, candidates[best].Item)) < 0)
+                {
+                    best = c;
+                }
+            }
+
+            Swap(candidates, labels, at++, best);
+        }
+
+        // A partial Fisher–Yates shuffle over the remaining negatives picks the random ones.
         for (var c = at; c < end; c++)
         {
-            var j = c + rng.Next(candidates.Length - c);
-            (candidates[c], candidates[j]) = (candidates[j], candidates[c]);
-            (labels[c], labels[j]) = (labels[j], labels[c]);
+            Swap(candidates, labels, c, c + rng.Next(candidates.Length - c));
         }
 
         return end;
+    }
+
+    private static void Swap(Span<Candidate> candidates, Span<float> labels, int a, int b)
+    {
+        (candidates[a], candidates[b]) = (candidates[b], candidates[a]);
+        (labels[a], labels[b]) = (labels[b], labels[a]);
     }
 
     /// <summary>LambdaRank over <paramref name="groups"/>, one query group each (a user in two windows is two groups).</summary>

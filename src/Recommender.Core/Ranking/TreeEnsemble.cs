@@ -134,6 +134,14 @@ public sealed unsafe class TreeEnsemble
     /// <summary>Levels walked per row, over all trees.</summary>
     public int TotalDepth => _depths.Sum();
 
+    /// <summary>The first <paramref name="trees"/> trees: the model boosting would have stopped at (each tree's scores are added in order, so a prefix scores as the shorter fit).</summary>
+    public TreeEnsemble Prefix(int trees)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(trees, Trees);
+        ArgumentOutOfRangeException.ThrowIfNegative(trees);
+        return new TreeEnsemble(Features, _roots[..trees], _depths[..trees], _nodes, _value, _expected);
+    }
+
     /// <summary>Copies the trees of a model ML.NET trained (numeric splits only: the ranker declares no categorical features).</summary>
     public static TreeEnsemble From(RegressionTreeEnsemble ensemble, int features)
     {

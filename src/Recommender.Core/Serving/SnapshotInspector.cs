@@ -64,7 +64,7 @@ public sealed class SnapshotInspector
         var genre = Read(dir, FileNames.GenreProfile, () => GenreProfileModel.Load(dir, genreParameters));
         var features = Read(dir, FileNames.RankerFeatures, () => FeatureContext.Load(Path.Combine(dir, FileNames.RankerFeatures), snapshot.Als));
         var ranker = Read(dir, FileNames.Ranker, () => GradientBoostedRanker.Load(Path.Combine(dir, FileNames.Ranker)));
-        var ranked = new RankedRecommender(snapshot.AlsSearch, itemKnn, snapshot.SimilarToRecent, snapshot.Popular, features, ranker);
+        var ranked = new RankedRecommender(snapshot.AlsSearch, itemKnn, genre, snapshot.SimilarToRecent, snapshot.Popular, weights, features, ranker);
         var blend = FusionRecommender.Blend(snapshot.AlsSearch, itemKnn, genre, weights);
         return new SnapshotInspector(snapshot, itemKnn, genre, ranked, blend, manifest);
     }
@@ -211,7 +211,7 @@ public sealed class SnapshotInspector
     private RankedReasons[] Explain(int user, int[] history, int k)
     {
         var candidates = new Candidate[RankedRecommender.MaxCandidates];
-        var count = RankedRecommender.Candidates(Ranked.Als, Ranked.ItemKnn, Ranked.Similar, Ranked.Popular, user, history, candidates);
+        var count = RankedRecommender.Candidates(Ranked.Sources(), user, history, candidates);
         const int F = FeatureContext.FeatureCount;
         var features = new float[count * F];
         var vector = user >= 0 && user < Snapshot.Als.Users ? Snapshot.Als.UserVector(user) : [];

@@ -34,7 +34,7 @@ internal sealed class TrainVerb : Verb
     private readonly Option<long> _seed = CliOption.Long("seed", "random seed of every stage", (long)Defaults.Als.Seed, 0);
     private readonly Option<int> _maxRankerUsers = CliOption.Int("max-ranker-users", "users sampled to train the ranker", Defaults.MaxRankerUsers, 1);
     private readonly Option<int?> _popularDays = CliOption.OptionalInt("popular-days", "length of the top-popular window ending at the fit cutoff (default: 106, 60, 30, 14 or 7, whichever scores best on validation)", 1);
-    private readonly Option<int> _rankerTrees = CliOption.Int("ranker-trees", "boosting rounds of the ranker", RankerDefaults.Trees, 1, 10_000);
+    private readonly Option<int> _rankerTrees = CliOption.Int("ranker-trees", "boosting rounds of the ranker (any --ranker-* option turns off the validation search of its settings)", RankerDefaults.Trees, 1, 10_000);
     private readonly Option<int> _rankerLeaves = CliOption.Int("ranker-leaves", "leaves per tree of the ranker", RankerDefaults.Leaves, 2, 4096);
     private readonly Option<int?> _rankerMinLeaf = CliOption.OptionalInt("ranker-min-leaf", "minimum rows per leaf of the ranker (default: training rows / 2000, within 5..100)", 1);
     private readonly Option<bool> _quick = CliOption.Flag("quick", $"a demo-sized search: default ALS settings, no EASE, {TrainOptions.QuickLabelWindows} label windows (what demo runs)");
@@ -73,6 +73,7 @@ internal sealed class TrainVerb : Verb
             AllEvents = r.GetValue(_allEvents),
             SearchAls = r.GetValue(_regularization) is null && r.GetValue(_alpha) is null,
             SearchAlsFactors = !r.Given(_factors),
+            SearchRanker = !r.Given(_rankerTrees) && !r.Given(_rankerLeaves) && !r.Given(_rankerMinLeaf),
             DropDuplicates = r.GetValue(_dropDuplicates),
             OnlineEventsPath = r.GetValue(_onlineLog),
             MaxRankerUsers = r.GetValue(_maxRankerUsers),

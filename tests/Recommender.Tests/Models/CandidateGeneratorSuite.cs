@@ -212,6 +212,8 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
             var simA = SimilarToRecentModel.Fit(history, alsA.Model);
             var popA = PopularModel.Fit(history, labelFrom - 106, labelFrom);
             var featA = new FeatureContext(history, d.Catalog, labelFrom, alsA.Model, 106);
+            var genreA = GenreProfileModel.Fit(history, d.Catalog.Genres, new GenreProfileParameters());
+            var sources = new CandidateSources(alsA, knnA, genreA, simA, popA, BlendWeights.Default);
             var rows = new List<(float[] X, float[] Y, uint G)>();
             for (var u = 0; u < history.NumUsers; u++)
             {
@@ -221,7 +223,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
                 }
 
                 var candidates = new Candidate[RankedRecommender.MaxCandidates];
-                var n = RankedRecommender.Candidates(alsA, knnA, simA, popA, u, history.ItemsOf(u), candidates);
+                var n = RankedRecommender.Candidates(sources, u, history.ItemsOf(u), candidates);
                 var truth = labels.ItemsOf(u).ToArray();
                 var y = candidates[..n].Select(c => truth.Contains(c.Item) ? 1f : 0f).ToArray();
                 var x = new float[n * FeatureContext.FeatureCount];
@@ -235,12 +237,13 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
                 rows.SelectMany(r => Enumerable.Repeat(r.G, r.Y.Length)).ToArray(),
                 new RankerParameters { Trees = 20, MinExamplesPerLeaf = 20 });
             var als = AlsRecommender.Fit(d.Train, Als);
-            return new RankedRecommender(als, ItemKnnModel.Fit(d.Train, new ItemKnnParameters()), SimilarToRecentModel.Fit(d.Train, als.Model), PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff),
+            return new RankedRecommender(als, ItemKnnModel.Fit(d.Train, new ItemKnnParameters()), GenreProfileModel.Fit(d.Train, d.Catalog.Genres, new GenreProfileParameters()),
+                SimilarToRecentModel.Fit(d.Train, als.Model), PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff), BlendWeights.Default,
                 new FeatureContext(d.Train, d.Catalog, d.Cutoff, als.Model, 106), ranker);
         }
 
         public override IRecommenderModel Load(string dir, SuiteData d) =>
-            RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters());
+            RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters(), new GenreProfileParameters(), BlendWeights.Default);
     }
 }
 
@@ -323,5 +326,64 @@ public class FeatureContextTests
         }
 
         return hits / (float)listens.Length;
+    }
+}
+
+/// <summary>The user, track and user–track features added for issue 27, each against its obvious version.</summary>
+public class FeatureContextNewFeatureTests
+{
+    private static int Column(string name) => Array.IndexOf(FeatureContext.FeatureNames, name);
+
+    [Test]
+    public void UserAndTrackFeatures_EqualTheirObviousVersions()
+    {
+        var data = CandidateGeneratorSuite.Shared.Value;
+        var train = data.Train;
+        var als = AlsModel.Fit(InteractionMatrix.FromEvents(train), new AlsParameters { Factors = 8, Iterations = 2, Seed = 1 });
+        var context = new FeatureContext(train, data.Catalog, data.Cutoff, als, 106);
+        const int F = FeatureContext.FeatureCount;
+
+        // Each track's first day, from every event.
+        var firstDay = Enumerable.Repeat(int.MaxValue, train.NumItems).ToArray();
+        for (var u = 0; u < train.NumUsers; u++)
+        {
+            for (var e = train.UserOffsets[u]; e < train.UserOffsets[u + 1]; e++)
+            {
+                firstDay[train.Items[e]] = Math.Min(firstDay[train.Items[e]], train.Days[e]);
+            }
+        }
+
+        var checkedListensAgo = 0;
+        foreach (var u in Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).Take(100))
+        {
+            var history = train.ItemsOf(u).ToArray();
+            var candidates = Enumerable.Range(0, train.NumItems).Where(i => !history.Contains(i)).Take(120).Select(i => new Candidate { Item = i }).ToArray();
+            var features = new float[candidates.Length * F];
+            context.Compute(u, als.UserVector(u), history, candidates, features);
+
+            var lastDay = Enumerable.Range(train.UserOffsets[u], train.CountOf(u)).Max(e => train.Days[e]);
+            var genres = history.SelectMany(i => context.GenresOf(i).ToArray()).ToArray();
+            var entropy = -genres.GroupBy(g => g).Sum(g => (double)g.Count() / genres.Length * Math.Log((double)g.Count() / genres.Length));
+            var latest = history[Math.Max(0, history.Length - FeatureContext.RecentArtistWindow)..];
+            var newShare = latest.Count(i => data.Cutoff - firstDay[i] <= FeatureContext.NewTrackDays) / (float)latest.Length;
+            for (var c = 0; c < candidates.Length; c++)
+            {
+                var row = features.AsSpan(c * F, F);
+                var item = candidates[c].Item;
+                Assert.That(row[Column("user_days_since_last_listen")], Is.EqualTo(data.Cutoff - lastDay), $"user {u}");
+                Assert.That(row[Column("user_genre_entropy")], Is.EqualTo(entropy).Within(1e-5), $"user {u}");
+                Assert.That(row[Column("user_new_track_share")], Is.EqualTo(newShare), $"user {u}");
+                Assert.That(row[Column("item_age_days")], Is.EqualTo(firstDay[item] == int.MaxValue ? -1 : data.Cutoff - firstDay[item]), $"track {item}");
+
+                // The latest listen sharing an artist with the candidate: how many listens ago, log-scaled.
+                var artists = context.ArtistsOf(item).ToArray();
+                var last = Array.FindLastIndex(history, h => context.ArtistsOf(h).ToArray().Intersect(artists).Any());
+                var expected = last < 0 ? -1 : MathF.Log(1 + history.Length - (last + 1));
+                Assert.That(row[Column("artist_listens_ago")], Is.EqualTo(expected), $"user {u}, track {item}");
+                checkedListensAgo += last >= 0 ? 1 : 0;
+            }
+        }
+
+        Assert.That(checkedListensAgo, Is.GreaterThan(100), "the data must have candidates by artists the users heard");
     }
 }

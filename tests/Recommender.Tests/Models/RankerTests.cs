@@ -169,4 +169,46 @@ public class RankerTests
             Assert.That(labels[c], Is.EqualTo(candidates[c].Item % 10 == 3 ? 1f : 0f), "labels move with their candidates");
         }
     }
+
+    [Test]
+    public void SampleNegatives_Hard_KeepsTheBlendsBestRankedNegatives_ThenRandomOnes()
+    {
+        // Track i has blend rank 50 − i: the highest tracks are the blend's best.
+        var candidates = Enumerable.Range(0, 50).Select(i => new Candidate { Item = i, BlendRank = 50 - i }).ToArray();
+        var labels = Enumerable.Range(0, 50).Select(i => i is 49 or 10 ? 1f : 0f).ToArray();
+        var kept = RankerTraining.SampleNegatives(candidates, labels, 6, new Rng(3), hard: 4);
+        Assert.That(kept, Is.EqualTo(2 + 6));
+        Assert.That(candidates[..2].Select(c => c.Item), Is.EquivalentTo(new[] { 49, 10 }));
+        Assert.That(candidates[2..6].Select(c => c.Item), Is.EqualTo(new[] { 48, 47, 46, 45 }), "the best-ranked negatives, best first (49 is a positive)");
+        Assert.That(candidates[6..8].Select(c => c.Item), Is.All.LessThan(45).And.All.Not.EqualTo(10), "then random negatives from the rest");
+        Assert.That(candidates.Select(c => c.Item).Distinct().Count(), Is.EqualTo(50), "a permutation: nothing lost or doubled");
+    }
+
+    [Test]
+    public void TreePrefix_ScoresAsTheShorterFit()
+    {
+        const int F = FeatureContext.FeatureCount, Rows = 1200;
+        var rng = new Rng(9);
+        var features = new float[Rows * F];
+        for (var i = 0; i < features.Length; i++)
+        {
+            features[i] = (float)rng.NextDouble();
+        }
+
+        var labels = Enumerable.Range(0, Rows).Select(r => features[(r * F) + 2] + (0.3f * features[(r * F) + 5]) > 0.8f ? 1f : 0f).ToArray();
+        var groups = Enumerable.Range(0, Rows).Select(r => (uint)(r / 30)).ToArray();
+        var p = new RankerParameters { Trees = 12, Leaves = 5, MinExamplesPerLeaf = 10 };
+        var shortFit = GradientBoostedRanker.Fit(features, labels, groups, p);
+        var longFit = GradientBoostedRanker.Fit(features, labels, groups, p with { Trees = 30 });
+        Assert.That(longFit.Trees.Trees, Is.EqualTo(30));
+        var expected = shortFit.Score(features, Rows);
+        var prefix = new float[Rows];
+        longFit.Trees.Prefix(12).Score(features, prefix);
+        Assert.That(prefix, Is.EqualTo(expected), "boosting adds trees: the first 12 of 30 are the 12-tree model");
+        var all = new float[Rows];
+        longFit.Trees.Score(features, all);
+        Assert.That(all, Is.Not.EqualTo(expected), "and the other 18 change the scores");
+        Assert.That(longFit.FeatureGains[2], Is.GreaterThan(longFit.FeatureGains[10]), "the label's feature carries more gain than a noise feature");
+        Assert.That(longFit.FeatureGains, Has.Length.EqualTo(F).And.All.GreaterThanOrEqualTo(0));
+    }
 }

@@ -1,0 +1,65 @@
+using Recommender.Models;
+using Recommender.Numerics;
+using Recommender.Ranking;
+
+namespace Recommender.Tests.Models;
+
+/// <summary>The ranker's candidate union against the generators' own lists and the blend they make.</summary>
+public class CandidateUnionTests
+{
+    [Test]
+    public void Candidates_CarryEachGeneratorsRank_TheBlendsScoreAndRank_AndTheirSourceCount()
+    {
+        var data = CandidateGeneratorSuite.Shared.Value;
+        var train = data.Train;
+        var als = AlsRecommender.Fit(train, new AlsParameters { Factors = 16, Iterations = 5, Seed = 5 });
+        var itemKnn = ItemKnnModel.Fit(train, new ItemKnnParameters());
+        var genre = GenreProfileModel.Fit(train, data.Catalog.Genres, new GenreProfileParameters());
+        var similar = SimilarToRecentModel.Fit(train, als.Model);
+        var popular = PopularModel.Fit(train, data.Cutoff - 106, data.Cutoff);
+        var weights = new BlendWeights(0.5f, 2f);
+        var sources = new CandidateSources(als, itemKnn, genre, similar, popular, weights);
+        var blend = FusionRecommender.Blend(als, itemKnn, genre, weights);
+        var blendRanked = 0;
+        foreach (var u in Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).Take(60))
+        {
+            var history = train.ItemsOf(u).ToArray();
+            var candidates = new Candidate[RankedRecommender.MaxCandidates];
+            var n = RankedRecommender.Candidates(sources, u, history, candidates);
+            var union = candidates[..n];
+            Assert.That(union.Select(c => c.Item).Distinct().Count(), Is.EqualTo(n), "each track once");
+
+            ScoredItem[] List(IRecommenderModel model, int depth)
+            {
+                var buffer = new ScoredItem[depth];
+                return buffer[..model.Recommend(u, history, depth, buffer)];
+            }
+
+            var lists = new[]
+            {
+                List(als, RankedRecommender.AlsCandidates), List(itemKnn, RankedRecommender.ItemKnnCandidates), List(genre, RankedRecommender.GenreCandidates),
+                List(similar, RankedRecommender.SimilarCandidates), List(popular, RankedRecommender.PopularCandidates),
+            };
+            Assert.That(union.Select(c => c.Item), Is.EquivalentTo(lists.SelectMany(l => l.Select(x => x.Item)).Distinct()), $"user {u}: the union of the lists");
+            foreach (var c in union)
+            {
+                Assert.That(c.Sources, Is.EqualTo(lists.Count(l => l.Any(x => x.Item == c.Item))), $"user {u}, track {c.Item}: its generators");
+                Assert.That(c.GenreRank, Is.EqualTo(Array.FindIndex(lists[2], x => x.Item == c.Item) is var r and >= 0 ? r + 1 : RankedRecommender.GenreCandidates + 1));
+            }
+
+            // The blend's own top 50, in order, is the candidates ordered by blend rank; its scores are theirs.
+            var fused = List(blend, RankedRecommender.BlendCandidates);
+            var byRank = union.Where(c => c.BlendRank <= RankedRecommender.BlendCandidates).OrderBy(c => c.BlendRank).ToArray();
+            Assert.That(byRank.Select(c => c.Item), Is.EqualTo(fused.Select(x => x.Item)), $"user {u}: the blend's order");
+            Assert.That(byRank.Select(c => c.BlendRank), Is.EqualTo(Enumerable.Range(1, byRank.Length)));
+            for (var r = 0; r < fused.Length; r++)
+            {
+                Assert.That(byRank[r].BlendScore, Is.EqualTo(fused[r].Score).Within(1e-5f), $"user {u}, rank {r + 1}");
+            }
+
+            blendRanked += byRank.Length;
+        }
+
+        Assert.That(blendRanked, Is.GreaterThan(60 * 30), "most users get a long blend");
+    }
+}
