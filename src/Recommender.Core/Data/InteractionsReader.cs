@@ -13,6 +13,9 @@ public sealed record InteractionsQuality
     public int FirstDay { get; init; }
     public int LastDay { get; init; }
     public int DistinctDays { get; init; }
+
+    /// <summary>Events before the training window (<c>--window-days</c>), left out; 0 without a window.</summary>
+    public long EventsBeforeWindow { get; init; }
 }
 
 /// <summary>Streams interactions.parquet row group by row group into an <see cref="EventLog"/>.</summary>
@@ -20,7 +23,8 @@ public static partial class InteractionsReader
 {
     /// <param name="dropDuplicates">When false (the default), a repeated (user_id, track_id) pair is an error.</param>
     /// <param name="extra">Events logged online since the export; they follow each user's history and a repeat of a track is dropped.</param>
-    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? extra = null)
+    /// <param name="windowDays">when given, only the events of the latest this-many days of the log (online listens included) are kept; users with none are left out.</param>
+    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? extra = null, int? windowDays = null)
     {
         var path = Path.Combine(dataDir, FileNames.Interactions);
         int[] users, itemsRaw, days, seqs;
@@ -123,7 +127,40 @@ public static partial class InteractionsReader
             dropDuplicates = true;
         }
 
-        var userMap = DenseUsers(users);
+        long beforeWindow = 0;
+        if (windowDays is { } window && rows > 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(window, 1, nameof(windowDays));
+            var lastDay = int.MinValue;
+            for (var e = 0; e < rows; e++)
+            {
+                lastDay = Math.Max(lastDay, days[e]);
+            }
+
+            var from = lastDay - window + 1;
+
+            // Compacted in place: the rows before the window are gone before users are mapped, so a
+            // user heard only before it is not a user of this run.
+            var at = 0;
+            for (var e = 0; e < rows; e++)
+            {
+                if (days[e] >= from)
+                {
+                    (users[at], itemsRaw[at], days[at], seqs[at]) = (users[e], itemsRaw[e], days[e], seqs[e]);
+                    at++;
+                }
+                else
+                {
+                    unknown -= itemsRaw[e] < 0 ? 1 : 0; // counted once, as outside the window
+                }
+            }
+
+            beforeWindow = rows - at;
+            rows = at;
+            LogWindow(logger, window, beforeWindow, rows);
+        }
+
+        var userMap = DenseUsers(users, (int)rows);
         LogMapped(logger, rows, userMap.Count, unknown);
 
         // Counting sort by user; events of unknown tracks are dropped here.
@@ -198,6 +235,7 @@ public static partial class InteractionsReader
             FirstDay = first,
             LastDay = last,
             DistinctDays = seenDay.Count(x => x),
+            EventsBeforeWindow = beforeWindow,
         });
     }
 
@@ -226,9 +264,10 @@ public static partial class InteractionsReader
         }
     }
 
-    /// <summary>Replaces raw user ids by dense indexes in place and returns the map.</summary>
-    private static IdMap DenseUsers(int[] users)
+    /// <summary>Replaces the first <paramref name="count"/> raw user ids by dense indexes in place and returns the map.</summary>
+    private static IdMap DenseUsers(int[] all, int count)
     {
+        var users = all.AsSpan(0, count);
         int min = int.MaxValue, max = int.MinValue;
         foreach (var u in users)
         {
@@ -261,18 +300,18 @@ public static partial class InteractionsReader
                 }
             }
 
-            Parallel.For(0, (users.Length + 65535) / 65536, Cores.Options(), chunk =>
+            Parallel.For(0, (count + 65535) / 65536, Cores.Options(), chunk =>
             {
-                var end = Math.Min(users.Length, (chunk + 1) * 65536);
+                var end = Math.Min(count, (chunk + 1) * 65536);
                 for (var e = chunk * 65536; e < end; e++)
                 {
-                    users[e] = remap[users[e] - min];
+                    all[e] = remap[all[e] - min];
                 }
             });
             return IdMap.FromSorted([.. raw]);
         }
 
-        var map = IdMap.FromIds(users.Select(u => (long)u));
+        var map = IdMap.FromIds(all.Take(count).Select(u => (long)u));
         for (var e = 0; e < users.Length; e++)
         {
             users[e] = map.IndexOf(users[e]);
@@ -365,6 +404,9 @@ public static partial class InteractionsReader
 
     [LoggerMessage(Level = LogLevel.Information, Message = "interactions: read {Done}/{Total} row groups")]
     private static partial void LogProgress(ILogger logger, int done, int total);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "interactions: the training window keeps the latest {Days} days: {Before} earlier events left out, {Kept} kept")]
+    private static partial void LogWindow(ILogger logger, int days, long before, long kept);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "interactions: {Rows} rows, {Users} users, {Unknown} events of unknown tracks dropped")]
     private static partial void LogMapped(ILogger logger, long rows, int users, long unknown);

@@ -47,6 +47,7 @@ public sealed record QualityReport(CatalogQuality Catalog, InteractionsQuality I
             $"| first day | {DateOnly.FromDayNumber(EpochDayNumber + i.FirstDay):yyyy-MM-dd} |",
             $"| last day | {DateOnly.FromDayNumber(EpochDayNumber + i.LastDay):yyyy-MM-dd} |",
             $"| distinct days | {i.DistinctDays:N0} |",
+            $"| events before the training window (left out) | {i.EventsBeforeWindow:N0} |",
         };
         return string.Join('\n', lines) + '\n';
     }
@@ -60,12 +61,13 @@ public static partial class DataPreparation
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Reads and checks the three input files; throws <see cref="DataException"/> on bad input.</summary>
-    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? onlineEvents = null)
+    /// <param name="windowDays">when given, only the latest this-many days of listens (online ones included) are read into the run.</param>
+    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? onlineEvents = null, int? windowDays = null)
     {
         LogStage(logger, "reading tracks.parquet and catalog_names.parquet");
         var catalog = TrackCatalog.Read(dataDir);
         LogStage(logger, $"catalog: {catalog.Items.Count:N0} tracks; reading interactions.parquet");
-        var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates, onlineEvents);
+        var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates, onlineEvents, windowDays);
         var counts = events.ItemUserCounts();
         var neverPlayed = counts.LongCount(c => c == 0);
         return new PreparedData(catalog, events, new QualityReport(catalog.Quality, quality, neverPlayed), counts);

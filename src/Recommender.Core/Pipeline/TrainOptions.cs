@@ -147,6 +147,9 @@ public sealed record TrainOptions
 
     public bool DropDuplicates { get; init; }
 
+    /// <summary>Only the latest this-many days of the log (the online listens included) are read; null: all of it. Bounds what a retrain holds as the log grows.</summary>
+    public int? TrainWindowDays { get; init; }
+
     /// <summary>A log of listens received online (see OnlineEventLog); they join the training data.</summary>
     public string? OnlineEventsPath { get; init; }
 
@@ -205,6 +208,11 @@ public sealed record TrainOptions
         if (EvaluationMaxUsers < 1)
         {
             yield return $"evaluation users must be at least 1 (got {EvaluationMaxUsers})";
+        }
+
+        if (TrainWindowDays is < 1)
+        {
+            yield return $"training window must be at least one day (got {TrainWindowDays})";
         }
 
         if (PopularWindowDays is < 1)

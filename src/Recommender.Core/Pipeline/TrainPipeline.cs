@@ -50,7 +50,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         // Read (and refused if bad) before a snapshot folder exists. Handed over in a box that the
         // split empties: the whole event log (2.7 GB at full size) is garbage once it is split.
         var input = new StrongBox<PreparedData?>(Stage("prepare: read and check", () => DataPreparation.Load(options.DataDir, logger, options.DropDuplicates,
-            options.OnlineEventsPath is { } online ? Serving.OnlineEventLog.ReadAll(online).ToList() : null)));
+            options.OnlineEventsPath is { } online ? Serving.OnlineEventLog.ReadAll(online).ToList() : null, options.TrainWindowDays)));
         var (id, dir) = store.Begin();
         try
         {

@@ -38,6 +38,7 @@ internal sealed class TrainVerb : Verb
     private readonly Option<int> _rankerLeaves = CliOption.Int("ranker-leaves", "leaves per tree of the ranker", RankerDefaults.Leaves, 2, 4096);
     private readonly Option<int?> _rankerMinLeaf = CliOption.OptionalInt("ranker-min-leaf", "minimum rows per leaf of the ranker (default: training rows / 2000, within 5..100)", 1);
     private readonly Option<bool> _quick = CliOption.Flag("quick", $"a demo-sized search: default ALS settings, no EASE, {TrainOptions.QuickLabelWindows} label windows (what demo runs)");
+    private readonly Option<int?> _windowDays = CliOption.OptionalInt("window-days", "read only the latest N days of the log and of --online-log (default: all of it); --split-date then splits inside them", 1);
     private readonly Option<bool> _dropDuplicates = CliOption.Flag("drop-duplicates", "keep the first of repeated (user, track) events instead of failing");
     private readonly Option<string?> _onlineLog = CliOption.OptionalText("online-log", "listens logged by the service (LogListen) to learn from as well");
     private readonly Option<string?> _alsFactors = CliOption.OptionalText("als-factors", "a Spark MLlib ALSModel.save folder (userFactors/, itemFactors/: id int, features array<float>) used instead of the final ALS fit");
@@ -46,7 +47,7 @@ internal sealed class TrainVerb : Verb
     public TrainVerb()
         : base("train", "prepare, fit popular/ALS/similar/ranker, write a snapshot, evaluate on the test period") => Options(
             _data, _out, _splitDate, _allEvents, _factors, _iterations, _tolerance, _warmIterations, _evalUsers, _regularization, _alpha, _seed,
-            _maxRankerUsers, _popularDays, _rankerTrees, _rankerLeaves, _rankerMinLeaf, _quick, _dropDuplicates, _onlineLog, _alsFactors, _optionsFile);
+            _maxRankerUsers, _popularDays, _rankerTrees, _rankerLeaves, _rankerMinLeaf, _quick, _windowDays, _dropDuplicates, _onlineLog, _alsFactors, _optionsFile);
 
     public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
@@ -75,6 +76,7 @@ internal sealed class TrainVerb : Verb
             SearchAlsFactors = !r.Given(_factors),
             SearchRanker = !r.Given(_rankerTrees) && !r.Given(_rankerLeaves) && !r.Given(_rankerMinLeaf),
             DropDuplicates = r.GetValue(_dropDuplicates),
+            TrainWindowDays = r.GetValue(_windowDays),
             OnlineEventsPath = r.GetValue(_onlineLog),
             MaxRankerUsers = r.GetValue(_maxRankerUsers),
             AlsWarmIterations = r.GetValue(_warmIterations) is var warm and > 0 ? warm : null,

@@ -26,6 +26,9 @@ public sealed class RecommenderOptions
     /// <summary>Where the retrain pipeline runs: a child process (default) or inside the service.</summary>
     public RetrainMode RetrainMode { get; set; } = RetrainMode.ChildProcess;
 
+    /// <summary>The nightly retrain reads only the latest this-many days of listens (exported and online); null: all of them.</summary>
+    public int? TrainWindowDays { get; set; }
+
     /// <summary>ALS factors of the nightly retrain.</summary>
     public int AlsFactors { get; set; } = AlsParameters.Default.Factors;
 

@@ -46,6 +46,11 @@ public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOp
             failures.Add($"Recommender:RetrainMode must be ChildProcess or InProcess (got {o.RetrainMode})");
         }
 
+        if (o.TrainWindowDays is < 1)
+        {
+            failures.Add($"Recommender:TrainWindowDays must be at least 1 day, or unset for every listen (got {o.TrainWindowDays})");
+        }
+
         failures.AddRange(new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations }.Validate("Recommender:AlsFactors", "Recommender:AlsIterations"));
 
         if (o.MaxK is < 1 or > 10_000)

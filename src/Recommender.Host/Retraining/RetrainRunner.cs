@@ -35,6 +35,7 @@ public sealed partial class RetrainRunner(ILoggerFactory loggers, ILogger<Retrai
         AllEvents = true,
         DropDuplicates = true,
         OnlineEventsPath = Path.GetFullPath(onlineLog),
+        TrainWindowDays = o.TrainWindowDays,
         Als = new AlsParameters { Factors = o.AlsFactors, Iterations = o.AlsIterations },
     };
 

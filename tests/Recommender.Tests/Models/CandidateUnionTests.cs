@@ -63,3 +63,31 @@ public class CandidateUnionTests
         Assert.That(blendRanked, Is.GreaterThan(60 * 30), "most users get a long blend");
     }
 }
+
+/// <summary>The genre profile's list against its definition, scored track by track.</summary>
+public class GenreProfileReferenceTests
+{
+    [Test]
+    public void Recommend_EqualsScoringEveryCandidateOfTheStrongestGenres()
+    {
+        var data = CandidateGeneratorSuite.Shared.Value;
+        var parameters = new GenreProfileParameters { TopGenres = 4, ItemsPerGenre = 60 };
+        var model = GenreProfileModel.Fit(data.Train, data.Catalog.Genres, parameters);
+        var compared = 0;
+        foreach (var u in Enumerable.Range(0, data.Train.NumUsers).Where(u => data.Train.CountOf(u) > 0).Take(150))
+        {
+            var history = data.Train.ItemsOf(u).ToArray();
+            var profile = model.Profile(history);
+            var strongest = Enumerable.Range(0, model.NumGenres).Where(g => profile[g] > 0)
+                .OrderByDescending(g => profile[g]).ThenBy(g => g).Take(parameters.TopGenres);
+            var expected = strongest.SelectMany(g => model.CandidatesOf(g).ToArray()).Distinct().Where(i => !history.Contains(i))
+                .Select(i => new ScoredItem(i, model.Score(profile, i))).Order().Take(20).ToArray();
+            var buffer = new ScoredItem[20];
+            var got = buffer[..model.Recommend(u, history, 20, buffer)];
+            Assert.That(got, Is.EqualTo(expected), $"user {u}");
+            compared += got.Length;
+        }
+
+        Assert.That(compared, Is.GreaterThan(150 * 15), "most users get long lists");
+    }
+}
