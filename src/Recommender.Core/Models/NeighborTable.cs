@@ -34,17 +34,18 @@ public sealed class NeighborTable : ScoredLists
 
     /// <summary>Cosine neighbours from ALS item factors, through the IVF index on normalised vectors.</summary>
     /// <param name="queryItems">the items to list neighbours for, ascending (others get none); null for every item.</param>
-    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = DefaultProbes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null)
+    /// <param name="normalized">the model's item factors scaled to unit length, when the caller has them (they are read, not changed); null computes them.</param>
+    public static NeighborTable FromFactors(AlsModel model, int k, int lists = 0, int probes = DefaultProbes, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null, float[]? normalized = null)
     {
-        var (index, normalized) = CosineIndex(model, lists);
+        (var index, normalized) = CosineIndex(model, lists, normalized);
         return FromIndex(index, normalized, model.Factors, model.Items, k, probes, queryItems, cancellation, progress);
     }
 
     /// <summary>The unit-length item factors and the IVF index over them that <see cref="FromFactors"/> searches.</summary>
-    public static (IvfIndex Index, float[] Normalized) CosineIndex(AlsModel model, int lists = 0)
+    public static (IvfIndex Index, float[] Normalized) CosineIndex(AlsModel model, int lists = 0, float[]? normalized = null)
     {
         var f = model.Factors;
-        var normalized = DenseKernels.NormalizeRows(model.ItemFactors, f);
+        normalized ??= DenseKernels.NormalizeRows(model.ItemFactors, f);
         lists = lists > 0 ? lists : model.Items <= AlsRecommender.ExactLimit ? 1 : (int)Math.Sqrt(model.Items);
         return (IvfIndex.Build(normalized, f, lists, model.Parameters.Seed + 1), normalized);
     }

@@ -36,8 +36,9 @@ public sealed class SimilarToRecentModel : IRecommenderModel
     /// the items whose ALS neighbours are needed, ascending; null for every item. A model fitted for
     /// some users only needs their recent tracks: it recommends to them exactly what the full model would.
     /// </param>
-    public static SimilarToRecentModel Fit(EventLog train, AlsModel als, int neighbors = 20, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null) =>
-        new(NeighborTable.FromFactors(als, neighbors, queryItems: queryItems, cancellation: cancellation, progress: progress), NeighborTable.Sequential(train, neighbors));
+    /// <param name="normalizedFactors">the ALS item factors at unit length, when the caller keeps them for other uses (the ranker's features): one 256 MB copy at full size instead of two.</param>
+    public static SimilarToRecentModel Fit(EventLog train, AlsModel als, int neighbors = 20, int[]? queryItems = null, CancellationToken cancellation = default, StageProgress? progress = null, float[]? normalizedFactors = null) =>
+        new(NeighborTable.FromFactors(als, neighbors, queryItems: queryItems, cancellation: cancellation, progress: progress, normalized: normalizedFactors), NeighborTable.Sequential(train, neighbors));
 
     /// <summary>The distinct tracks among the last <paramref name="recent"/> listens of the given users, ascending.</summary>
     public static int[] RecentItems(EventLog train, ReadOnlySpan<int> users, int recent = DefaultRecent)

@@ -410,10 +410,14 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var itemKnn = Stage($"item-knn ({name}): {knn.Method} over each user's latest {window} tracks, {ItemKnnModel.CoListeningUpdates(train, window):N0} updates", () => ItemKnnModel.Fit(train, knn, _cancellation));
         releaseMemory?.Invoke(); // the build's item → users lists and slot arrays are garbage now
         var scope = similarQueryItems is null ? string.Empty : " of the sampled users' recent tracks";
+
+        // The unit-length item factors once, for the cosine index and the ranker's features: a
+        // second 256 MB copy at full size raised the peak working set of the validation fits.
+        var normalized = DenseKernels.NormalizeRows(als.Model.ItemFactors, als.Model.Factors);
         var similar = Stage($"similar ({name}): ALS cosine{scope} + sequential neighbours", () => SimilarToRecentModel.Fit(train, als.Model, options.SimilarK, similarQueryItems, _cancellation,
-            new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems, observer: _progress is null ? null : _progress.Units)));
+            new StageProgress(logger, $"similar ({name})", similarQueryItems?.Length ?? train.NumItems, observer: _progress is null ? null : _progress.Units), normalized));
         var popular = Stage($"popular ({name})", () => PopularModel.Fit(train, cutoff - chosen.PopularDays, cutoff, descriptions: name == FinalFit ? _descriptions : null));
-        var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, chosen.PopularDays));
+        var features = Stage($"features ({name})", () => new FeatureContext(train, catalog, cutoff, als.Model, chosen.PopularDays, normalized));
         var genre = Stage($"genre profile ({name})", () => GenreProfileModel.Fit(train, catalog.Genres, options.Genre));
         releaseMemory?.Invoke(); // the similar-tracks index and the features' counting arrays: without it they sat in gen 2 until the next full collection
         return new CandidateGenerators(als, itemKnn, similar, popular, features, genre);

@@ -73,8 +73,9 @@ public sealed class FeatureContext
     /// <summary>Per artist, a bit for each of the user's latest RecentArtistWindow listens by that artist.</summary>
     private readonly ScratchPool<ulong> _recentArtistMasks;
 
-    public FeatureContext(EventLog events, TrackCatalog catalog, int cutoffDay, AlsModel als, int popularWindowDays)
-        : this(Count(events, catalog, cutoffDay, popularWindowDays), als)
+    /// <param name="normalizedFactors">the ALS item factors at unit length when the caller has them (kept, not copied); null computes them.</param>
+    public FeatureContext(EventLog events, TrackCatalog catalog, int cutoffDay, AlsModel als, int popularWindowDays, float[]? normalizedFactors = null)
+        : this(Count(events, catalog, cutoffDay, popularWindowDays), als, normalizedFactors)
     {
     }
 
@@ -83,7 +84,7 @@ public sealed class FeatureContext
         float[] GenreScoreMean, int[] NumAlbums, int[] ActiveMonths, int GenreCount, int[] GenreOffsets, int[] Genres, int ArtistCount, int[] ArtistOffsets, int[] Artists,
         int CutoffDay, int[] FirstDay, int[] LastDay);
 
-    private FeatureContext(Counts c, AlsModel als)
+    private FeatureContext(Counts c, AlsModel als, float[]? normalizedFactors = null)
     {
         if (als.Items != c.Listeners.Length)
         {
@@ -114,7 +115,12 @@ public sealed class FeatureContext
 
         Als = als;
         _factors = als.Factors;
-        _normalizedFactors = DenseKernels.NormalizeRows(als.ItemFactors, als.Factors);
+        if (normalizedFactors is not null && normalizedFactors.Length != als.ItemFactors.Length)
+        {
+            throw new ArgumentException($"{normalizedFactors.Length} normalised factor values; the ALS model has {als.ItemFactors.Length}", nameof(normalizedFactors));
+        }
+
+        _normalizedFactors = normalizedFactors ?? DenseKernels.NormalizeRows(als.ItemFactors, als.Factors);
     }
 
     private readonly Counts _counts;
