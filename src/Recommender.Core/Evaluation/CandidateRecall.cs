@@ -26,7 +26,7 @@ public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRec
     {
         var m = window.Models;
         var blend = FusionRecommender.Blend(m.Als, m.ItemKnn, m.Genre, weights);
-        var candidateSources = new CandidateSources(m.Als, m.ItemKnn, m.Genre, m.Similar, m.Popular, weights);
+        var candidateSources = m.Sources(weights);
         var sources = new (string Name, IRecommenderModel Model)[] { ("als", m.Als), ("itemknn", m.ItemKnn), ("genre", m.Genre), ("similar", m.Similar), ("popular", m.Popular), ("blend", blend) };
         var all = window.Users.Where(u => window.History.CountOf(u) > 0 && window.Labels.CountOf(u) > 0).ToArray();
         var stride = Math.Max(1, (all.Length + maxUsers - 1) / Math.Max(1, maxUsers));

@@ -72,7 +72,8 @@ public static class ValidationPass
         return lists;
     }
 
-    private static int[] Truth(LabelWindow w, int user)
+    /// <summary>The tracks <paramref name="user"/> first heard in the window, sorted: what a list is scored against.</summary>
+    internal static int[] Truth(LabelWindow w, int user)
     {
         var truth = w.Labels.ItemsOf(user).ToArray();
         Array.Sort(truth);

@@ -32,7 +32,7 @@ public sealed class FusionRecommender(string name, IReadOnlyList<(IRecommenderMo
     public const int DefaultDepth = 50;
 
     /// <summary>Added to every scaled score: a list's last item still counts for something.</summary>
-    public const float Floor = 1e-3f;
+    private const float Floor = 1e-3f;
 
     /// <summary>The "blend" candidate list: ALS (weight 1), the item-based list and the genre profile, weighted.</summary>
     public static FusionRecommender Blend(IRecommenderModel als, IRecommenderModel itemBased, IRecommenderModel genre, BlendWeights weights) =>
@@ -84,8 +84,7 @@ public sealed class FusionRecommender(string name, IReadOnlyList<(IRecommenderMo
             var range = hi - lo;
             foreach (var (item, score) in list)
             {
-                var scaled = range > 0 ? (score - lo) / range : 1f;
-                fused[item] = fused.GetValueOrDefault(item) + (weights[p] * (scaled + Floor));
+                fused[item] = fused.GetValueOrDefault(item) + (weights[p] * Scaled(score, lo, range));
             }
         }
 
@@ -97,6 +96,9 @@ public sealed class FusionRecommender(string name, IReadOnlyList<(IRecommenderMo
 
         return top.Drain(destination);
     }
+
+    /// <summary>A list's score min-max scaled within the list, plus the floor: (score − last) / (first − last) + floor, 1 + floor when all tie.</summary>
+    public static float Scaled(float score, float last, float range) => (range > 0 ? (score - last) / range : 1f) + Floor;
 
     /// <summary>Nothing of its own to save: its generators are saved with the snapshot.</summary>
     public void Save(string dir, ArtifactIds ids)

@@ -65,10 +65,10 @@ public sealed class GenreProfileModel : IRecommenderModel
     private readonly ScratchPool<float> _profiles;
 
     // The candidate rows laid out for scoring: per candidate slot (the order of _candidates) its
-    // prior and its genres, and a compact index over the distinct candidate tracks (~83K at full
-    // size). Scoring a user reads ~5,000 slots; through the track-indexed arrays each slot was
-    // about five cache misses into 1M-entry arrays, and ranking every user at full size spent
-    // minutes there. This way a request touches ~1.5 MB of contiguous rows.
+    // prior and its genres, and a compact index over the distinct candidate tracks (full size:
+    // 86,500 slots, 80,325 tracks, 1.9 MB of slot rows). Scoring a user reads up to 5,000 slots
+    // (10 genres × 500); through the track-indexed arrays each slot was several random reads into
+    // 1M-entry arrays, and ranking every user at full size took ~600 s instead of 205 s.
     private readonly float[] _slotPrior;
     private readonly int[] _slotGenreOffsets;
     private readonly int[] _slotGenres;

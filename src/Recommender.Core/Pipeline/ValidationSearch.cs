@@ -139,17 +139,12 @@ public sealed partial class ValidationSearch(TrainOptions options, ILogger logge
             var (w, u) = users[i];
             var candidates = new Candidate[RankedRecommender.MaxCandidates];
             var history = w.History.ItemsOf(u);
-            var n = RankedRecommender.Candidates(new CandidateSources(w.Models.Als, w.Models.ItemKnn, w.Models.Genre, w.Models.Similar, w.Models.Popular, blend), u, history, candidates);
+            var n = RankedRecommender.Candidates(w.Models.Sources(blend), u, history, candidates);
             items[i] = candidates[..n].Select(c => c.Item).ToArray();
             features[i] = new float[n * F];
             w.Models.Features.Compute(u, w.Models.Als.Model.UserVector(u), history, candidates.AsSpan(0, n), features[i]);
         });
-        var truths = users.Select(x =>
-        {
-            var truth = x.Window.Labels.ItemsOf(x.User).ToArray();
-            Array.Sort(truth);
-            return truth;
-        }).ToArray();
+        var truths = users.Select(x => ValidationPass.Truth(x.Window, x.User)).ToArray();
         var listeners = windows[0].History.ItemUserCounts();
         var historyUsers = Enumerable.Range(0, windows[0].History.NumUsers).Count(u => windows[0].History.CountOf(u) > 0);
         var best = (Parameters: options.Ranker, Ndcg: double.MinValue);

@@ -88,7 +88,7 @@ public sealed class RankedRecommender : IRecommenderModel
             return at;
         }
 
-        // The blend's parts, as FusionRecommender.Fuse scales them: (score − last) / (first − last) + floor, weighted.
+        // The blend's parts, scaled as FusionRecommender.Fuse scales them, weighted.
         void Fused(Span<Candidate> d, ReadOnlySpan<ScoredItem> list, ReadOnlySpan<int> slots, float weight)
         {
             if (list.Length == 0 || weight <= 0)
@@ -100,7 +100,7 @@ public sealed class RankedRecommender : IRecommenderModel
             var range = hi - lo;
             for (var r = 0; r < list.Length; r++)
             {
-                d[slots[r]].BlendScore += weight * ((range > 0 ? (list[r].Score - lo) / range : 1f) + FusionRecommender.Floor);
+                d[slots[r]].BlendScore += weight * FusionRecommender.Scaled(list[r].Score, lo, range);
             }
         }
 

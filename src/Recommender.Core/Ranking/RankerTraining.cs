@@ -21,8 +21,8 @@ public static class RankerTraining
     public static RankerGroup[] Groups(LabelWindow labelWindow, BlendWeights blend, int negatives, int hardNegatives, ulong seed, CancellationToken cancellation)
     {
         var (window, history, labels, users, generators) = labelWindow;
-        var (als, itemKnn, similar, popular, features, genre) = generators;
-        var sources = new CandidateSources(als, itemKnn, genre, similar, popular, blend);
+        var (als, _, _, _, features, _) = generators;
+        var sources = generators.Sources(blend);
         var perUser = new RankerGroup?[users.Length];
         Parallel.For(0, users.Length, Cores.Options(cancellation), b =>
         {
