@@ -386,7 +386,7 @@ public static partial class InteractionsReader
         for (var u = 0; u < log.NumUsers; u++)
         {
             seen.Clear();
-            for (var e = log.UserOffsets[u]; e < log.UserOffsets[u + 1]; e++)
+            for (var e = log.Start(u); e < log.End(u); e++)
             {
                 if (seen.Add(log.Items[e]))
                 {

@@ -40,7 +40,8 @@ public static class UserHistory
     /// </summary>
     public static void SaveDays(string path, EventLog events)
     {
-        var days = new ushort[events.NumEvents];
+        var offsets = events.UserOffsets; // the log as read: contiguous, in user_history.bin's order
+        var days = new ushort[offsets[^1]];
         for (var e = 0; e < days.Length; e++)
         {
             days[e] = (ushort)Math.Clamp(events.Days[e], 0, ushort.MaxValue);

@@ -28,14 +28,19 @@ public sealed class InteractionMatrix
         var values = new float[events.NumEvents];
         values.AsSpan().Fill(1f);
         var cols = new int[events.NumEvents];
+        var rowPointers = new int[events.NumUsers + 1];
+        for (var u = 0; u < events.NumUsers; u++)
+        {
+            rowPointers[u + 1] = rowPointers[u] + events.CountOf(u);
+        }
+
         Parallel.For(0, events.NumUsers, Cores.Options(), u =>
         {
-            var start = events.UserOffsets[u];
-            var row = cols.AsSpan(start, events.CountOf(u));
+            var row = cols.AsSpan(rowPointers[u], events.CountOf(u));
             events.ItemsOf(u).CopyTo(row);
             row.Sort(); // CSR rows are column-sorted
         });
-        return FromCsr(events.NumUsers, events.NumItems, events.UserOffsets, cols, values);
+        return FromCsr(events.NumUsers, events.NumItems, rowPointers, cols, values);
     }
 
     public static InteractionMatrix FromCsr(int users, int items, int[] rowPointers, int[] columns, float[] values)

@@ -81,7 +81,7 @@ public sealed partial class ItemKnnModel : IRecommenderModel
         for (var u = 0; u < train.NumUsers; u++)
         {
             var count = Math.Min(maxItems, train.CountOf(u));
-            start[u] = train.UserOffsets[u + 1] - count;
+            start[u] = train.End(u) - count;
             weights[u] = (float)(1 / Math.Log(Math.E + count));
         }
 

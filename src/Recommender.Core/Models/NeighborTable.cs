@@ -91,12 +91,12 @@ public sealed class NeighborTable : ScoredLists
         // range of users with its own cursors; the order within a list does not matter (counted below).
         var parts = Math.Max(1, Math.Min(Cores.Count, events.NumUsers));
         var partStart = new int[parts + 1];
-        for (int part = 1, u = 0; part < parts; part++)
+        for (int part = 1, u = 0, before = 0; part < parts; part++)
         {
             var target = (long)events.NumEvents * part / parts;
-            while (u < events.NumUsers && events.UserOffsets[u] < target)
+            while (u < events.NumUsers && before < target)
             {
-                u++;
+                before += events.CountOf(u++);
             }
 
             partStart[part] = u;
@@ -109,7 +109,7 @@ public sealed class NeighborTable : ScoredLists
             var counts = new int[n];
             for (var u = partStart[part]; u < partStart[part + 1]; u++)
             {
-                for (var e = events.UserOffsets[u] + 1; e < events.UserOffsets[u + 1]; e++)
+                for (var e = events.Start(u) + 1; e < events.End(u); e++)
                 {
                     counts[events.Items[e - 1]]++;
                     counts[events.Items[e]]++;
@@ -139,7 +139,7 @@ public sealed class NeighborTable : ScoredLists
             var next = cursors[part];
             for (var u = partStart[part]; u < partStart[part + 1]; u++)
             {
-                for (var e = events.UserOffsets[u] + 1; e < events.UserOffsets[u + 1]; e++)
+                for (var e = events.Start(u) + 1; e < events.End(u); e++)
                 {
                     int a = events.Items[e - 1], b = events.Items[e];
                     adjacent[next[a]++] = b;

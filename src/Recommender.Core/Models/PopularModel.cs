@@ -28,12 +28,15 @@ public sealed class PopularModel : IRecommenderModel
     public static PopularModel Fit(EventLog events, int fromDay, int toDay, int keep = 1000, ItemDescriptions? descriptions = null)
     {
         var counts = new int[events.NumItems];
-        for (var e = 0; e < events.NumEvents; e++)
+        for (var u = 0; u < events.NumUsers; u++)
         {
-            var d = events.Days[e];
-            if (d >= fromDay && d < toDay)
+            for (var e = events.Start(u); e < events.End(u); e++)
             {
-                counts[events.Items[e]]++;
+                var d = events.Days[e];
+                if (d >= fromDay && d < toDay)
+                {
+                    counts[events.Items[e]]++;
+                }
             }
         }
 

@@ -57,10 +57,11 @@ public static partial class BulkInference
             progress.Add(batch.Length);
         }
 
-        LogRankingPhases(logger, users.Length, times.Rows, times.Candidates.TotalSeconds, times.Features.TotalSeconds, times.Scoring.TotalSeconds);
+        LogRankingPhases(logger, users.Length, times.Rows, times.Candidates.TotalSeconds, times.Features.TotalSeconds, times.Scoring.TotalSeconds,
+            string.Join(", ", RankingPhaseTimes.SourceNames.Select((name, s) => $"{name} {times.Source(s).TotalSeconds:F1} s")));
         return new RecommendationTable(table);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "ranking {Users:N0} users, {Rows:N0} candidates: generating them {CandidateSeconds:F1} s, features {FeatureSeconds:F1} s, scoring {ScoringSeconds:F1} s")]
-    private static partial void LogRankingPhases(ILogger logger, int users, long rows, double candidateSeconds, double featureSeconds, double scoringSeconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "ranking {Users:N0} users, {Rows:N0} candidates: generating them {CandidateSeconds:F1} s (thread time: {SourceSeconds}), features {FeatureSeconds:F1} s, scoring {ScoringSeconds:F1} s")]
+    private static partial void LogRankingPhases(ILogger logger, int users, long rows, double candidateSeconds, double featureSeconds, double scoringSeconds, string sourceSeconds);
 }

@@ -150,7 +150,7 @@ public static partial class DataPreparation
             // Whole users per row group, about two million rows each.
             var from = events.UserOffsets[u];
             var end = u;
-            while (end < events.NumUsers && events.UserOffsets[end + 1] - from <= TargetRows)
+            while (end < events.NumUsers && events.End(end) - from <= TargetRows)
             {
                 end++;
             }
@@ -172,7 +172,7 @@ public static partial class DataPreparation
             for (var user = u; user < end; user++)
             {
                 var raw = events.Users.RawId(user);
-                for (var e = events.UserOffsets[user]; e < events.UserOffsets[user + 1]; e++)
+                for (var e = events.Start(user); e < events.End(user); e++)
                 {
                     var r = e - from;
                     userIds[r] = raw;

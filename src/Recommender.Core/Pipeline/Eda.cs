@@ -61,11 +61,14 @@ public static class Eda
 
         var all = data.ItemListeners;
         var recent = new int[events.NumItems];
-        for (var e = 0; e < events.NumEvents; e++)
+        for (var u = 0; u < events.NumUsers; u++)
         {
-            if (events.Days[e] >= windowFrom)
+            for (var e = events.Start(u); e < events.End(u); e++)
             {
-                recent[events.Items[e]]++;
+                if (events.Days[e] >= windowFrom)
+                {
+                    recent[events.Items[e]]++;
+                }
             }
         }
 

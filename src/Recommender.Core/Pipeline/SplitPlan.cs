@@ -30,11 +30,14 @@ public sealed record SplitPlan(int FirstDay, int LastDay, int? SplitDay, int Fit
     internal static int QuantileDay(Data.EventLog events, int first, int end, double q)
     {
         var perDay = new long[Math.Max(1, end - first)];
-        foreach (var d in events.Days)
+        for (var u = 0; u < events.NumUsers; u++)
         {
-            if (d >= first && d < end)
+            foreach (var d in events.DaysOf(u))
             {
-                perDay[d - first]++;
+                if (d >= first && d < end)
+                {
+                    perDay[d - first]++;
+                }
             }
         }
 

@@ -88,7 +88,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             () => UserHistory.SaveDays(Path.Combine(dir, UserHistory.DaysFileName), events),
         ]));
         var plan = SplitPlan.Choose(events, options.SplitDate, options.AllEvents);
-        LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)");
+        LogPlan(logger, EdaReport.DateOf(plan.FirstDay), plan.SplitDay is { } s ? EdaReport.DateOf(s).ToString("yyyy-MM-dd") : "none (all events)",
+            events.IsDayOrdered ? "views on the log (every user's listens run in day order)" : "copies (some user's listens are out of day order)");
         var train = options.AllEvents ? events.WithoutSeqs() : Stage("split: events before the split", () => events.Slice(plan.FirstDay, plan.FitEndDay));
         var test = plan.SplitDay is { } split ? Stage("split: events of the test period", () => events.Slice(split, plan.LastDay + 1)) : null;
         return new SplitInput(data.Catalog, ids, plan, train, test, events.NumEvents, events.NumUsers, events.NumItems);
@@ -563,8 +564,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation window from {WindowStart}: {Users} users with history before it and listens in it")]
     private static partial void LogSample(ILogger logger, DateOnly windowStart, int users);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "train: data from {First}, split {Split}")]
-    private static partial void LogPlan(ILogger logger, DateOnly first, string split);
+    [LoggerMessage(Level = LogLevel.Information, Message = "train: data from {First}, split {Split}; the splits are {Kind}")]
+    private static partial void LogPlan(ILogger logger, DateOnly first, string split, string kind);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation: serving {Served} (NDCG@10 {Ndcg:F4}); best single generator {BestSingle} ({SingleNdcg:F4})")]
     private static partial void LogServed(ILogger logger, string served, double ndcg, string bestSingle, double singleNdcg);

@@ -64,8 +64,24 @@ public sealed class RankedRecommender : IRecommenderModel
     /// The union of the generators' lists, with each one's score and rank (rank = list length + 1
     /// when absent), the blend's fused score and rank, and how many generators proposed each track.
     /// </summary>
-    public static int Candidates(in CandidateSources sources, int user, ReadOnlySpan<int> history, Span<Candidate> destination)
+    public static int Candidates(in CandidateSources sources, int user, ReadOnlySpan<int> history, Span<Candidate> destination) =>
+        Candidates(sources, user, history, destination, []);
+
+    /// <summary>The same, adding each generator's ticks to <paramref name="sourceTicks"/> (<see cref="RankingPhaseTimes.SourceNames"/>' order) when it is not empty.</summary>
+    internal static int Candidates(in CandidateSources sources, int user, ReadOnlySpan<int> history, Span<Candidate> destination, Span<long> sourceTicks)
     {
+        var timed = !sourceTicks.IsEmpty;
+        var tick = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        void Lap(Span<long> ticks, int source) // spans cannot be captured: passed in
+        {
+            if (timed)
+            {
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                ticks[source] += now - tick;
+                tick = now;
+            }
+        }
+
         Span<ScoredItem> buffer = stackalloc ScoredItem[FusionRecommender.DefaultDepth];
         // The items alone, beside the candidates: a vectorised search finds a repeat among 200 in a few steps.
         Span<int> items = stackalloc int[MaxCandidates];
@@ -114,6 +130,7 @@ public sealed class RankedRecommender : IRecommenderModel
         }
 
         Fused(destination, buffer[..n], at, 1f);
+        Lap(sourceTicks, 0);
         n = sources.ItemKnn.Recommend(user, history, ItemKnnCandidates, buffer);
         for (var r = 0; r < n; r++)
         {
@@ -123,6 +140,7 @@ public sealed class RankedRecommender : IRecommenderModel
         }
 
         Fused(destination, buffer[..n], at, sources.Blend.ItemBased);
+        Lap(sourceTicks, 1);
         n = sources.Genre.Recommend(user, history, GenreCandidates, buffer);
         for (var r = 0; r < n; r++)
         {
@@ -132,6 +150,7 @@ public sealed class RankedRecommender : IRecommenderModel
         }
 
         Fused(destination, buffer[..n], at, sources.Blend.Genre);
+        Lap(sourceTicks, 2);
         n = sources.Similar.Recommend(user, history, SimilarCandidates, buffer);
         for (var r = 0; r < n; r++)
         {
@@ -140,13 +159,16 @@ public sealed class RankedRecommender : IRecommenderModel
             destination[s].SimilarRank = r + 1;
         }
 
+        Lap(sourceTicks, 3);
         n = sources.Popular.Recommend(user, history, PopularCandidates, buffer);
         for (var r = 0; r < n; r++)
         {
             destination[Slot(destination, items, buffer[r].Item)].PopularRank = r + 1;
         }
 
+        Lap(sourceTicks, 4);
         RankBlend(destination[..count], items[..count]);
+        Lap(sourceTicks, 5);
         return count;
     }
 
@@ -194,10 +216,21 @@ public sealed class RankedRecommender : IRecommenderModel
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         buffers.Reserve(users.Length);
         var (slots, counts, offsets, features) = (buffers.Slots, buffers.Counts, buffers.Offsets, buffers.Features);
-        Parallel.For(0, users.Length, Cores.Options(), b =>
+        if (times is null)
         {
-            counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
-        });
+            Parallel.For(0, users.Length, Cores.Options(), b =>
+            {
+                counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
+            });
+        }
+        else
+        {
+            Parallel.For(0, users.Length, Cores.Options(), () => new long[RankingPhaseTimes.SourceNames.Length], (b, _, ticks) =>
+            {
+                counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates), ticks);
+                return ticks;
+            }, ticks => times.AddSources(ticks));
+        }
         offsets[0] = 0;
         for (var b = 0; b < users.Length; b++)
         {

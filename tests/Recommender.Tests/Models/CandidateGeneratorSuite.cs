@@ -347,7 +347,7 @@ public class FeatureContextNewFeatureTests
         var firstDay = Enumerable.Repeat(int.MaxValue, train.NumItems).ToArray();
         for (var u = 0; u < train.NumUsers; u++)
         {
-            for (var e = train.UserOffsets[u]; e < train.UserOffsets[u + 1]; e++)
+            for (var e = train.Start(u); e < train.End(u); e++)
             {
                 firstDay[train.Items[e]] = Math.Min(firstDay[train.Items[e]], train.Days[e]);
             }
@@ -361,7 +361,7 @@ public class FeatureContextNewFeatureTests
             var features = new float[candidates.Length * F];
             context.Compute(u, als.UserVector(u), history, candidates, features);
 
-            var lastDay = Enumerable.Range(train.UserOffsets[u], train.CountOf(u)).Max(e => train.Days[e]);
+            var lastDay = Enumerable.Range(train.Start(u), train.CountOf(u)).Max(e => train.Days[e]);
             var genres = history.SelectMany(i => context.GenresOf(i).ToArray()).ToArray();
             var entropy = -genres.GroupBy(g => g).Sum(g => (double)g.Count() / genres.Length * Math.Log((double)g.Count() / genres.Length));
             var latest = history[Math.Max(0, history.Length - FeatureContext.RecentArtistWindow)..];
