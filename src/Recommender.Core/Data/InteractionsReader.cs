@@ -163,7 +163,7 @@ public static partial class InteractionsReader
         var userMap = DenseUsers(users, (int)rows);
         LogMapped(logger, rows, userMap.Count, unknown);
 
-        // Counting sort by user; events of unknown tracks are dropped here.
+        // Counting sort by user; events of unknown tracks are dropped here (their user set to -1).
         var offsets = new int[userMap.Count + 1];
         for (long e = 0; e < rows; e++)
         {
@@ -171,29 +171,37 @@ public static partial class InteractionsReader
             {
                 offsets[users[e] + 1]++;
             }
+            else
+            {
+                users[e] = -1;
+            }
         }
 
         Csr.CountsToOffsets(offsets);
 
+        // One column at a time, each raw column let go once placed: at most the four raw columns
+        // and one sorted one are held (4.5 GB at full size), not all seven (6.2 GB).
         var kept = offsets[^1];
-        var outItems = new int[kept];
-        var outDays = new int[kept];
-        var outSeqs = new int[kept];
-        var next = offsets[..^1].ToArray();
-        for (long e = 0; e < rows; e++)
+        int[] Place(ref int[] raw)
         {
-            if (itemsRaw[e] < 0)
+            var sorted = new int[kept];
+            var next = offsets[..^1].ToArray();
+            for (long e = 0; e < rows; e++)
             {
-                continue;
+                if (users[e] >= 0)
+                {
+                    sorted[next[users[e]]++] = raw[e];
+                }
             }
 
-            var p = next[users[e]]++;
-            outItems[p] = itemsRaw[e];
-            outDays[p] = days[e];
-            outSeqs[p] = seqs[e];
+            raw = [];
+            return sorted;
         }
 
-        users = itemsRaw = days = seqs = [];
+        var outItems = Place(ref itemsRaw);
+        var outDays = Place(ref days);
+        var outSeqs = Place(ref seqs);
+        users = [];
         var duplicates = SortAndCountDuplicates(offsets, outItems, outDays, outSeqs);
         if (duplicates > 0 && !dropDuplicates)
         {
