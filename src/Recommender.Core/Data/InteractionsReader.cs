@@ -24,7 +24,8 @@ public static partial class InteractionsReader
     /// <param name="dropDuplicates">When false (the default), a repeated (user_id, track_id) pair is an error.</param>
     /// <param name="extra">Events logged online since the export; they follow each user's history and a repeat of a track is dropped.</param>
     /// <param name="windowDays">when given, only the events of the latest this-many days of the log (online listens included) are kept; users with none are left out.</param>
-    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? extra = null, int? windowDays = null)
+    /// <param name="releaseMemory">run each time a raw column has been placed and let go, so that the next column's array takes its memory instead of growing the heap (a gigabyte a column at full size).</param>
+    public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? extra = null, int? windowDays = null, Action? releaseMemory = null)
     {
         var path = Path.Combine(dataDir, FileNames.Interactions);
         int[] users, itemsRaw, days, seqs;
@@ -195,6 +196,7 @@ public static partial class InteractionsReader
             }
 
             raw = [];
+            releaseMemory?.Invoke();
             return sorted;
         }
 

@@ -62,12 +62,13 @@ public static partial class DataPreparation
 
     /// <summary>Reads and checks the three input files; throws <see cref="DataException"/> on bad input.</summary>
     /// <param name="windowDays">when given, only the latest this-many days of listens (online ones included) are read into the run.</param>
-    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? onlineEvents = null, int? windowDays = null)
+    /// <param name="releaseMemory">run where the read lets go of a row-sized column (see <see cref="InteractionsReader.Read"/>).</param>
+    public static PreparedData Load(string dataDir, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? onlineEvents = null, int? windowDays = null, Action? releaseMemory = null)
     {
         LogStage(logger, "reading tracks.parquet and catalog_names.parquet");
         var catalog = TrackCatalog.Read(dataDir);
         LogStage(logger, $"catalog: {catalog.Items.Count:N0} tracks; reading interactions.parquet");
-        var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates, onlineEvents, windowDays);
+        var (events, quality) = InteractionsReader.Read(dataDir, catalog.Items, logger, dropDuplicates, onlineEvents, windowDays, releaseMemory);
         var counts = events.ItemUserCounts();
         var neverPlayed = counts.LongCount(c => c == 0);
         return new PreparedData(catalog, events, new QualityReport(catalog.Quality, quality, neverPlayed), counts);

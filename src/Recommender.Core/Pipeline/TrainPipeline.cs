@@ -50,7 +50,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         // Read (and refused if bad) before a snapshot folder exists. Handed over in a box that the
         // split empties: the whole event log (2.7 GB at full size) is garbage once it is split.
         var input = new StrongBox<PreparedData?>(Stage("prepare: read and check", () => DataPreparation.Load(options.DataDir, logger, options.DropDuplicates,
-            options.OnlineEventsPath is { } online ? Serving.OnlineEventLog.ReadAll(online).ToList() : null, options.TrainWindowDays)));
+            options.OnlineEventsPath is { } online ? Serving.OnlineEventLog.ReadAll(online).ToList() : null, options.TrainWindowDays, releaseMemory)));
         var (id, dir) = store.Begin();
         try
         {
@@ -82,6 +82,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var ids = new ArtifactIds(events.Users, data.Catalog.Items);
         _descriptions = new ItemDescriptions(data.Catalog, data.NumUsersNorm);
         Stage("prepare: reports, items.parquet, events.parquet", () => DataPreparation.Write(data, dir, logger));
+        releaseMemory?.Invoke(); // the read's user column and the writes' row-group buffers
         Stage("write user_history.bin, listen_days.bin", () => Cores.SideBySide(
         [
             () => UserHistory.Save(Path.Combine(dir, UserHistory.FileName), events),
