@@ -105,7 +105,7 @@ public static class ValidationPass
             {
                 var ranked = new RankedRecommender(w.Models, blend, foldRankers[f]);
                 var fold = w.Users.Where(u => foldOf(u) == f).ToArray();
-                var rankedLists = ranked.RecommendBatch(fold, w.History.ItemsOf, 10, new RankingBuffers());
+                var rankedLists = ranked.RecommendInBatches(fold, w.History.ItemsOf, 10);
 
                 // The users' lists on every core; then scored in user order, one thread, so the
                 // metric sums add up in the same order whatever the cores did.

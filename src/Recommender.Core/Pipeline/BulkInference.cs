@@ -40,7 +40,7 @@ public static partial class BulkInference
     public static RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, ILogger logger, CancellationToken cancellation, PrecomputedLists? itemKnnLists = null)
     {
         var table = new ScoredListsBuilder(train.NumUsers, users, k);
-        const int Batch = 4096;
+        const int Batch = RankedRecommender.BatchUsers;
         var progress = new StageProgress(logger, "ranking every user", users.Length);
         var times = new RankingPhaseTimes();
         var buffers = new RankingBuffers();

@@ -327,7 +327,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             for (var f = 0; f < foldRankers.Length; f++)
             {
                 var fold = warm.Where(u => FoldOf(u) == f).ToArray();
-                var ranked = new RankedRecommender(models, validation.Blend, foldRankers[f]).RecommendBatch(fold, history.ItemsOf, k, new RankingBuffers());
+                var ranked = new RankedRecommender(models, validation.Blend, foldRankers[f]).RecommendInBatches(fold, history.ItemsOf, k);
                 for (var i = 0; i < fold.Length; i++)
                 {
                     lists[Array.BinarySearch(warm, fold[i])] = ranked[i];
