@@ -147,6 +147,9 @@ public sealed record TrainOptions
 
     public bool DropDuplicates { get; init; }
 
+    /// <summary>A diagnostic: after each stage, a full collection measures the live heap for the stage log (about a second a stage at full size); off, the log gives the heap as the last collection left it.</summary>
+    public bool MeasureLiveHeap { get; init; }
+
     /// <summary>Only the latest this-many days of the log (the online listens included) are read; null: all of it. Bounds what a retrain holds as the log grows.</summary>
     public int? TrainWindowDays { get; init; }
 

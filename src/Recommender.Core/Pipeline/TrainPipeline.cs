@@ -551,6 +551,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         // memory show whether a peak is data the stage holds or memory the GC has not given back.
         var gc = GC.GetGCMemoryInfo();
         LogStageEnd(logger, name, timing.Seconds, workingSetMb, timing.PeakWorkingSetMb, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20);
+        if (options.MeasureLiveHeap)
+        {
+            // After the stage's own figures: the collection must not lower the working set they report.
+            LogLiveHeap(logger, name, GC.GetTotalMemory(forceFullCollection: true) >> 20);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "als factors imported from {Dir}: {Factors} factors; users: {UsersMatched:N0} matched, {UsersUnknown:N0} not in the data; tracks: {ItemsMatched:N0} matched, {ItemsUnknown:N0} not in the data")]
@@ -561,6 +566,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} done in {Seconds:F1} s (working set {WorkingSetMb} MB, peak {PeakMb} MB; GC heap {HeapMb} MB, committed {CommittedMb} MB)")]
     private static partial void LogStageEnd(ILogger logger, string stage, double seconds, long workingSetMb, long peakMb, long heapMb, long committedMb);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage}: live heap {LiveMb} MB")]
+    private static partial void LogLiveHeap(ILogger logger, string stage, long liveMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "validation window from {WindowStart}: {Users} users with history before it and listens in it")]
     private static partial void LogSample(ILogger logger, DateOnly windowStart, int users);

@@ -40,6 +40,7 @@ internal sealed class TrainVerb : Verb
     private readonly Option<bool> _quick = CliOption.Flag("quick", $"a demo-sized search: default ALS settings, no EASE, {TrainOptions.QuickLabelWindows} label windows (what demo runs)");
     private readonly Option<int?> _windowDays = CliOption.OptionalInt("window-days", "read only the latest N days of the log and of --online-log (default: all of it); --split-date then splits inside them", 1);
     private readonly Option<bool> _dropDuplicates = CliOption.Flag("drop-duplicates", "keep the first of repeated (user, track) events instead of failing");
+    private readonly Option<bool> _liveHeap = CliOption.Flag("live-heap", "log the live heap after each stage (a full collection each time: slower, for memory tables)");
     private readonly Option<string?> _onlineLog = CliOption.OptionalText("online-log", "listens logged by the service (LogListen) to learn from as well");
     private readonly Option<string?> _alsFactors = CliOption.OptionalText("als-factors", "a Spark MLlib ALSModel.save folder (userFactors/, itemFactors/: id int, features array<float>) used instead of the final ALS fit");
     private readonly Option<string?> _optionsFile = CliOption.OptionalText("options", "a JSON file of every train setting (TrainOptions), as the service's nightly retrain writes it; excludes the other options");
@@ -47,7 +48,7 @@ internal sealed class TrainVerb : Verb
     public TrainVerb()
         : base("train", "prepare, fit popular/ALS/similar/ranker, write a snapshot, evaluate on the test period") => Options(
             _data, _out, _splitDate, _allEvents, _factors, _iterations, _tolerance, _warmIterations, _evalUsers, _regularization, _alpha, _seed,
-            _maxRankerUsers, _popularDays, _rankerTrees, _rankerLeaves, _rankerMinLeaf, _quick, _windowDays, _dropDuplicates, _onlineLog, _alsFactors, _optionsFile);
+            _maxRankerUsers, _popularDays, _rankerTrees, _rankerLeaves, _rankerMinLeaf, _quick, _windowDays, _dropDuplicates, _liveHeap, _onlineLog, _alsFactors, _optionsFile);
 
     public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
@@ -76,6 +77,7 @@ internal sealed class TrainVerb : Verb
             SearchAlsFactors = !r.Given(_factors),
             SearchRanker = !r.Given(_rankerTrees) && !r.Given(_rankerLeaves) && !r.Given(_rankerMinLeaf),
             DropDuplicates = r.GetValue(_dropDuplicates),
+            MeasureLiveHeap = r.GetValue(_liveHeap),
             TrainWindowDays = r.GetValue(_windowDays),
             OnlineEventsPath = r.GetValue(_onlineLog),
             MaxRankerUsers = r.GetValue(_maxRankerUsers),
