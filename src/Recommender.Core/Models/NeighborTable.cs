@@ -83,7 +83,8 @@ public sealed class NeighborTable : ScoredLists
     /// Sequential neighbours: tracks played right before or after each other in a user's history
     /// (adjacent track_seq), scored by count / √(listeners(i)·listeners(j)).
     /// </summary>
-    public static NeighborTable Sequential(EventLog events, int k)
+    /// <param name="maxChunkEntries">adjacent tracks held at once: the lists are built for one range of items at a time (64M entries, 256 MB, by default).</param>
+    public static NeighborTable Sequential(EventLog events, int k, int maxChunkEntries = 1 << 26)
     {
         var n = events.NumItems;
 
@@ -103,7 +104,8 @@ public sealed class NeighborTable : ScoredLists
         }
 
         partStart[parts] = events.NumUsers;
-        var cursors = new int[parts][];
+        // How many adjacent tracks each part gives each item.
+        var partCounts = new int[parts][];
         Parallel.For(0, parts, Cores.Options(), part =>
         {
             var counts = new int[n];
@@ -116,24 +118,71 @@ public sealed class NeighborTable : ScoredLists
                 }
             }
 
-            cursors[part] = counts;
+            partCounts[part] = counts;
         });
 
-        var offsets = new int[n + 1];
-        for (var i = 0; i < n; i++)
+        var listeners = events.ItemUserCounts();
+        var table = new ScoredListsBuilder(n, null, k);
+
+        // The lists are built for one range of items at a time, each holding at most
+        // maxChunkEntries adjacent tracks: every list of the catalog at once is two entries per
+        // event (1.8 GB at full size, 5.3 GB at three times it) for a moment; a range costs one
+        // more pass over the events instead.
+        for (var lo = 0; lo < n;)
         {
-            var at = offsets[i];
-            foreach (var counts in cursors)
+            long entries = 0;
+            var hi = lo;
+            while (hi < n)
             {
-                var count = counts[i];
-                counts[i] = at; // from here on: where the part's next neighbour of item i goes
-                at += count;
+                long degree = 0;
+                foreach (var counts in partCounts)
+                {
+                    degree += counts[hi];
+                }
+
+                if (hi > lo && entries + degree > maxChunkEntries)
+                {
+                    break;
+                }
+
+                entries += degree;
+                hi++;
             }
 
-            offsets[i + 1] = at;
+            SequentialRange(events, partStart, partCounts, listeners, table, lo, hi, (int)entries, k);
+            lo = hi;
         }
 
-        var adjacent = new int[offsets[n]];
+        return new NeighborTable(table.Pack());
+    }
+
+    /// <summary>The sequential lists of items [lo, hi), whose adjacent tracks number <paramref name="entries"/>.</summary>
+    private static void SequentialRange(EventLog events, int[] partStart, int[][] partCounts, int[] listeners, ScoredListsBuilder table, int lo, int hi, int entries, int k)
+    {
+        var n = events.NumItems;
+        var parts = partCounts.Length;
+
+        // Counting sort of the range's lists: each part writes its users' adjacent tracks from its own cursors.
+        var offsets = new int[hi - lo + 1];
+        var cursors = new int[parts][];
+        for (var part = 0; part < parts; part++)
+        {
+            cursors[part] = new int[hi - lo];
+        }
+
+        for (var i = lo; i < hi; i++)
+        {
+            var at = offsets[i - lo];
+            for (var part = 0; part < parts; part++)
+            {
+                cursors[part][i - lo] = at; // where the part's next neighbour of item i goes
+                at += partCounts[part][i];
+            }
+
+            offsets[i - lo + 1] = at;
+        }
+
+        var adjacent = new int[entries];
         Parallel.For(0, parts, Cores.Options(), part =>
         {
             var next = cursors[part];
@@ -142,14 +191,18 @@ public sealed class NeighborTable : ScoredLists
                 for (var e = events.Start(u) + 1; e < events.End(u); e++)
                 {
                     int a = events.Items[e - 1], b = events.Items[e];
-                    adjacent[next[a]++] = b;
-                    adjacent[next[b]++] = a;
+                    if ((uint)(a - lo) < (uint)(hi - lo))
+                    {
+                        adjacent[next[a - lo]++] = b;
+                    }
+
+                    if ((uint)(b - lo) < (uint)(hi - lo))
+                    {
+                        adjacent[next[b - lo]++] = a;
+                    }
                 }
             }
         });
-
-        var listeners = events.ItemUserCounts();
-        var table = new ScoredListsBuilder(n, null, k);
 
         // Each item's neighbours counted in a catalog-sized array (a sort of every list cost twice
         // as much); the top-k keeps the same k best whatever order they come in. One worker per
@@ -163,12 +216,12 @@ public sealed class NeighborTable : ScoredLists
             var top = new TopK(k);
             var buffer = new ScoredItem[k];
             int b;
-            while ((b = Interlocked.Increment(ref nextBlock)) * Block < n)
+            while (lo + ((b = Interlocked.Increment(ref nextBlock)) * Block) < hi)
             {
-                for (var i = b * Block; i < Math.Min(n, (b + 1) * Block); i++)
+                for (var i = lo + (b * Block); i < Math.Min(hi, lo + ((b + 1) * Block)); i++)
                 {
                     var distinct = 0;
-                    foreach (var j in adjacent.AsSpan(offsets[i], offsets[i + 1] - offsets[i]))
+                    foreach (var j in adjacent.AsSpan(offsets[i - lo], offsets[i - lo + 1] - offsets[i - lo]))
                     {
                         touched[distinct] = j;
                         distinct += counts[j]++ == 0 ? 1 : 0;
@@ -192,7 +245,6 @@ public sealed class NeighborTable : ScoredLists
         }
 
         Parallel.Invoke(Cores.Options(), [.. Enumerable.Repeat<Action>(Work, Cores.Count)]);
-        return new NeighborTable(table.Pack());
     }
 
     /// <summary>Writes (item_id, similar_item_id, score, rank) with raw ids.</summary>

@@ -37,12 +37,17 @@ public class NeighborTableTests
 
     /// <summary>
     /// The counted build against the obvious one (a dictionary of pair counts, the k best by
-    /// score then item): a random log over a few hundred items with repeats, many ties, k 1 to 30.
+    /// score then item): a random log over a few hundred items with repeats, many ties, k 1 to 30;
+    /// built at once and one range of items at a time (ranges of at most 1, 50 or 700 adjacent
+    /// tracks: one item per range, a few dozen items, a few ranges).
     /// </summary>
-    [TestCase(1)]
-    [TestCase(7)]
-    [TestCase(30)]
-    public void Sequential_EqualsCountingPairsInADictionary(int k)
+    [TestCase(1, 1 << 26)]
+    [TestCase(7, 1 << 26)]
+    [TestCase(30, 1 << 26)]
+    [TestCase(7, 1)]
+    [TestCase(7, 50)]
+    [TestCase(30, 700)]
+    public void Sequential_EqualsCountingPairsInADictionary(int k, int maxChunkEntries)
     {
         const int Users = 300, Items = 400;
         var rng = new Random(k);
@@ -61,7 +66,7 @@ public class NeighborTableTests
         }
 
         var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, [.. offsets], [.. items], new int[items.Count], new int[items.Count]);
-        var table = NeighborTable.Sequential(log, k);
+        var table = NeighborTable.Sequential(log, k, maxChunkEntries);
 
         var pairs = new Dictionary<(int, int), int>();
         for (var u = 0; u < Users; u++)
