@@ -10,24 +10,6 @@ namespace Recommender.Tests.Pipeline;
 /// <summary>What the train run does for its memory: the read's column-by-column placement and the live-heap log.</summary>
 public class TrainMemoryTests
 {
-    private sealed class Captured : ILogger
-    {
-        public List<string> Messages { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Messages)
-            {
-                Messages.Add(formatter(state, exception));
-            }
-        }
-    }
-
     /// <summary>
     /// The read places the track, day and track_seq columns one after another and hands each raw
     /// column's memory back once placed (three calls), and the log it builds is the one read
@@ -55,7 +37,7 @@ public class TrainMemoryTests
         new SyntheticGenerator(new GeneratorOptions { Users = 400, Tracks = 300, Seed = 5 }, NullLogger.Instance).Generate(data);
         List<string> Train(bool live)
         {
-            var log = new Captured();
+            var log = new CapturedLog();
             var options = new TrainOptions
             {
                 DataDir = data,
