@@ -1,7 +1,11 @@
 """implicit's CPU ALS on the matrix `Recommender.Host bench --export-csr PATH` wrote, for the
-side-by-side figure in docs/benchmarks.md (issue 12).
+side-by-side figure in docs/benchmarks.md (issues 12 and 28). bench/als_side_by_side.sh runs it
+beside ours on the same matrix.
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/implicit_als.py PATH [--factors 64] [--iterations 5]
+
+Prints the BLAS threadpoolctl finds (its library, version and the kernel it chose: on some
+processors OPENBLAS_CORETYPE picks a slower one) and every iteration's seconds.
 
 Binary feedback with confidence 1 + alpha (alpha 10, as our ALS), CG with 3 steps, 2 threads.
 """
@@ -47,6 +51,14 @@ def main():
     start = time.perf_counter()
     model.fit(matrix, show_progress=False, callback=callback)
     total = time.perf_counter() - start
+    try:
+        from threadpoolctl import threadpool_info
+        for pool in threadpool_info():
+            print(f"blas: {pool.get('internal_api')} {pool.get('version')}, kernel {pool.get('architecture')}, "
+                  f"{pool.get('num_threads')} threads ({pool.get('filepath')})")
+    except ImportError:
+        print("blas: threadpoolctl not installed, kernel unknown")
+    print("implicit ALS: each iteration " + ", ".join(f"{t:.2f}" for t in times) + " s")  # the callback's time is the iteration's own
     print(f"implicit ALS: {args.iterations} iterations in {total:.1f} s; per iteration "
           f"mean {np.mean(times):.2f} s, min {np.min(times):.2f} s, max {np.max(times):.2f} s")
 

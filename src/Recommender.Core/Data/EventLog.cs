@@ -187,7 +187,7 @@ public sealed class EventLog
         Parallel.For(0, NumUsers, Cores.Options(), u =>
         {
             var at = offsets[u];
-            for (var e = Start(u); e < End(u); e++)
+            for (int e = Start(u), end = End(u); e < end; e++)
             {
                 if (Days[e] >= fromDay && Days[e] < toDay)
                 {

@@ -396,7 +396,7 @@ public static partial class InteractionsReader
         for (var u = 0; u < log.NumUsers; u++)
         {
             seen.Clear();
-            for (var e = log.Start(u); e < log.End(u); e++)
+            for (int e = log.Start(u), end = log.End(u); e < end; e++)
             {
                 if (seen.Add(log.Items[e]))
                 {

@@ -28,7 +28,7 @@ public sealed partial class ItemKnnModel
         var offsets = new int[n + 1];
         for (var u = 0; u < train.NumUsers; u++)
         {
-            for (var e = userStart[u]; e < train.End(u); e++)
+            for (int e = userStart[u], end = train.End(u); e < end; e++)
             {
                 offsets[train.Items[e] + 1]++;
             }
@@ -40,7 +40,7 @@ public sealed partial class ItemKnnModel
         var norms = new double[n];
         for (var u = 0; u < train.NumUsers; u++)
         {
-            for (var e = userStart[u]; e < train.End(u); e++)
+            for (int e = userStart[u], end = train.End(u); e < end; e++)
             {
                 var i = train.Items[e];
                 users[next[i]++] = u;
@@ -74,7 +74,7 @@ public sealed partial class ItemKnnModel
                     {
                         var u = users[a];
                         var w = weights[u];
-                        for (var e = userStart[u]; e < train.End(u); e++)
+                        for (int e = userStart[u], end = train.End(u); e < end; e++)
                         {
                             ScatterAdd.Add(acc, touchedItems, ref touched, train.Items[e], w);
                         }

@@ -20,7 +20,7 @@ public sealed partial class ItemKnnModel
         var listeners = new int[train.NumItems];
         for (var u = 0; u < train.NumUsers; u++)
         {
-            for (var e = userStart[u]; e < train.End(u); e++)
+            for (int e = userStart[u], end = train.End(u); e < end; e++)
             {
                 listeners[train.Items[e]]++;
             }
@@ -44,7 +44,7 @@ public sealed partial class ItemKnnModel
         for (var u = 0; u < train.NumUsers; u++)
         {
             row.Clear();
-            for (var e = userStart[u]; e < train.End(u); e++)
+            for (int e = userStart[u], end = train.End(u); e < end; e++)
             {
                 var a = local[train.Items[e]];
                 if (a >= 0 && !seen[a])

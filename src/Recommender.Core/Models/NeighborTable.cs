@@ -111,7 +111,7 @@ public sealed class NeighborTable : ScoredLists
             var counts = new int[n];
             for (var u = partStart[part]; u < partStart[part + 1]; u++)
             {
-                for (var e = events.Start(u) + 1; e < events.End(u); e++)
+                for (int e = events.Start(u) + 1, end = events.End(u); e < end; e++)
                 {
                     counts[events.Items[e - 1]]++;
                     counts[events.Items[e]]++;
@@ -188,7 +188,7 @@ public sealed class NeighborTable : ScoredLists
             var next = cursors[part];
             for (var u = partStart[part]; u < partStart[part + 1]; u++)
             {
-                for (var e = events.Start(u) + 1; e < events.End(u); e++)
+                for (int e = events.Start(u) + 1, end = events.End(u); e < end; e++)
                 {
                     int a = events.Items[e - 1], b = events.Items[e];
                     if ((uint)(a - lo) < (uint)(hi - lo))

@@ -30,7 +30,7 @@ public sealed class PopularModel : IRecommenderModel
         var counts = new int[events.NumItems];
         for (var u = 0; u < events.NumUsers; u++)
         {
-            for (var e = events.Start(u); e < events.End(u); e++)
+            for (int e = events.Start(u), end = events.End(u); e < end; e++)
             {
                 var d = events.Days[e];
                 if (d >= fromDay && d < toDay)

@@ -173,7 +173,7 @@ public static partial class DataPreparation
             for (var user = u; user < end; user++)
             {
                 var raw = events.Users.RawId(user);
-                for (var e = events.Start(user); e < events.End(user); e++)
+                for (int e = events.Start(user), userEnd = events.End(user); e < userEnd; e++)
                 {
                     var r = e - from;
                     userIds[r] = raw;

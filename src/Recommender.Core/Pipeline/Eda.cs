@@ -63,7 +63,7 @@ public static class Eda
         var recent = new int[events.NumItems];
         for (var u = 0; u < events.NumUsers; u++)
         {
-            for (var e = events.Start(u); e < events.End(u); e++)
+            for (int e = events.Start(u), end = events.End(u); e < end; e++)
             {
                 if (events.Days[e] >= windowFrom)
                 {

@@ -151,7 +151,7 @@ public sealed class FeatureContext
         for (var u = 0; u < events.NumUsers; u++)
         {
             var lastMonth = int.MinValue;
-            for (var e = events.Start(u); e < events.End(u); e++)
+            for (int e = events.Start(u), end = events.End(u); e < end; e++)
             {
                 var d = events.Days[e];
                 if (d >= cutoffDay)

@@ -88,7 +88,7 @@ internal sealed partial class Bench : Verb
             var each = perIteration.Zip(perIteration.Prepend(0), (now, before) => now - before).ToArray();
             if (stages.Contains("als"))
             {
-                Row(ctx, $"ALS fit, {parameters.Iterations} iterations (both sweeps)", seconds, $"{each.Average():F2} s/iteration (min {each.Min():F2})", bytes);
+                Row(ctx, $"ALS fit, {parameters.Iterations} iterations (both sweeps)", seconds, $"{each.Average():F2} s/iteration (min {each.Min():F2}; each: {string.Join(", ", each.Select(s => s.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))})", bytes);
             }
         }
 
