@@ -392,7 +392,12 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         var parameters = warmStart is null || options.AlsWarmIterations is not { } warm ? chosen.Als : chosen.Als with { Iterations = warm };
         var how = parameters == chosen.Als ? "fit" : $"fit, continued from the validation fit";
-        releaseMemory?.Invoke(); // the interaction matrix, the run's largest arrays, comes next: on a heap without the earlier stages' garbage
+        if (warmStart is null)
+        {
+            // The interaction matrix, the run's largest arrays, comes next: on a heap without the
+            // earlier stages' garbage. A fit continued from validation follows stage A's collection.
+            releaseMemory?.Invoke();
+        }
         var als = Stage($"als ({name}): {how}", () => AlsRecommender.Fit(train, parameters, it => LogIteration(logger, name, it.Iteration, parameters.Iterations, it.Loss, it.Seconds, it.Seconds / it.Iteration * (parameters.Iterations - it.Iteration)), _cancellation, parameters == chosen.Als ? null : warmStart));
         return FitOthers(train, catalog, cutoff, name, chosen, similarQueryItems, als);
     }

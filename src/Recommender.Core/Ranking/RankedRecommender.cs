@@ -201,7 +201,7 @@ public sealed class RankedRecommender : IRecommenderModel
 
     /// <summary>
     /// <see cref="RecommendBatch"/> over any number of users, <see cref="BatchUsers"/> at a time with
-    /// one set of buffers: a validation fold of 10,000 users ranked in one call made ~330 MB of
+    /// one set of buffers: a validation fold ranked in one call made ~310 MB of
     /// buffers per call, garbage the next call added to (the stage-A heap bump, docs/benchmarks.md).
     /// </summary>
     public ScoredItem[][] RecommendInBatches(int[] users, Func<int, ReadOnlySpan<int>> historyOf, int k)
