@@ -28,49 +28,8 @@ public class ScoredLists
 
     protected void Save(string path, IdMap rowIds, IdMap items, IReadOnlyList<ColumnSpec> columns)
     {
-        using var output = new ParquetOutput(path, columns);
-        const int RowsPerGroup = 1 << 21;
-        long[] userIds = [], itemIds = [];
-        int[] ranks = [];
-        var u = 0;
-        do
-        {
-            var from = Offsets[u];
-            var end = u;
-            while (end < Rows && Offsets[end + 1] - from <= RowsPerGroup)
-            {
-                end++;
-            }
-
-            end = Math.Max(end, Math.Min(Rows, u + 1));
-            var rows = Offsets[end] - from;
-            if (userIds.Length < rows)
-            {
-                // One set of column buffers for every row group (a fresh set per group was ~2.6 GB
-                // of large-object garbage for the full-size top-100 table).
-                (userIds, itemIds, ranks) = (new long[rows], new long[rows], new int[rows]);
-            }
-
-            // One thread: files are written side by side (one per core), and the fill is a few
-            // percent of the encoding that follows it.
-            for (var user = u; user < end; user++)
-            {
-                for (var p = Offsets[user]; p < Offsets[user + 1]; p++)
-                {
-                    userIds[p - from] = rowIds.RawId(user);
-                    itemIds[p - from] = items.RawId(Items[p]);
-                    ranks[p - from] = p - Offsets[user] + 1;
-                }
-            }
-            output.BeginRowGroup();
-            output.WriteInt64(userIds.AsSpan(0, rows));
-            output.WriteInt64(itemIds.AsSpan(0, rows));
-            output.WriteFloat(Scores.AsSpan(from, rows));
-            output.WriteInt32(ranks.AsSpan(0, rows));
-            u = end;
-        }
-        while (u < Rows);
-
+        using var output = new ScoredListsWriter(path, rowIds, items, columns);
+        output.Append(this, 0, Rows);
         output.Commit();
     }
 
@@ -138,6 +97,128 @@ public sealed class RecommendationTable : ScoredLists
     public void Save(string path, IdMap users, IdMap items) => Save(path, users, items, Tables.UserLists);
 
     public static RecommendationTable Load(string path, IdMap users, IdMap items) => new(Read(path, users, items, Columns.UserId, Columns.ItemId));
+
+    /// <summary>A writer of this table's file that takes the users' lists a block at a time, in user order.</summary>
+    public static ScoredListsWriter Writer(string path, IdMap users, IdMap items) => new(path, users, items, Tables.UserLists);
+}
+
+/// <summary>
+/// Writes ranked lists (row id, item id, score, rank) a block of rows at a time, rows ascending, so
+/// a table of every user's lists never has to exist whole: row groups of at most
+/// <see cref="RowsPerGroup"/> rows (a single longer list alone), each holding whole lists, the same file however the rows arrive.
+/// Nothing is visible at the path until <see cref="Commit"/> (<see cref="ParquetOutput"/>).
+/// </summary>
+public sealed class ScoredListsWriter : IDisposable
+{
+    public const int RowsPerGroup = 1 << 21;
+
+    private readonly ParquetOutput _output;
+    private readonly IdMap _rowIds;
+    private readonly IdMap _items;
+    private readonly int _rowsPerGroup;
+    private long[] _rowColumn = [];
+    private long[] _itemColumn = [];
+    private float[] _scores = [];
+    private int[] _ranks = [];
+    private int _buffered;
+    private int _groups;
+    private int _nextRow;
+
+    /// <param name="rowsPerGroup">the row-group cap (smaller in tests, to cross group boundaries).</param>
+    public ScoredListsWriter(string path, IdMap rowIds, IdMap items, IReadOnlyList<ColumnSpec> columns, int rowsPerGroup = RowsPerGroup)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerGroup, 1);
+        _rowsPerGroup = rowsPerGroup;
+        _output = new ParquetOutput(path, columns);
+        _rowIds = rowIds;
+        _items = items;
+    }
+
+    /// <summary>Appends rows <paramref name="from"/>..<paramref name="to"/> of <paramref name="lists"/>; rows come in ascending order across calls.</summary>
+    public void Append(ScoredLists lists, int from, int to)
+    {
+        for (var row = from; row < to; row++)
+        {
+            Append(lists, row);
+        }
+    }
+
+    /// <summary>Appends each of <paramref name="rows"/> (ascending, after every row appended before) from <paramref name="lists"/>.</summary>
+    public void Append(ScoredLists lists, ReadOnlySpan<int> rows)
+    {
+        foreach (var row in rows)
+        {
+            Append(lists, row);
+        }
+    }
+
+    private void Append(ScoredLists lists, int row)
+    {
+        if (row < _nextRow)
+        {
+            throw new ArgumentException($"rows must be appended in ascending order: row {row} after row {_nextRow - 1}", nameof(row));
+        }
+
+        _nextRow = row + 1;
+        var items = lists.ItemsOf(row);
+        if (items.IsEmpty)
+        {
+            return;
+        }
+
+        // A list that would overflow the group starts the next one: groups hold whole lists.
+        if (_buffered > 0 && _buffered + items.Length > _rowsPerGroup)
+        {
+            Flush();
+        }
+
+        if (_rowColumn.Length < _buffered + items.Length)
+        {
+            // One set of column buffers for every row group (a fresh set per group was ~2.6 GB of
+            // large-object garbage for the full-size top-100 table), grown to a group's size at most.
+            var size = Math.Max(_buffered + items.Length, Math.Min(_rowsPerGroup, Math.Max(2 * _rowColumn.Length, 1 << 16)));
+            Array.Resize(ref _rowColumn, size);
+            Array.Resize(ref _itemColumn, size);
+            Array.Resize(ref _scores, size);
+            Array.Resize(ref _ranks, size);
+        }
+
+        var rawRow = _rowIds.RawId(row);
+        var scores = lists.ScoresOf(row);
+        for (var r = 0; r < items.Length; r++)
+        {
+            _rowColumn[_buffered + r] = rawRow;
+            _itemColumn[_buffered + r] = _items.RawId(items[r]);
+            _scores[_buffered + r] = scores[r];
+            _ranks[_buffered + r] = r + 1;
+        }
+
+        _buffered += items.Length;
+    }
+
+    /// <summary>Writes what is buffered and publishes the file at its path.</summary>
+    public void Commit()
+    {
+        if (_buffered > 0 || _groups == 0)
+        {
+            Flush(); // a table without rows is still a file with its columns
+        }
+
+        _output.Commit();
+    }
+
+    public void Dispose() => _output.Dispose();
+
+    private void Flush()
+    {
+        _output.BeginRowGroup();
+        _output.WriteInt64(_rowColumn.AsSpan(0, _buffered));
+        _output.WriteInt64(_itemColumn.AsSpan(0, _buffered));
+        _output.WriteFloat(_scores.AsSpan(0, _buffered));
+        _output.WriteInt32(_ranks.AsSpan(0, _buffered));
+        _groups++;
+        _buffered = 0;
+    }
 }
 
 /// <summary>
@@ -199,6 +280,17 @@ public sealed class ScoredListsBuilder
         }
 
         _counts[slot] = list.Length;
+    }
+
+    /// <summary>Sets one slot's list to row <paramref name="row"/> of <paramref name="lists"/>, at most <see cref="K"/> of it.</summary>
+    public void Set(int slot, ScoredLists lists, int row)
+    {
+        var items = _items ?? throw new InvalidOperationException("the builder has been packed");
+        var from = lists.ItemsOf(row);
+        var n = Math.Min(from.Length, _k);
+        from[..n].CopyTo(items.AsSpan(slot * _k, n));
+        lists.ScoresOf(row)[..n].CopyTo(_scores!.AsSpan(slot * _k, n));
+        _counts[slot] = n;
     }
 
     /// <summary>Slides every slot's list down to its CSR position; the builder cannot be used afterwards.</summary>

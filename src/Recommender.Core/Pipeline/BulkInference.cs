@@ -39,10 +39,17 @@ public static partial class BulkInference
     /// <param name="itemKnnLists">item-kNN lists computed earlier for some of the users (the rest are summed); null sums them all.</param>
     public static RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, ILogger logger, CancellationToken cancellation, PrecomputedLists? itemKnnLists = null)
     {
+        var times = new RankingPhaseTimes();
+        var table = Rank(train, users, ranked, alsLists, k, cancellation, itemKnnLists, new StageProgress(logger, "ranking every user", users.Length), times);
+        LogRankingPhases(logger, users.Length, times);
+        return table;
+    }
+
+    /// <summary><see cref="RankAll"/> for one block of a longer run: progress and phase times add up over the blocks.</summary>
+    internal static RecommendationTable Rank(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, CancellationToken cancellation, PrecomputedLists? itemKnnLists, StageProgress? progress, RankingPhaseTimes times)
+    {
         var table = new ScoredListsBuilder(train.NumUsers, users, k);
         const int Batch = RankedRecommender.BatchUsers;
-        var progress = new StageProgress(logger, "ranking every user", users.Length);
-        var times = new RankingPhaseTimes();
         var buffers = new RankingBuffers();
         for (var start = 0; start < users.Length; start += Batch)
         {
@@ -54,13 +61,16 @@ public static partial class BulkInference
                 table.Set(start + b, results[b]);
             }
 
-            progress.Add(batch.Length);
+            progress?.Add(batch.Length);
         }
 
-        LogRankingPhases(logger, users.Length, times.Rows, times.Candidates.TotalSeconds, times.Features.TotalSeconds, times.Scoring.TotalSeconds,
-            string.Join(", ", RankingPhaseTimes.SourceNames.Select((name, s) => $"{name} {times.Source(s).TotalSeconds:F1} s")));
         return new RecommendationTable(table);
     }
+
+    /// <summary>Where ranking's time went: candidates (with each generator's thread time), features, scoring.</summary>
+    internal static void LogRankingPhases(ILogger logger, int users, RankingPhaseTimes times) =>
+        LogRankingPhases(logger, users, times.Rows, times.Candidates.TotalSeconds, times.Features.TotalSeconds, times.Scoring.TotalSeconds,
+            string.Join(", ", RankingPhaseTimes.SourceNames.Select((name, s) => $"{name} {times.Source(s).TotalSeconds:F1} s")));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ranking {Users:N0} users, {Rows:N0} candidates: generating them {CandidateSeconds:F1} s (thread time: {SourceSeconds}), features {FeatureSeconds:F1} s, scoring {ScoringSeconds:F1} s")]
     private static partial void LogRankingPhases(ILogger logger, int users, long rows, double candidateSeconds, double featureSeconds, double scoringSeconds, string sourceSeconds);

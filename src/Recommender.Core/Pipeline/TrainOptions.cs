@@ -142,6 +142,9 @@ public sealed record TrainOptions
     /// <summary>Test seam: the ranker learns from shuffled labels (a useless ranker), to show the validation gate at work.</summary>
     internal bool ShuffleRankerLabels { get; init; }
 
+    /// <summary>Users per block when every user's ALS top-k and served list are computed and written (the files do not depend on it; a test seam).</summary>
+    internal int UserListBlock { get; init; } = 16 * Ranking.RankedRecommender.BatchUsers;
+
     /// <summary>Users sampled to measure the IVF index's recall against exact search.</summary>
     public int RecallSampleUsers { get; init; } = 500;
 
@@ -226,6 +229,11 @@ public sealed record TrainOptions
         if (PersonalK < 10 || RecommendationsK < 10)
         {
             yield return "list lengths must be at least 10 (metrics use k = 5 and 10)";
+        }
+
+        if (UserListBlock < 1)
+        {
+            yield return $"user list block must be at least one user (got {UserListBlock})";
         }
 
         foreach (var failure in Genre.Validate())

@@ -117,23 +117,19 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var ranked = new RankedRecommender(generators, validation.Blend, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
-        var personal = Stage("als: top-k for every user", () => BulkInference.RecommendAll(train, historyUsers, als, options.PersonalK, _cancellation, new StageProgress(logger, "als: top-k for every user", historyUsers.Length, observer: _progress is null ? null : _progress.Units)));
-        Stage("write personal_als.parquet", () => personal.Save(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items));
-
-        // From here on ALS lists come from the top-k table: its prefixes are the same searches' results.
-        var alsLists = new PrecomputedLists(personal, options.PersonalK, als);
-
         // The evaluation's item-kNN lists, before the served list: ranking every user then reads
         // them for the sampled users instead of summing them a second time (the same lists).
         var evaluationSample = test is null ? null : Stage("evaluate: item-knn lists of the warm sample", () => EvaluationSample(train, test, itemKnn));
         var itemKnnLists = evaluationSample is { } sample ? new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn) : null;
-        var blend = FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? itemKnn, genre, validation.Blend);
-        var served = Stage($"served list ({validation.Served}) for every user", () => ServedTable(servedList, train, historyUsers, ranked, alsLists, blend, genre, itemKnnLists));
-        releaseMemory?.Invoke(); // ranking's per-batch lists and the items' feature rows it read
+
+        // Every user's lists go to their files a block at a time; only the evaluated users' stay.
+        int[] evaluated = test is null ? [] : [.. evaluationSample!.Users.Union(ReplayReport.SampleUsers(test, options.ReplayOnlineListens, options.ReplayMaxUsers, TestReplaySeed)).Where(u => train.CountOf(u) > 0).Order()];
+        var (personal, served) = Stage($"als top-k and served list ({validation.Served}) for every user, written {options.UserListBlock:N0} users at a time",
+            () => WriteUserLists(dir, ids, servedList, train, historyUsers, ranked, genre, validation.Blend, itemKnnLists, evaluated));
+        releaseMemory?.Invoke(); // ranking's per-block lists and the items' feature rows it read
         // The files side by side, one per core: parquet encodes a file on one thread.
-        Stage("write recommendations, similar, popular, features, models", () => Cores.SideBySide(
+        Stage("write similar, popular, features, models", () => Cores.SideBySide(
         [
-            () => served.Save(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items),
             .. ranked.SaveParts(dir, ids),
             () =>
             {
@@ -151,7 +147,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         {
             evaluation = Stage("evaluate: warm and cold users", () => Evaluate(train, test, evaluationSample!, popular, personal, itemKnn, similar, genre, ranked, served, validation)) with { IvfRecall = recall };
             var sources = new BlendSources(served, similar, als, DenseKernels.Gram(als.Model.ItemFactors, als.Model.Factors, als.Model.Parameters.Regularization), popular, split.Items);
-            replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, options.Als.Seed + 11, _cancellation));
+            replay = Stage("evaluate: replay of the serving blend", () => ReplayReport.Run(train, test, sources, options.ReplayOnlineListens, options.ReplayMaxUsers, TestReplaySeed, _cancellation));
         }
 
         WriteMetrics(dir, validation, stageA.RankerReport, stageA.CandidateRecall, stageA.Replay, replay, evaluation, recall);
@@ -159,11 +155,71 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return new TrainResult(id, dir, evaluation, validation, _timings);
     }
 
+    /// <summary>The seed of the test period's replay sample (<see cref="ReplayReport.SampleUsers"/>).</summary>
+    private ulong TestReplaySeed => options.Als.Seed + 11;
+
+    /// <summary>
+    /// The ALS top-k (personal_als.parquet) and the served list (recommendations.parquet) of every
+    /// user with history, <see cref="TrainOptions.UserListBlock"/> users at a time, each block written as it is
+    /// done: neither table is ever held whole (1.6 GB at full size). The lists of
+    /// <paramref name="evaluated"/> (ascending) are kept and returned for the evaluation.
+    /// </summary>
+    private (RecommendationTable Personal, RecommendationTable Served) WriteUserLists(string dir, ArtifactIds ids, CandidateList servedList, EventLog train, int[] historyUsers, RankedRecommender ranked, GenreProfileModel genre, BlendWeights blendWeights, PrecomputedLists? itemKnnLists, int[] evaluated)
+    {
+        var keptPersonal = new ScoredListsBuilder(train.NumUsers, evaluated, options.PersonalK);
+        var keptServed = new ScoredListsBuilder(train.NumUsers, evaluated, options.RecommendationsK);
+        using var personalFile = RecommendationTable.Writer(Path.Combine(dir, FileNames.PersonalAls), ids.Users, ids.Items);
+        using var servedFile = RecommendationTable.Writer(Path.Combine(dir, FileNames.Recommendations), ids.Users, ids.Items);
+        var progress = new StageProgress(logger, "lists for every user", historyUsers.Length, observer: _progress is null ? null : _progress.Units);
+        var times = new RankingPhaseTimes();
+        var (alsTime, servedTime, writeTime) = (new Stopwatch(), new Stopwatch(), new Stopwatch());
+        var kept = 0;
+        for (var start = 0; start < historyUsers.Length; start += options.UserListBlock)
+        {
+            var block = historyUsers[start..Math.Min(historyUsers.Length, start + options.UserListBlock)];
+            alsTime.Start();
+            var personal = BulkInference.RecommendAll(train, block, ranked.Als, options.PersonalK, _cancellation);
+            alsTime.Stop();
+
+            // The ranked and blended lists read ALS from the block's top-k: its prefixes are the same searches' results.
+            servedTime.Start();
+            var alsLists = new PrecomputedLists(personal, options.PersonalK, ranked.Als);
+            var served = servedList == CandidateList.Ranked
+                ? BulkInference.Rank(train, block, ranked, alsLists, options.RecommendationsK, _cancellation, itemKnnLists, null, times)
+                : ServedTable(servedList, train, block, ranked, alsLists, FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? ranked.ItemKnn, genre, blendWeights), genre);
+            servedTime.Stop();
+
+            writeTime.Start();
+            personalFile.Append(personal, block);
+            servedFile.Append(served, block);
+            writeTime.Stop();
+            for (; kept < evaluated.Length && evaluated[kept] <= block[^1]; kept++)
+            {
+                keptPersonal.Set(kept, personal, evaluated[kept]);
+                keptServed.Set(kept, served, evaluated[kept]);
+            }
+
+            progress.Add(block.Length);
+        }
+
+        writeTime.Start();
+        personalFile.Commit();
+        servedFile.Commit();
+        writeTime.Stop();
+        LogUserLists(logger, historyUsers.Length, alsTime.Elapsed.TotalSeconds, servedTime.Elapsed.TotalSeconds, writeTime.Elapsed.TotalSeconds);
+        if (servedList == CandidateList.Ranked)
+        {
+            BulkInference.LogRankingPhases(logger, historyUsers.Length, times);
+        }
+
+        return (new RecommendationTable(keptPersonal), new RecommendationTable(keptServed));
+    }
+
     /// <summary>The list validation chose, for every user with history (the ranked and blended lists read ALS from the top-k table).</summary>
 #pragma warning disable CS8524 // unnamed enum values: every named list has its arm, so adding a list without one fails the build (CS8509)
-    private RecommendationTable ServedTable(CandidateList served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, GenreProfileModel genre, PrecomputedLists? itemKnnLists) => served switch
+    private RecommendationTable ServedTable(CandidateList served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, GenreProfileModel genre) => served switch
     {
-        CandidateList.Ranked => BulkInference.RankAll(train, historyUsers, ranked, alsLists, options.RecommendationsK, logger, _cancellation, itemKnnLists),
+        CandidateList.Ranked => throw new UnreachableException("ranked lists are ranked in WriteUserLists, with their phase times"),
         CandidateList.Als => BulkInference.RecommendAll(train, historyUsers, ranked.Als, options.RecommendationsK, _cancellation),
         CandidateList.ItemKnn => BulkInference.RecommendAll(train, historyUsers, ranked.ItemKnn, options.RecommendationsK, _cancellation),
         CandidateList.Similar => BulkInference.RecommendAll(train, historyUsers, ranked.Similar, options.RecommendationsK, _cancellation),
@@ -572,6 +628,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage} done in {Seconds:F1} s (working set {WorkingSetMb} MB, peak {PeakMb} MB; GC heap {HeapMb} MB, committed {CommittedMb} MB)")]
     private static partial void LogStageEnd(ILogger logger, string stage, double seconds, long workingSetMb, long peakMb, long heapMb, long committedMb);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "lists for {Users:N0} users: als top-k {AlsSeconds:F1} s, the served list {ServedSeconds:F1} s, writing {WriteSeconds:F1} s")]
+    private static partial void LogUserLists(ILogger logger, int users, double alsSeconds, double servedSeconds, double writeSeconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "train: {Stage}: live heap {LiveMb} MB")]
     private static partial void LogLiveHeap(ILogger logger, string stage, long liveMb);

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Recommender.Data;
+using Recommender.Evaluation;
 using Recommender.Generation;
 using Recommender.Models;
 using Recommender.Pipeline;
+using Recommender.Snapshots;
 using Recommender.Tests.Support;
 
 namespace Recommender.Tests.Pipeline;
@@ -56,5 +59,58 @@ public class TrainMemoryTests
         Assert.That(stages, Has.Count.GreaterThan(10));
         Assert.That(live, Is.EqualTo(stages), "one live-heap line per stage, in order");
         Assert.That(Train(live: false).Where(m => m.Contains("live heap", StringComparison.Ordinal)), Is.Empty);
+    }
+
+    /// <summary>
+    /// Every user's ALS top-k and served list are computed and written a block of users at a
+    /// time: blocks of 97 users (none a multiple of the ranker's batch) give the files and the
+    /// evaluation of one block of every user, byte for byte.
+    /// </summary>
+    [Test]
+    public void UserListsInSmallBlocks_AreTheSameFilesAndMetrics()
+    {
+        var data = TestPaths.NewTempDir();
+        new SyntheticGenerator(new GeneratorOptions { Users = 1200, Tracks = 600, Seed = 9 }, NullLogger.Instance).Generate(data);
+        TrainResult Train(int block) => new TrainPipeline(new TrainOptions
+        {
+            DataDir = data,
+            OutRoot = TestPaths.NewTempDir(),
+            UserListBlock = block,
+            Als = new AlsParameters { Factors = 8, Iterations = 3 },
+        }.Quick(), NullLogger.Instance).Run();
+
+        var whole = Train(1 << 20).SnapshotDir;
+        var run = Train(97);
+        var blocked = run.SnapshotDir;
+        foreach (var file in new[] { FileNames.PersonalAls, FileNames.Recommendations, FileNames.Metrics })
+        {
+            Assert.That(File.ReadAllBytes(Path.Combine(blocked, file)), Is.EqualTo(File.ReadAllBytes(Path.Combine(whole, file))), file);
+        }
+
+        // The evaluation reads the lists it kept of the written ones: scored from the files
+        // instead (every warm user, in index order, as the evaluation does), the same figures.
+        var (users, items) = (IdMap.Load(Path.Combine(blocked, FileNames.UserIds)), IdMap.Load(Path.Combine(blocked, FileNames.ItemIds)));
+        var split = EdaReport.DayOf(SnapshotManifest.Read(blocked).Split!.SplitDay!.Value);
+        var events = DataPreparation.Load(data, NullLogger.Instance).Events;
+        var (train, test) = (events.Slice(int.MinValue, split), events.Slice(split, int.MaxValue));
+        foreach (var (source, file) in new[] { ("served", FileNames.Recommendations), ("als", FileNames.PersonalAls) })
+        {
+            var lists = RecommendationTable.Load(Path.Combine(blocked, file), users, items);
+            var metrics = new MetricsAccumulator(10, train.ItemUserCounts(), Enumerable.Range(0, train.NumUsers).Count(u => train.CountOf(u) > 0));
+            var listed = 0;
+            for (var u = 0; u < test.NumUsers; u++)
+            {
+                if (test.CountOf(u) > 0 && train.CountOf(u) > 0)
+                {
+                    var truth = test.ItemsOf(u).ToArray();
+                    Array.Sort(truth);
+                    metrics.Add(lists.ItemsOf(u), truth);
+                    listed += lists.ItemsOf(u).IsEmpty ? 0 : 1;
+                }
+            }
+
+            Assert.That(listed, Is.GreaterThan(97 * 3), $"{file}: the evaluated lists span several blocks");
+            Assert.That(run.Evaluation!.WarmAt(source, 10).Ndcg, Is.EqualTo(metrics.Result().Ndcg).Within(1e-12), $"{source} NDCG@10 from {file}");
+        }
     }
 }
