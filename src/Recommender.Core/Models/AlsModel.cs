@@ -143,9 +143,9 @@ public sealed class AlsModel
         for (var it = 1; it <= p.Iterations; it++)
         {
             cancellation.ThrowIfCancellationRequested();
-            Sweep(matrix.UserItems, items, users, f, p, shadow, scratch);
+            Sweep(matrix, matrix.UserItems, items, users, f, p, shadow, scratch);
             cancellation.ThrowIfCancellationRequested();
-            Sweep(matrix.ItemUsers, users, items, f, p, shadow, scratch);
+            Sweep(matrix, matrix.ItemUsers, users, items, f, p, shadow, scratch);
             var loss = p.ComputeLoss ? model.Loss(matrix) : double.NaN;
             onIteration?.Invoke(new AlsIteration(it, loss, watch.Elapsed.TotalSeconds));
             if (Converged(previousLoss, loss, p.Tolerance))
@@ -169,8 +169,8 @@ public sealed class AlsModel
     /// </summary>
     internal const int MaxGatheredFloats = 4 << 20;
 
-    /// <summary>Solves every row of <paramref name="target"/> given the fixed <paramref name="fixedFactors"/>.</summary>
-    internal static void Sweep(SparseCompressedRowMatrixStorage<float> rows, float[] fixedFactors, float[] target, int f, AlsParameters p, ushort[]? shadow = null, ConcurrentBag<RowScratch>? scratchPool = null)
+    /// <summary>Solves every row of <paramref name="target"/> (the rows of <paramref name="rows"/>, one side of <paramref name="matrix"/>) given the fixed <paramref name="fixedFactors"/>.</summary>
+    internal static void Sweep(InteractionMatrix matrix, SparseCompressedRowMatrixStorage<float> rows, float[] fixedFactors, float[] target, int f, AlsParameters p, ushort[]? shadow = null, ConcurrentBag<RowScratch>? scratchPool = null)
     {
         var gram = DenseKernels.Gram(fixedFactors, f, p.Regularization);
         if (shadow is not null)
@@ -186,7 +186,6 @@ public sealed class AlsModel
 
         var pointers = rows.RowPointers;
         var columns = rows.ColumnIndices;
-        var values = rows.Values;
         // Workers take buffers from the caller's pool and put them back: Parallel.For may start a
         // fresh task (and run localInit) many times per sweep, and the gathered buffer grows to 16 MB.
         var pool = scratchPool ?? [];
@@ -194,7 +193,7 @@ public sealed class AlsModel
         {
             var start = pointers[r];
             var count = pointers[r + 1] - start;
-            SolveRow(target.AsSpan(r * f, f), columns.AsSpan(start, count), values.AsSpan(start, count), fixedFactors, shadow, gram, p.Alpha, p.CgSteps, scratch);
+            SolveRow(target.AsSpan(r * f, f), columns.AsSpan(start, count), matrix.ValuesOf(rows, start, count), fixedFactors, shadow, gram, p.Alpha, p.CgSteps, scratch);
             return scratch;
         }, pool.Add);
     }
@@ -288,6 +287,7 @@ public sealed class AlsModel
         var f = Factors;
         var gram = DenseKernels.Gram(ItemFactors, f, 0);
         var rows = matrix.UserItems;
+        var binary = matrix.IsBinary;
         // Every stride-th user; stride 1 (exact) up to LossSampleUsers users.
         var stride = Math.Max(1, (matrix.Users + Parameters.LossSampleUsers - 1) / Math.Max(1, Parameters.LossSampleUsers));
         var sampled = (matrix.Users + stride - 1) / stride;
@@ -309,7 +309,7 @@ public sealed class AlsModel
                 for (var e = rows.RowPointers[u]; e < rows.RowPointers[u + 1]; e++)
                 {
                     var s = TensorPrimitives.Dot(x, ItemVector(rows.ColumnIndices[e]));
-                    var c = 1 + (alpha * rows.Values[e]);
+                    var c = 1 + (alpha * (binary ? 1f : rows.Values[e]));
                     sum += (c * (1 - s) * (1 - s)) - (s * s);
                 }
             }

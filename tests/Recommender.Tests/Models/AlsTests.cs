@@ -57,6 +57,40 @@ public class AlsTests
     }
 
     /// <summary>
+    /// Binary feedback keeps no value array (4 bytes per event): the fit reads 1s in its place and
+    /// learns the factors, bit for bit, that the same matrix with every 1 stored learns.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void BinaryMatrix_KeepsNoValues_AndFitsTheFactorsOfStoredOnes(bool bfloat16)
+    {
+        var rng = new Random(4);
+        const int Users = 300, Items = 120;
+        var pointers = new int[Users + 1];
+        var cols = new List<int>();
+        for (var u = 0; u < Users; u++)
+        {
+            cols.AddRange(Enumerable.Range(0, Items).Where(i => rng.Next(u % 7 == 0 ? 3 : 12) == 0 || i == u % Items));
+            pointers[u + 1] = cols.Count;
+        }
+
+        var stored = InteractionMatrix.FromCsr(Users, Items, pointers, [.. cols], Enumerable.Repeat(1f, cols.Count).ToArray());
+        var binary = InteractionMatrix.FromCsr(Users, Items, pointers, [.. cols], values: null);
+        Assert.That(stored.IsBinary, Is.False);
+        Assert.That(binary.IsBinary, Is.True);
+        Assert.That(binary.UserItems.Values, Is.Empty);
+        Assert.That(binary.ItemUsers.Values, Is.Empty);
+        var longest = Math.Max(Enumerable.Range(0, Users).Max(u => pointers[u + 1] - pointers[u]), Enumerable.Range(0, Items).Max(i => cols.Count(c => c == i)));
+        Assert.That(binary.Ones, Has.Length.EqualTo(longest).And.All.EqualTo(1f), "1s for the longest row of either side");
+
+        var p = new AlsParameters { Factors = 16, Iterations = 4, Seed = 3, Bfloat16Gather = bfloat16 };
+        var (fromStored, fromBinary) = (AlsModel.Fit(stored, p), AlsModel.Fit(binary, p));
+        Assert.That(fromBinary.UserFactors, Is.EqualTo(fromStored.UserFactors));
+        Assert.That(fromBinary.ItemFactors, Is.EqualTo(fromStored.ItemFactors));
+        Assert.That(fromBinary.Loss(binary), Is.EqualTo(fromStored.Loss(stored)));
+    }
+
+    /// <summary>
     /// The transpose (one range of users per core) against the obvious one built entry by entry:
     /// rows of very different lengths, empty rows and columns, graded values; row by row, the
     /// users ascending with their values.
