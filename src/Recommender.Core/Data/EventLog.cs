@@ -7,7 +7,8 @@ namespace Recommender.Data;
 /// <see cref="Seqs"/> (the log as read only), in the order of the user's history (track_seq).
 /// The log as read is contiguous (CSR: <see cref="UserOffsets"/>); a <see cref="Slice"/> of a log
 /// whose rows run in day order is a view on the same arrays (its own starts and ends), so the
-/// split's and the validation's event sets cost 8 bytes per user instead of 8 per event.
+/// split's and the validation's event sets cost 8 bytes per user instead of 8 per event. Days are
+/// 16-bit (days since 1970-01-01, up to 2149-06-06): 2 bytes per event instead of 4.
 /// </summary>
 public sealed class EventLog
 {
@@ -15,7 +16,7 @@ public sealed class EventLog
     private readonly int[]? _ends; // null: contiguous, user u ends where u + 1 starts
     private int _dayOrdered; // 0: not checked yet, 1: every row runs in day order, -1: some row does not
 
-    public EventLog(IdMap users, int numItems, int[] userOffsets, int[] items, int[] days, int[]? seqs)
+    public EventLog(IdMap users, int numItems, int[] userOffsets, int[] items, ushort[] days, int[]? seqs)
     {
         if (userOffsets.Length != users.Count + 1 || items.Length != days.Length || (seqs is not null && items.Length != seqs.Length) || userOffsets[^1] != items.Length)
         {
@@ -57,8 +58,11 @@ public sealed class EventLog
     /// <summary>The backing track indexes: index them with <see cref="Start"/>..<see cref="End"/> (a view shares the whole log's array).</summary>
     public int[] Items { get; }
 
-    /// <summary>Days since 1970-01-01, beside <see cref="Items"/>.</summary>
-    public int[] Days { get; }
+    /// <summary>Days since 1970-01-01 (<see cref="MaxDay"/> at most), beside <see cref="Items"/>.</summary>
+    public ushort[] Days { get; }
+
+    /// <summary>The last day a log holds: 2149-06-06, the largest 16-bit day number.</summary>
+    public const int MaxDay = ushort.MaxValue;
 
     /// <summary>
     /// Each event's track_seq, for events.parquet: held by the log as read, null in slices. The
@@ -75,7 +79,7 @@ public sealed class EventLog
 
     public ReadOnlySpan<int> ItemsOf(int user) => Items.AsSpan(Start(user), End(user) - Start(user));
 
-    public ReadOnlySpan<int> DaysOf(int user) => Days.AsSpan(Start(user), End(user) - Start(user));
+    public ReadOnlySpan<ushort> DaysOf(int user) => Days.AsSpan(Start(user), End(user) - Start(user));
 
     public int CountOf(int user) => End(user) - Start(user);
 
@@ -148,7 +152,7 @@ public sealed class EventLog
     }
 
     // The first position whose day is at least `day` in a day-ordered row.
-    private static int LowerBound(ReadOnlySpan<int> days, int day)
+    private static int LowerBound(ReadOnlySpan<ushort> days, int day)
     {
         int lo = 0, hi = days.Length;
         while (lo < hi)
@@ -183,7 +187,7 @@ public sealed class EventLog
         }
 
         var items = new int[offsets[^1]];
-        var days = new int[items.Length];
+        var days = new ushort[items.Length];
         Parallel.For(0, NumUsers, Cores.Options(), u =>
         {
             var at = offsets[u];

@@ -28,7 +28,8 @@ public static partial class InteractionsReader
     public static (EventLog Log, InteractionsQuality Quality) Read(string dataDir, IdMap items, ILogger logger, bool dropDuplicates = false, IReadOnlyList<OnlineEvent>? extra = null, int? windowDays = null, Action? releaseMemory = null)
     {
         var path = Path.Combine(dataDir, FileNames.Interactions);
-        int[] users, itemsRaw, days, seqs;
+        int[] users, itemsRaw, seqs;
+        ushort[] days;
         long rows, unknown = 0;
         using (var input = ParquetInput.Open(path))
         {
@@ -44,7 +45,7 @@ public static partial class InteractionsReader
 
             users = new int[rows];
             itemsRaw = new int[rows];
-            days = new int[rows];
+            days = new ushort[rows];
             seqs = new int[rows];
             var starts = new long[input.RowGroupRows.Length + 1];
             for (var g = 0; g < input.RowGroupRows.Length; g++)
@@ -73,7 +74,7 @@ public static partial class InteractionsReader
                         Check(local.Input.ReadDays(g, Columns.StartedAt, buffer), path, Columns.StartedAt, g);
                         for (var i = 0; i < n; i++)
                         {
-                            days[at + i] = (int)buffer[i];
+                            days[at + i] = Day(buffer[i], path, Columns.StartedAt, $"row group {g}");
                         }
 
                         Check(local.Input.ReadIntegers(g, Columns.TrackId, buffer), path, Columns.TrackId, g);
@@ -120,7 +121,7 @@ public static partial class InteractionsReader
                 var item = items.IndexOf(e.TrackId);
                 unknown += item < 0 ? 1 : 0;
                 itemsRaw[at + i] = item;
-                days[at + i] = DateOnly.FromDateTime(e.TimeUtc).DayNumber - epoch;
+                days[at + i] = Day(DateOnly.FromDateTime(e.TimeUtc).DayNumber - epoch, "online listens", "time", $"listen {i} of user {e.UserId}");
                 seqs[at + i] = OnlineSeqBase + i; // after every exported listen, in logged order
             }
 
@@ -183,9 +184,9 @@ public static partial class InteractionsReader
         // One column at a time, each raw column let go once placed: at most the four raw columns
         // and one sorted one are held (4.5 GB at full size), not all seven (6.2 GB).
         var kept = offsets[^1];
-        int[] Place(ref int[] raw)
+        T[] Place<T>(ref T[] raw)
         {
-            var sorted = new int[kept];
+            var sorted = new T[kept];
             var next = offsets[..^1].ToArray();
             for (long e = 0; e < rows; e++)
             {
@@ -330,8 +331,21 @@ public static partial class InteractionsReader
         return map;
     }
 
+    /// <summary>A day number as the log holds it (16 bits from 1970-01-01), or a clear error naming where it came from.</summary>
+    private static ushort Day(long day, string file, string column, string where)
+    {
+        if (day is >= 0 and <= EventLog.MaxDay)
+        {
+            return (ushort)day;
+        }
+
+        var epoch = DateOnly.FromDateTime(DateTime.UnixEpoch);
+        var date = epoch.AddDays((int)Math.Clamp(day, -700_000, 2_000_000)); // within DateOnly's years 1..9999
+        throw new DataException(file, column, $"{where}: {date:yyyy-MM-dd} is outside the days the log holds ({epoch:yyyy-MM-dd} to {epoch.AddDays(EventLog.MaxDay):yyyy-MM-dd})");
+    }
+
     /// <summary>Orders each user's events by track_seq and counts repeated items.</summary>
-    private static long SortAndCountDuplicates(int[] offsets, int[] items, int[] days, int[] seqs)
+    private static long SortAndCountDuplicates(int[] offsets, int[] items, ushort[] days, int[] seqs)
     {
         long duplicates = 0;
         Parallel.For(0, offsets.Length - 1, Cores.Options(), () => (Scratch: new int[64], Packed: new long[64], Dups: 0L), (u, _, local) =>
@@ -361,7 +375,7 @@ public static partial class InteractionsReader
                 keys.Sort(packed);
                 for (var i = 0; i < n; i++)
                 {
-                    days[start + i] = (int)(packed[i] >> 32);
+                    days[start + i] = (ushort)(packed[i] >> 32);
                     items[start + i] = (int)packed[i];
                 }
             }
@@ -390,7 +404,7 @@ public static partial class InteractionsReader
         var logSeqs = log.Seqs ?? throw new ArgumentException("duplicates are dropped from the log as read, which holds track_seq", nameof(log));
         var offsets = new int[log.NumUsers + 1];
         var items = new List<int>(log.NumEvents);
-        var days = new List<int>(log.NumEvents);
+        var days = new List<ushort>(log.NumEvents);
         var seqs = new List<int>(log.NumEvents);
         var seen = new HashSet<int>();
         for (var u = 0; u < log.NumUsers; u++)

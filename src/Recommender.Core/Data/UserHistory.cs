@@ -41,13 +41,7 @@ public static class UserHistory
     public static void SaveDays(string path, EventLog events)
     {
         var offsets = events.UserOffsets; // the log as read: contiguous, in user_history.bin's order
-        var days = new ushort[offsets[^1]];
-        for (var e = 0; e < days.Length; e++)
-        {
-            days[e] = (ushort)Math.Clamp(events.Days[e], 0, ushort.MaxValue);
-        }
-
-        BinaryArtifact.Write(path, DaysFormat, [events.NumUsers, events.NumEvents], w => w.Array<ushort>(days));
+        BinaryArtifact.Write(path, DaysFormat, [events.NumUsers, events.NumEvents], w => w.Array<ushort>(events.Days.AsSpan(0, offsets[^1])));
     }
 
     /// <summary>The days of events [from, from + destination.Length) of <see cref="SaveDays"/>' file, which must hold <paramref name="events"/> events.</summary>

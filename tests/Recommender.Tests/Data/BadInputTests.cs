@@ -49,6 +49,17 @@ public class BadInputTests
         AssertNothingWritten(outDir);
     }
 
+    /// <summary>The log holds days in 16 bits from 1970-01-01: a listen outside them is refused by name, not wrapped.</summary>
+    [TestCase(-1L, "1969-12-31")]
+    [TestCase(65_536L, "2149-06-07")]
+    public async Task ListenOutsideTheDaysTheLogHolds(long day, string date)
+    {
+        var (exit, error, outDir) = await Prepare(TinyData.Create(TinyParquet.Date32(Columns.StartedAt, 19_000, 19_001, day, 19_002, 19_003, 19_004)));
+        Assert.That(exit, Is.EqualTo(RecommenderCli.ExitBadData));
+        Assert.That(error, Does.Contain("interactions.parquet").And.Contain("'started_at'").And.Contain(date).And.Contain("1970-01-01 to 2149-06-06"));
+        AssertNothingWritten(outDir);
+    }
+
     [Test]
     public async Task StringWhereAnIdBelongs()
     {

@@ -21,7 +21,7 @@ public class EventLogTests
         }
 
         var offsets = Enumerable.Range(0, Users + 1).Select(u => (int)((long)events * u / Users)).ToArray();
-        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, offsets, items, new int[events], new int[events]);
+        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, offsets, items, new ushort[events], new int[events]);
 
         var expected = new int[Items];
         foreach (var i in items)
@@ -52,7 +52,7 @@ public class EventLogTests
             offsets[u + 1] = itemList.Count;
         }
 
-        return new EventLog(IdMap.FromIds(Enumerable.Range(0, users).Select(u => (long)u)), items, offsets, [.. itemList], [.. dayList], null);
+        return new EventLog(IdMap.FromIds(Enumerable.Range(0, users).Select(u => (long)u)), items, offsets, [.. itemList], [.. dayList.Select(d => (ushort)d)], null);
     }
 
     /// <summary>

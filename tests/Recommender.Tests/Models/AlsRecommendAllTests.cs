@@ -28,7 +28,7 @@ public class AlsRecommendAllTests
             offsets[u + 1] = items.Count;
         }
 
-        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users + 1).Select(u => (long)u)), Items, offsets, [.. items], new int[items.Count], new int[items.Count]);
+        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users + 1).Select(u => (long)u)), Items, offsets, [.. items], new ushort[items.Count], new int[items.Count]);
         var users = Enumerable.Range(0, Users + 1).Where(u => u % 3 != 1).ToArray();
         var got = new ScoredItem[users.Length][];
         als.RecommendAll(users, log, K, (b, best) => got[b] = best.ToArray());
@@ -70,7 +70,7 @@ public class PrecomputedListsTests
             offsets[u + 1] = items.Count;
         }
 
-        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, offsets, [.. items], new int[items.Count], new int[items.Count]);
+        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, offsets, [.. items], new ushort[items.Count], new int[items.Count]);
         var users = Enumerable.Range(0, Users).Where(u => u % 4 != 0).ToArray(); // users 0, 4, 8, … have no row
         var table = Recommender.Pipeline.BulkInference.RecommendAll(log, users, als, 100, CancellationToken.None);
         var lists = new PrecomputedLists(table, 100, als);

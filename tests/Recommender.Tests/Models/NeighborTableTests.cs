@@ -65,7 +65,7 @@ public class NeighborTableTests
             offsets.Add(items.Count);
         }
 
-        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, [.. offsets], [.. items], new int[items.Count], new int[items.Count]);
+        var log = new EventLog(IdMap.FromIds(Enumerable.Range(0, Users).Select(u => (long)u)), Items, [.. offsets], [.. items], new ushort[items.Count], new int[items.Count]);
         var table = NeighborTable.Sequential(log, k, maxChunkEntries);
 
         var pairs = new Dictionary<(int, int), int>();

@@ -14,7 +14,7 @@ public static class TinyLogs
         }
 
         var flat = users.SelectMany(x => x).ToArray();
-        var days = users.SelectMany(x => Enumerable.Range(0, x.Length)).ToArray();
-        return new EventLog(IdMap.FromSorted([.. Enumerable.Range(1, users.Length).Select(i => (long)i)]), items, offsets, flat, days, days);
+        var seqs = users.SelectMany(x => Enumerable.Range(0, x.Length)).ToArray();
+        return new EventLog(IdMap.FromSorted([.. Enumerable.Range(1, users.Length).Select(i => (long)i)]), items, offsets, flat, [.. seqs.Select(d => (ushort)d)], seqs);
     }
 }
