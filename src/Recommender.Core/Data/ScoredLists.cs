@@ -231,13 +231,19 @@ public sealed class ScoredListsBuilder
     private readonly int[]? _slotRows;
     private readonly int _k;
     private readonly int[] _counts;
+    private readonly int[]? _offsets; // a recycled table's, reused by Pack
     private int[]? _items;
     private float[]? _scores;
 
     /// <param name="rows">rows of the finished table.</param>
     /// <param name="slotRows">the rows that get a slot, ascending; null gives every row a slot (slot = row).</param>
     /// <param name="k">the longest list a slot holds.</param>
-    public ScoredListsBuilder(int rows, int[]? slotRows, int k)
+    /// <param name="recycled">
+    /// a table nothing reads any more (the previous block's, in a run that writes lists a block at a
+    /// time) whose arrays are taken over where they are large enough: the blocks then make no
+    /// large-object garbage, which the collector would let pile up between full collections.
+    /// </param>
+    public ScoredListsBuilder(int rows, int[]? slotRows, int k, ScoredLists? recycled = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
@@ -254,8 +260,9 @@ public sealed class ScoredListsBuilder
         _k = k;
         var slots = slotRows?.Length ?? rows;
         _counts = new int[slots];
-        _items = new int[checked(slots * k)];
-        _scores = new float[_items.Length];
+        var size = checked(slots * k);
+        (_items, _scores) = recycled is not null && recycled.Items.Length >= size ? (recycled.Items, recycled.Scores) : (new int[size], new float[size]);
+        _offsets = recycled?.Offsets.Length == rows + 1 ? recycled.Offsets : null;
     }
 
     public int Slots => _counts.Length;
@@ -300,7 +307,8 @@ public sealed class ScoredListsBuilder
         var scores = _scores!;
         _items = null;
         _scores = null;
-        var offsets = new int[_rows + 1];
+        var offsets = _offsets ?? new int[_rows + 1];
+        Array.Clear(offsets);
         for (var s = 0; s < _counts.Length; s++)
         {
             offsets[RowOf(s) + 1] = _counts[s];

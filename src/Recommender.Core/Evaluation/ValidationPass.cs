@@ -86,7 +86,8 @@ public static class ValidationPass
     /// </summary>
     /// <param name="blend">the blend's weights (<see cref="ChooseBlend"/>): the "blend" list, and the ranker's blend feature.</param>
     /// <param name="foldRankers">ranker f ranks the users with <paramref name="foldOf"/> f: each was trained without them.</param>
-    public static ValidationReport Score(IReadOnlyList<LabelWindow> windows, BlendWeights blend, GradientBoostedRanker[] foldRankers, Func<int, int> foldOf)
+    /// <param name="buffers">the ranker's buffers, reused from call to call (null: a fresh set).</param>
+    public static ValidationReport Score(IReadOnlyList<LabelWindow> windows, BlendWeights blend, GradientBoostedRanker[] foldRankers, Func<int, int> foldOf, RankingBuffers? buffers = null)
     {
         int[] ks = [5, 10];
         var latest = windows[0].History;
@@ -105,7 +106,7 @@ public static class ValidationPass
             {
                 var ranked = new RankedRecommender(w.Models, blend, foldRankers[f]);
                 var fold = w.Users.Where(u => foldOf(u) == f).ToArray();
-                var rankedLists = ranked.RecommendInBatches(fold, w.History.ItemsOf, 10);
+                var rankedLists = ranked.RecommendInBatches(fold, w.History.ItemsOf, 10, buffers);
 
                 // The users' lists on every core; then scored in user order, one thread, so the
                 // metric sums add up in the same order whatever the cores did.

@@ -127,7 +127,9 @@ public sealed class NeighborTable : ScoredLists
         // The lists are built for one range of items at a time, each holding at most
         // maxChunkEntries adjacent tracks: every list of the catalog at once is two entries per
         // event (1.8 GB at full size, 5.3 GB at three times it) for a moment; a range costs one
-        // more pass over the events instead.
+        // more pass over the events instead. One buffer serves every range (a fresh one per range
+        // was hundreds of megabytes of large-object garbage).
+        int[] adjacent = [];
         for (var lo = 0; lo < n;)
         {
             long entries = 0;
@@ -149,15 +151,20 @@ public sealed class NeighborTable : ScoredLists
                 hi++;
             }
 
-            SequentialRange(events, partStart, partCounts, listeners, table, lo, hi, (int)entries, k);
+            if (adjacent.Length < entries)
+            {
+                adjacent = new int[Math.Max(entries, Math.Min(maxChunkEntries, 2L * adjacent.Length))];
+            }
+
+            SequentialRange(events, partStart, partCounts, listeners, table, lo, hi, adjacent, k);
             lo = hi;
         }
 
         return new NeighborTable(table.Pack());
     }
 
-    /// <summary>The sequential lists of items [lo, hi), whose adjacent tracks number <paramref name="entries"/>.</summary>
-    private static void SequentialRange(EventLog events, int[] partStart, int[][] partCounts, int[] listeners, ScoredListsBuilder table, int lo, int hi, int entries, int k)
+    /// <summary>The sequential lists of items [lo, hi), their adjacent tracks placed at the start of <paramref name="adjacent"/> (long enough for them).</summary>
+    private static void SequentialRange(EventLog events, int[] partStart, int[][] partCounts, int[] listeners, ScoredListsBuilder table, int lo, int hi, int[] adjacent, int k)
     {
         var n = events.NumItems;
         var parts = partCounts.Length;
@@ -182,7 +189,6 @@ public sealed class NeighborTable : ScoredLists
             offsets[i - lo + 1] = at;
         }
 
-        var adjacent = new int[entries];
         Parallel.For(0, parts, Cores.Options(), part =>
         {
             var next = cursors[part];

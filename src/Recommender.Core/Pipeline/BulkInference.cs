@@ -11,9 +11,10 @@ namespace Recommender.Pipeline;
 public static partial class BulkInference
 {
     /// <summary>Top-k of <paramref name="model"/> for every user of <paramref name="users"/> (ALS in IVF locality order), as one packed table.</summary>
-    public static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null)
+    /// <param name="recycled">a table nothing reads any more whose arrays the new one takes over (<see cref="ScoredListsBuilder"/>).</param>
+    public static RecommendationTable RecommendAll(EventLog train, int[] users, IRecommenderModel model, int k, CancellationToken cancellation, StageProgress? progress = null, RecommendationTable? recycled = null)
     {
-        var table = new ScoredListsBuilder(train.NumUsers, users, k);
+        var table = new ScoredListsBuilder(train.NumUsers, users, k, recycled);
         if (model is AlsRecommender als)
         {
             als.RecommendAll(users, train, k, table.Set, cancellation, progress);
@@ -37,20 +38,20 @@ public static partial class BulkInference
 
     /// <summary>The ranked list for every user of <paramref name="users"/>, in batches (the ranker scores a batch at once).</summary>
     /// <param name="itemKnnLists">item-kNN lists computed earlier for some of the users (the rest are summed); null sums them all.</param>
-    public static RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, ILogger logger, CancellationToken cancellation, PrecomputedLists? itemKnnLists = null)
+    /// <param name="buffers">the ranker's buffers, reused from call to call (null: a fresh set).</param>
+    public static RecommendationTable RankAll(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, ILogger logger, CancellationToken cancellation, PrecomputedLists? itemKnnLists = null, RankingBuffers? buffers = null)
     {
         var times = new RankingPhaseTimes();
-        var table = Rank(train, users, ranked, alsLists, k, cancellation, itemKnnLists, new StageProgress(logger, "ranking every user", users.Length), times);
+        var table = Rank(train, users, ranked, alsLists, k, cancellation, itemKnnLists, new StageProgress(logger, "ranking every user", users.Length), times, buffers ?? new RankingBuffers());
         LogRankingPhases(logger, users.Length, times);
         return table;
     }
 
     /// <summary><see cref="RankAll"/> for one block of a longer run: progress and phase times add up over the blocks.</summary>
-    internal static RecommendationTable Rank(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, CancellationToken cancellation, PrecomputedLists? itemKnnLists, StageProgress? progress, RankingPhaseTimes times)
+    internal static RecommendationTable Rank(EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, int k, CancellationToken cancellation, PrecomputedLists? itemKnnLists, StageProgress? progress, RankingPhaseTimes times, RankingBuffers buffers, RecommendationTable? recycled = null)
     {
-        var table = new ScoredListsBuilder(train.NumUsers, users, k);
+        var table = new ScoredListsBuilder(train.NumUsers, users, k, recycled);
         const int Batch = RankedRecommender.BatchUsers;
-        var buffers = new RankingBuffers();
         for (var start = 0; start < users.Length; start += Batch)
         {
             cancellation.ThrowIfCancellationRequested();

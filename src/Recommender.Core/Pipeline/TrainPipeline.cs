@@ -25,6 +25,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 {
     private readonly List<StageTiming> _timings = [];
     private readonly Stopwatch _stage = new();
+
+    // The ranker's buffers (~140 MB at 4,096 users), one set for every ranking call of the run,
+    // one after another: a fresh set per call (validation folds, the replay, each block of users)
+    // was large-object garbage the collector let pile up to a gigabyte between full collections.
+    private readonly RankingBuffers _rankingBuffers = new();
     private readonly RunProgressFile? _progress = options.ProgressPath is { } progressPath ? new RunProgressFile(progressPath) : null;
     private CancellationToken _cancellation;
 
@@ -174,19 +179,21 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         var times = new RankingPhaseTimes();
         var (alsTime, servedTime, writeTime) = (new Stopwatch(), new Stopwatch(), new Stopwatch());
         var kept = 0;
+        RecommendationTable? personal = null, served = null;
         for (var start = 0; start < historyUsers.Length; start += options.UserListBlock)
         {
             var block = historyUsers[start..Math.Min(historyUsers.Length, start + options.UserListBlock)];
             alsTime.Start();
-            var personal = BulkInference.RecommendAll(train, block, ranked.Als, options.PersonalK, _cancellation);
+            // Each block takes over the arrays of the block before it, written and read no more.
+            personal = BulkInference.RecommendAll(train, block, ranked.Als, options.PersonalK, _cancellation, recycled: personal);
             alsTime.Stop();
 
             // The ranked and blended lists read ALS from the block's top-k: its prefixes are the same searches' results.
             servedTime.Start();
             var alsLists = new PrecomputedLists(personal, options.PersonalK, ranked.Als);
-            var served = servedList == CandidateList.Ranked
-                ? BulkInference.Rank(train, block, ranked, alsLists, options.RecommendationsK, _cancellation, itemKnnLists, null, times)
-                : ServedTable(servedList, train, block, ranked, alsLists, FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? ranked.ItemKnn, genre, blendWeights), genre);
+            served = servedList == CandidateList.Ranked
+                ? BulkInference.Rank(train, block, ranked, alsLists, options.RecommendationsK, _cancellation, itemKnnLists, null, times, _rankingBuffers, recycled: served)
+                : ServedTable(servedList, train, block, ranked, alsLists, FusionRecommender.Blend(alsLists, (IRecommenderModel?)itemKnnLists ?? ranked.ItemKnn, genre, blendWeights), genre, served);
             servedTime.Stop();
 
             writeTime.Start();
@@ -215,17 +222,17 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return (new RecommendationTable(keptPersonal), new RecommendationTable(keptServed));
     }
 
-    /// <summary>The list validation chose, for every user with history (the ranked and blended lists read ALS from the top-k table).</summary>
+    /// <summary>The list validation chose (not the ranked one), for <paramref name="users"/>; the blend reads ALS from the block's top-k table.</summary>
 #pragma warning disable CS8524 // unnamed enum values: every named list has its arm, so adding a list without one fails the build (CS8509)
-    private RecommendationTable ServedTable(CandidateList served, EventLog train, int[] historyUsers, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, GenreProfileModel genre) => served switch
+    private RecommendationTable ServedTable(CandidateList served, EventLog train, int[] users, RankedRecommender ranked, PrecomputedLists alsLists, IRecommenderModel blend, GenreProfileModel genre, RecommendationTable? recycled) => served switch
     {
         CandidateList.Ranked => throw new UnreachableException("ranked lists are ranked in WriteUserLists, with their phase times"),
-        CandidateList.Als => BulkInference.RecommendAll(train, historyUsers, ranked.Als, options.RecommendationsK, _cancellation),
-        CandidateList.ItemKnn => BulkInference.RecommendAll(train, historyUsers, ranked.ItemKnn, options.RecommendationsK, _cancellation),
-        CandidateList.Similar => BulkInference.RecommendAll(train, historyUsers, ranked.Similar, options.RecommendationsK, _cancellation),
-        CandidateList.Genre => BulkInference.RecommendAll(train, historyUsers, genre, options.RecommendationsK, _cancellation),
-        CandidateList.Blend => BulkInference.RecommendAll(train, historyUsers, blend, options.RecommendationsK, _cancellation),
-        CandidateList.Popular => BulkInference.RecommendAll(train, historyUsers, ranked.Popular, options.RecommendationsK, _cancellation),
+        CandidateList.Als => BulkInference.RecommendAll(train, users, ranked.Als, options.RecommendationsK, _cancellation, recycled: recycled),
+        CandidateList.ItemKnn => BulkInference.RecommendAll(train, users, ranked.ItemKnn, options.RecommendationsK, _cancellation, recycled: recycled),
+        CandidateList.Similar => BulkInference.RecommendAll(train, users, ranked.Similar, options.RecommendationsK, _cancellation, recycled: recycled),
+        CandidateList.Genre => BulkInference.RecommendAll(train, users, genre, options.RecommendationsK, _cancellation, recycled: recycled),
+        CandidateList.Blend => BulkInference.RecommendAll(train, users, blend, options.RecommendationsK, _cancellation, recycled: recycled),
+        CandidateList.Popular => BulkInference.RecommendAll(train, users, ranked.Popular, options.RecommendationsK, _cancellation, recycled: recycled),
     };
 #pragma warning restore CS8524
 
@@ -327,7 +334,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             return fitted;
         });
         var (foldRankers, ranker) = (rankers[..Folds], rankers[Folds]);
-        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, blend, foldRankers, FoldOf));
+        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, blend, foldRankers, FoldOf, _rankingBuffers));
         var replay = Stage("validation: replay of the serving blend", () => ValidationReplay(latest, validation, foldRankers));
         var recall = Stage("validation: candidate recall", () => CandidateRecallReport.Measure(latest, blend, CandidateRecallUsers));
         return new StageAResult(ranker, validation, chosen with { Ranker = rankerSettings }, latest.Models.Als.Model, replay, recall, RankerReport.Of(ranker, rankerSettings, trials));
@@ -383,7 +390,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             for (var f = 0; f < foldRankers.Length; f++)
             {
                 var fold = warm.Where(u => FoldOf(u) == f).ToArray();
-                var ranked = new RankedRecommender(models, validation.Blend, foldRankers[f]).RecommendInBatches(fold, history.ItemsOf, k);
+                var ranked = new RankedRecommender(models, validation.Blend, foldRankers[f]).RecommendInBatches(fold, history.ItemsOf, k, _rankingBuffers);
                 for (var i = 0; i < fold.Length; i++)
                 {
                     lists[Array.BinarySearch(warm, fold[i])] = ranked[i];
@@ -569,7 +576,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         // The lists not already computed for every user, for the warm test users only.
         var itemKnnLists = new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn);
-        var rankedTable = servedList == CandidateList.Ranked ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation, itemKnnLists);
+        var rankedTable = servedList == CandidateList.Ranked ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation, itemKnnLists, _rankingBuffers);
         // Its first 10 are the itemknn list.
         var itemKnnTable = sample.ItemKnn;
         var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn), genre, validation.Blend);

@@ -40,6 +40,45 @@ public class ScoredListsBuilderTests
         Assert.That(offsets[Rows], Is.EqualTo(at));
     }
 
+    /// <summary>A builder that takes over a finished table's arrays packs the same table as a fresh one, in those arrays.</summary>
+    [Test]
+    public void RecycledArrays_PackTheSameTable()
+    {
+        var rng = new Random(5);
+        const int Rows = 200, K = 5;
+        RecommendationTable Build(int[] slotRows, ScoredListsBuilder builder)
+        {
+            for (var s = 0; s < slotRows.Length; s++)
+            {
+                builder.Set(s, [.. Enumerable.Range(0, rng.Next(K + 1)).Select(r => new ScoredItem(slotRows[s] + r, 10 - r))]);
+            }
+
+            return new RecommendationTable(builder);
+        }
+
+        var first = Build([.. Enumerable.Range(0, 80)], new ScoredListsBuilder(Rows, [.. Enumerable.Range(0, 80)], K));
+        int[] second = [.. Enumerable.Range(80, 60)];
+        var state = rng.Next();
+        rng = new Random(state);
+        var fresh = Build(second, new ScoredListsBuilder(Rows, second, K));
+        rng = new Random(state);
+        var (items, scores, offsets) = (first.Items, first.Scores, first.Offsets);
+        var recycled = Build(second, new ScoredListsBuilder(Rows, second, K, recycled: first));
+        Assert.That(recycled.Items, Is.SameAs(items));
+        Assert.That(recycled.Scores, Is.SameAs(scores));
+        Assert.That(recycled.Offsets, Is.SameAs(offsets));
+        Assert.That(recycled.Offsets, Is.EqualTo(fresh.Offsets), "rows of the first table are empty now");
+        for (var r = 0; r < Rows; r++)
+        {
+            Assert.That(recycled.ItemsOf(r).ToArray(), Is.EqualTo(fresh.ItemsOf(r).ToArray()), $"row {r}");
+            Assert.That(recycled.ScoresOf(r).ToArray(), Is.EqualTo(fresh.ScoresOf(r).ToArray()), $"row {r}");
+        }
+
+        // Too small to take over: fresh arrays.
+        var larger = new ScoredListsBuilder(Rows, null, K, recycled: fresh);
+        Assert.That(new RecommendationTable(larger).Items, Is.Not.SameAs(fresh.Items));
+    }
+
     [Test]
     public void Builder_RejectsBadSlotsAndLongLists()
     {
