@@ -9,7 +9,7 @@ namespace Recommender.Models;
 /// its item×user transpose. ALS sweeps read the storage arrays directly as spans. Binary
 /// feedback (every stored entry a 1, the listening log's case) keeps no value array: the
 /// storages' Values are empty and <see cref="Ones"/> stands in for any row's values, 4 bytes
-/// per event less (890 MB at full size) while the confidence stays a function of the pattern.
+/// per event of the fit less (up to 890 MB at full size) while the confidence stays a function of the pattern.
 /// </summary>
 public sealed class InteractionMatrix
 {
