@@ -1,3 +1,6 @@
+using System.Net.Http;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Recommender.V1;
@@ -30,8 +33,31 @@ public sealed class RecommenderClient : IDisposable
     private RecommenderClient(GrpcChannel channel, string? opsToken)
         : this((ChannelBase)channel, opsToken) => _ownedChannel = channel;
 
-    /// <summary>Connects to an address such as http://127.0.0.1:5080 (cleartext HTTP/2).</summary>
+    /// <summary>Connects to an address such as http://127.0.0.1:5080 (cleartext HTTP/2) or https://host:5080 (TLS, verified against the system's roots).</summary>
     public static RecommenderClient Connect(string address, string? opsToken = null) => new(GrpcChannel.ForAddress(address), opsToken);
+
+    /// <summary>
+    /// Connects over TLS to a service whose certificate chains to <paramref name="trustedRoot"/> (a
+    /// private CA or a self-signed certificate) instead of the system's roots; the host name is checked as usual.
+    /// </summary>
+    public static RecommenderClient Connect(string address, X509Certificate2 trustedRoot, string? opsToken = null)
+    {
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+        {
+            if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+            {
+                return false; // no certificate, or the name does not match
+            }
+
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(trustedRoot);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck; // a private CA publishes no revocation list
+            return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+        };
+        return new(GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true }), opsToken);
+    }
 
     public async Task<(string SnapshotId, IReadOnlyList<Recommendation> Items)> GetRecommendationsAsync(long userId, int k = 10, CancellationToken cancellation = default)
     {

@@ -25,6 +25,9 @@ public static class HostingExtensions
         services.AddOptions<S3Options>().Bind(configuration.GetSection(S3Options.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<S3Options>, S3OptionsValidator>();
         services.AddSingleton<SnapshotSource>();
+        services.AddOptions<TlsCertificateOptions>().Bind(configuration.GetSection(TlsCertificateOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TlsCertificateOptions>, TlsCertificateOptionsValidator>();
+        services.AddCallerLimits(configuration); // per-address rate limits, the body cap, failed ops-token attempts
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SnapshotHolder>();
@@ -58,7 +61,7 @@ public static class HostingExtensions
         services.AddSingleton<RecommenderMetrics>();
         services.AddSingleton<OnlineQuality>(); // the console's hit-rate series, listen and request rates
         services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(RecommenderMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(RecommenderMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime") // System.Runtime: GC heap, threads, working set
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape sees the counters as they are
         services.AddSingleton<OpsAuthInterceptor>();
         services.AddGrpcReflection();
@@ -69,7 +72,9 @@ public static class HostingExtensions
     /// <summary>Maps the recommendation, ops, reflection and health services.</summary>
     public static WebApplication MapRecommender(this WebApplication app)
     {
-        app.UseRouting(); // the shedding middleware needs the resolved endpoint
+        app.UseRouting(); // the limiter and the shedding middleware need the resolved endpoint
+        app.UseRateLimiter();
+        app.UseRequestBodyCap();
         app.UseMiddleware<LoadSheddingMiddleware>();
         app.MapGrpcService<RecommendationGrpcService>();
         app.MapGrpcService<OpsGrpcService>();
@@ -83,9 +88,10 @@ public static class HostingExtensions
     }
 
     /// <summary>
-    /// gRPC over cleartext HTTP/2 (h2c) on the Urls, as grpcurl -plaintext expects, and HTTP/1.1 for
-    /// the JSON routes on Recommender:HttpUrls: a cleartext endpoint cannot offer both (no ALPN), and
-    /// curl or a browser speak HTTP/1.1 unless told otherwise.
+    /// gRPC over HTTP/2 on the Urls (cleartext h2c as grpcurl -plaintext expects, or TLS for https://
+    /// addresses), and HTTP/1.1 for the JSON routes on Recommender:HttpUrls: a cleartext endpoint
+    /// cannot offer both (no ALPN), and curl or a browser speak HTTP/1.1 unless told otherwise.
+    /// https:// addresses serve Kestrel:Certificates:Default (<see cref="TlsCertificateOptions"/>).
     /// </summary>
     public static WebApplicationBuilder UseGrpcAndHttpEndpoints(this WebApplicationBuilder builder)
     {

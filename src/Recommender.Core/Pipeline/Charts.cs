@@ -3,7 +3,7 @@ using Recommender.Data;
 namespace Recommender.Pipeline;
 
 /// <summary>PNG charts for the reports (ScottPlot renders; files are written atomically).</summary>
-internal static class Charts
+public static class Charts
 {
     private const int Width = 900;
     private const int Height = 450;
@@ -51,6 +51,23 @@ internal static class Charts
         plot.Add.Bars(positions, rows.Select(r => (double)r.Count).ToArray());
         plot.Axes.Bottom.SetTicks(positions, rows.Select(r => r.Name).ToArray());
         plot.Title(title);
+        Save(plot, path);
+    }
+
+    /// <summary>Lines over a shared x axis, one per named series (the soak run's samples).</summary>
+    public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> series)
+    {
+        var plot = new ScottPlot.Plot();
+        foreach (var (name, x, y) in series)
+        {
+            var line = plot.Add.ScatterLine(x, y);
+            line.LegendText = name;
+        }
+
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend();
         Save(plot, path);
     }
 

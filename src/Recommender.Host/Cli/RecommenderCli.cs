@@ -27,6 +27,8 @@ public static partial class RecommenderCli
         new PublishVerb(),
         new RecommendVerb(),
         new LoadTest(),
+        new SoakTest(),
+        new JsonFlood(),
         new InspectLatency(),
         new Bench(),
         new DemoVerb(),

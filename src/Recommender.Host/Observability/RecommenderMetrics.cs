@@ -24,6 +24,7 @@ public sealed class RecommenderMetrics : IDisposable
     private readonly Counter<long> _hits;
     private readonly Counter<long> _retrains;
     private readonly Histogram<double> _retrainDuration;
+    private readonly Counter<long> _refused;
     private readonly OnlineQuality _quality;
 
     public RecommenderMetrics(IMeterFactory meters, SnapshotHolder holder, IListenLog online, TimeProvider clock, OnlineQuality quality)
@@ -39,6 +40,7 @@ public sealed class RecommenderMetrics : IDisposable
         _retrains = _meter.CreateCounter<long>("recommender.retrain.runs", "{run}", "retrain runs finished, by outcome");
         _retrainDuration = _meter.CreateHistogram<double>("recommender.retrain.duration", "s", "retrain run time, by outcome",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600] });
+        _refused = _meter.CreateCounter<long>("recommender.limits.refused", "{request}", "requests refused by a per-address limit, by limit: listens, json, ops_token");
 
         _meter.CreateObservableGauge("recommender.online.events", () => online.Count, "{event}", "events in the durable online log");
         _meter.CreateObservableGauge("recommender.snapshot.age", () => holder.Current is { } s ? new[] { new Measurement<double>((clock.GetUtcNow().UtcDateTime - s.CreatedUtc).TotalSeconds, Id(s)) } : [], "s", "time since the serving snapshot was trained");
@@ -83,6 +85,9 @@ public sealed class RecommenderMetrics : IDisposable
         _retrains.Add(1, tag);
         _retrainDuration.Record(seconds, tag);
     }
+
+    /// <summary>A request refused by the per-address limit named (CallerLimits.Listens, Json, OpsToken).</summary>
+    public void Refused(string limit) => _refused.Add(1, new KeyValuePair<string, object?>("limit", limit));
 
     public void Dispose() => _meter.Dispose();
 

@@ -25,6 +25,7 @@ public partial class OptionDefaultsTests
         [RecommenderOptions.Section] = new RecommenderOptions(),
         [S3Options.Section] = new S3Options(),
         [RedisOptions.Section] = new RedisOptions(),
+        [LimitsOptions.Section] = new LimitsOptions(),
     };
 
     [Test]

@@ -58,6 +58,9 @@ internal static class ServiceData
         ["Recommender:AlsFactors"] = "8",
         ["Recommender:AlsIterations"] = "3",
         ["Ops:Token"] = Token,
+        // The ops-auth tests try hundreds of wrong tokens from one address in a second, which the
+        // default limit (20 a minute) would refuse; CallerLimitsTests test that limit.
+        ["Limits:FailedOpsTokenAttemptsPerMinute"] = "1000000",
         ["Urls"] = "http://127.0.0.1:0",
         ["Recommender:HttpUrls"] = "http://127.0.0.1:0",
         ["Logging:LogLevel:Default"] = "Warning",

@@ -1,0 +1,36 @@
+using System.Globalization;
+using Recommender.Host.Cli;
+using Recommender.Tests.Host;
+using Recommender.Tests.Support;
+
+namespace Recommender.Tests.Reliability;
+
+/// <summary>The soak verb's three-minute version: a real serve process, mixed load, a retrain every minute, and its pass criteria.</summary>
+public class SoakTests
+{
+    [Test]
+    public async Task ThreeMinutes_OfMixedLoad_WithARetrainEveryMinute_StayFlat()
+    {
+        var output = TestPaths.NewTempDir();
+        var stdout = new StringWriter();
+        var exit = await RecommenderCli.RunAsync(
+            ["soak", "--artifacts", ServiceData.CopyArtifacts(), "--data", ServiceData.DataDir, "--out", output, "--minutes", "3",
+             "--retrain-every-seconds", "60", "--warmup-seconds", "60", "--sample-seconds", "5", "--rate", "100", "--max-user", "600",
+             "--port", FleetServer.FreePort().ToString(CultureInfo.InvariantCulture)],
+            stdout, stdout);
+        var report = stdout.ToString();
+        Assert.That(exit, Is.EqualTo(0), report);
+
+        var rows = File.ReadAllLines(Path.Combine(output, "soak.csv"));
+        Assert.That(rows[0], Does.StartWith("minutes,rss_mb,gc_heap_mb,open_files,threads"));
+        Assert.That(rows.Length - 1, Is.InRange(30, 37), "one sample every 5 s for 3 minutes");
+        var last = rows[^1].Split(',');
+        Assert.That(int.Parse(last[10], CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(2), "the retrains' snapshots were swapped in");
+        Assert.That(rows.Skip(1).Select(r => double.Parse(r.Split(',')[2], CultureInfo.InvariantCulture)), Is.All.GreaterThan(0), "the GC heap is read from /metrics");
+        Assert.That(File.ReadAllText(Path.Combine(output, "soak.md")), Does.Contain("**passed**").And.Contain("failed requests: 0"));
+        foreach (var chart in new[] { "soak-memory.png", "soak-latency.png", "soak-handles.png" })
+        {
+            Assert.That(new FileInfo(Path.Combine(output, chart)).Length, Is.GreaterThan(1000), chart);
+        }
+    }
+}
