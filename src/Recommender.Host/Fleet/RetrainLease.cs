@@ -5,7 +5,10 @@ namespace Recommender.Host.Fleet;
 
 /// <summary>
 /// One retrain at a time across the replicas: a Redis key set if absent with an expiry, renewed
-/// while the run lasts and deleted by its holder only. A holder that dies lets it lapse.
+/// while the run lasts and deleted by its holder only. A holder that dies lets it lapse. The key's
+/// value is the run's own token; a holder that was frozen past its lease (a stopped process, a long
+/// pause) finds another token there when it resumes, and <see cref="Held.EnsureHeld"/> fences it
+/// off before it could publish over the newer holder's snapshot.
 /// </summary>
 public sealed partial class RetrainLease(RedisConnection connection, ILogger<RetrainLease> logger)
 {
@@ -13,7 +16,7 @@ public sealed partial class RetrainLease(RedisConnection connection, ILogger<Ret
     private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
     /// <summary>Takes the lease for <paramref name="holder"/>; null when another replica holds it (or Redis is unreachable). Without Redis: always granted.</summary>
-    public IDisposable? TryAcquire(string holder)
+    public Held? TryAcquire(string holder)
     {
         if (connection.Multiplexer is not { } redis)
         {
@@ -38,20 +41,49 @@ public sealed partial class RetrainLease(RedisConnection connection, ILogger<Ret
         }
     }
 
-    private sealed class Held : IDisposable
+    /// <summary>The lease while a run holds it; disposing releases it (if still ours).</summary>
+    public sealed class Held : IDisposable
     {
         private readonly ConnectionMultiplexer? _redis;
         private readonly string _holder;
         private readonly RetrainLease _lease;
         private readonly Timer? _renew;
 
-        public Held(ConnectionMultiplexer? redis, string holder, RetrainLease lease)
+        internal Held(ConnectionMultiplexer? redis, string holder, RetrainLease lease)
         {
             (_redis, _holder, _lease) = (redis, holder, lease);
             if (redis is not null)
             {
                 var period = TimeSpan.FromSeconds(lease.Options.LeaseSeconds / 3.0);
                 _renew = new Timer(_ => Renew(), null, period, period);
+            }
+        }
+
+        /// <summary>
+        /// Throws unless the lease still holds this run's token (always fine without Redis). Called
+        /// right before the published pointer moves; an unreachable Redis cannot confirm it, so it
+        /// refuses too.
+        /// </summary>
+        public void EnsureHeld()
+        {
+            if (_redis is null)
+            {
+                return;
+            }
+
+            string? now;
+            try
+            {
+                now = _redis.GetDatabase().StringGet(_lease.Options.LeaseKey);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                throw new LeaseLostException($"the retrain lease cannot be confirmed (Redis unreachable: {e.Message}); not publishing");
+            }
+
+            if (now != _holder)
+            {
+                throw new LeaseLostException($"the retrain lease lapsed while this run was paused (now held by {now ?? "nobody"}); not publishing over a newer snapshot");
             }
         }
 
@@ -96,3 +128,6 @@ public sealed partial class RetrainLease(RedisConnection connection, ILogger<Ret
     [LoggerMessage(Level = LogLevel.Warning, Message = "retrain lease: Redis unreachable ({Reason})")]
     private static partial void LogUnreachable(ILogger logger, string reason);
 }
+
+/// <summary>This run's retrain lease is gone: publishing now could overwrite a newer run's snapshot.</summary>
+public sealed class LeaseLostException(string message) : Exception(message);

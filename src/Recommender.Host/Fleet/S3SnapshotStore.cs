@@ -26,7 +26,11 @@ public sealed partial class S3SnapshotStore(IAmazonS3 client, S3Address location
     private string SnapshotKey(string id, string file) => Location.Key($"{SnapshotsFolder}/{id}/{file}");
 
     /// <summary>Uploads a local snapshot folder as ID (its folder name), then points current at it and prunes old ones.</summary>
-    public async Task<string> PublishAsync(string snapshotDir, CancellationToken cancellation = default)
+    /// <param name="fence">
+    /// called after the upload, right before current moves; it throws when this publisher may no
+    /// longer publish (its retrain lease was lost), and the upload is then removed and current stays.
+    /// </param>
+    public async Task<string> PublishAsync(string snapshotDir, CancellationToken cancellation = default, Action? fence = null)
     {
         var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(snapshotDir)));
         // Never upload a damaged snapshot; what goes up is exactly what its manifest lists.
@@ -41,6 +45,16 @@ public sealed partial class S3SnapshotStore(IAmazonS3 client, S3Address location
 
         // The manifest goes last: a listing with a manifest is a complete upload.
         bytes += await UploadFileAsync(Path.Combine(snapshotDir, FileNames.Manifest), SnapshotKey(id, FileNames.Manifest), cancellation);
+        try
+        {
+            fence?.Invoke();
+        }
+        catch
+        {
+            await DeleteSnapshotAsync(id, cancellation); // never pointed to: nobody downloads it
+            throw;
+        }
+
         await PutTextAsync(Location.Key(CurrentKey), id, cancellation);
         LogPublished(logger, id, Location.ToString(), bytes / 1048576.0, watch.Elapsed.TotalSeconds);
         await PruneAsync(id, cancellation);
@@ -149,21 +163,26 @@ public sealed partial class S3SnapshotStore(IAmazonS3 client, S3Address location
         var ids = await ListIdsAsync(cancellation);
         foreach (var old in ids.Take(Math.Max(0, ids.Count - options.Retention)).Where(i => i != current))
         {
-            var prefix = SnapshotKey(old, string.Empty);
-            string? token = null;
-            do
-            {
-                var page = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Location.Bucket, Prefix = prefix, ContinuationToken = token }, cancellation);
-                foreach (var o in page.S3Objects ?? [])
-                {
-                    await client.DeleteObjectAsync(Location.Bucket, o.Key, cancellation);
-                }
-
-                token = page.IsTruncated == true ? page.NextContinuationToken : null;
-            }
-            while (token is not null);
+            await DeleteSnapshotAsync(old, cancellation);
             LogPruned(logger, old, Location.ToString());
         }
+    }
+
+    private async Task DeleteSnapshotAsync(string id, CancellationToken cancellation)
+    {
+        var prefix = SnapshotKey(id, string.Empty);
+        string? token = null;
+        do
+        {
+            var page = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Location.Bucket, Prefix = prefix, ContinuationToken = token }, cancellation);
+            foreach (var o in page.S3Objects ?? [])
+            {
+                await client.DeleteObjectAsync(Location.Bucket, o.Key, cancellation);
+            }
+
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (token is not null);
     }
 
     private async Task PutTextAsync(string key, string text, CancellationToken cancellation)

@@ -44,11 +44,12 @@ public sealed partial class SnapshotSource : IDisposable
         Path.GetFullPath(Path.Combine(s3.CacheDir, address.Bucket, address.Prefix.Length == 0 ? "_" : address.Prefix));
 
     /// <summary>Publishes a snapshot written under <see cref="LocalRoot"/> to the remote store (nothing for local folders).</summary>
-    public async Task PublishAsync(string snapshotDir, CancellationToken cancellation)
+    /// <param name="fence">throws when this replica may no longer publish (<see cref="S3SnapshotStore.PublishAsync"/>).</param>
+    public async Task PublishAsync(string snapshotDir, CancellationToken cancellation, Action? fence = null)
     {
         if (Remote is not null)
         {
-            await Remote.PublishAsync(snapshotDir, cancellation);
+            await Remote.PublishAsync(snapshotDir, cancellation, fence);
         }
     }
 

@@ -79,7 +79,8 @@ public sealed partial class RetrainCoordinator(
             source.SwapGate.Wait(cancellation);
             try
             {
-                source.PublishAsync(snapshotDir, cancellation).GetAwaiter().GetResult(); // a background run, not a request
+                held.EnsureHeld(); // a run whose lease lapsed while it was paused neither publishes nor swaps
+                source.PublishAsync(snapshotDir, cancellation, held.EnsureHeld).GetAwaiter().GetResult(); // a background run, not a request; fenced again after the upload
                 holder.Swap(next);
             }
             finally

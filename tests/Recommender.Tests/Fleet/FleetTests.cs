@@ -45,6 +45,23 @@ public class FleetTests
         return await store.PublishAsync(new SnapshotStore(ServiceData.CopyArtifacts()).Current()!);
     }
 
+    /// <summary>The shared test snapshot again, under another id (its manifest says so too), published to the bucket directly.</summary>
+    private static async Task<string> PublishCopy(FleetServer s3, string prefix, string id)
+    {
+        var source = new SnapshotStore(ServiceData.CopyArtifacts()).Current()!;
+        var dir = Path.Combine(TestPaths.NewTempDir(), id);
+        Directory.CreateDirectory(dir);
+        foreach (var file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        }
+
+        (SnapshotManifest.Read(dir) with { SnapshotId = id }).Write(dir);
+        var options = new S3Options { ServiceUrl = s3.Url, AccessKey = FleetServer.S3AccessKey, SecretKey = FleetServer.S3SecretKey };
+        using var client = options.CreateClient();
+        return await new S3SnapshotStore(client, new S3Address(Bucket, prefix), options, NullLogger.Instance).PublishAsync(dir);
+    }
+
     /// <summary>The servers and three replicas of one test, disposed together.</summary>
     private sealed class Running(FleetServer s3, FleetServer redis, ServeProcess[] replicas) : IAsyncDisposable
     {
@@ -53,7 +70,8 @@ public class FleetTests
         public ServeProcess[] Replicas { get; } = replicas;
         public required string FirstSnapshot { get; init; }
 
-        public static async Task<Running> StartAsync(string prefix)
+        /// <param name="configure">changes each replica's configuration; it is given the object store.</param>
+        public static async Task<Running> StartAsync(string prefix, Action<Dictionary<string, string?>, FleetServer>? configure = null)
         {
             var s3 = FleetServer.StartS3(Bucket);
             var redis = FleetServer.StartRedis();
@@ -61,7 +79,9 @@ public class FleetTests
             var replicas = new ServeProcess[3];
             for (var r = 0; r < replicas.Length; r++)
             {
-                replicas[r] = await ServeProcess.StartAsync(ReplicaConfig(s3, redis, prefix));
+                var config = ReplicaConfig(s3, redis, prefix);
+                configure?.Invoke(config, s3);
+                replicas[r] = await ServeProcess.StartAsync(config);
             }
 
             return new Running(s3, redis, replicas) { FirstSnapshot = first };
@@ -71,7 +91,8 @@ public class FleetTests
         {
             foreach (var r in Replicas)
             {
-                if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+                // A replica that exited on its own explains a failure before NUnit has recorded it.
+                if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed || r.HasExited)
                 {
                     await TestContext.Out.WriteLineAsync($"--- replica {r.Address}:\n{r.Log()}");
                 }
@@ -185,6 +206,232 @@ public class FleetTests
         // The retrain learned the listen logged on replica 1 (read from the shared stream).
         var snapshot = Recommender.Serving.ServingSnapshot.Load(await store.DownloadAsync(next, new SnapshotStore(TestPaths.NewTempDir())));
         Assert.That(snapshot.Users.IndexOf(ColdUser), Is.GreaterThanOrEqualTo(0));
+    }
+
+    [Test]
+    public async Task ALeaseHolderStoppedPastItsLease_DoesNotPublishOverTheNewHoldersSnapshot()
+    {
+        const int SigStop = 19, SigCont = 18; // Linux x86-64 and arm64
+        await using var fleet = await Running.StartAsync("fence", (c, _) => c["Redis:LeaseSeconds"] = "3");
+        var (first, replicas, s3, redis) = (fleet.FirstSnapshot, fleet.Replicas, fleet.S3, fleet.Redis);
+        using var lease = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port}");
+        var db = lease.GetDatabase();
+
+        // Replica 1 takes the lease for its run, then freezes (SIGSTOP) while it trains, before it can publish.
+        var frozenRun = await replicas[0].Client.RetrainNowAsync();
+        await Until(async () => await db.KeyExistsAsync("fence:lease"), "replica 1 holds the retrain lease", seconds: 10);
+        await Until(() => Task.FromResult(replicas[0].Log().Contains("prepare: read and check", StringComparison.Ordinal)), "replica 1 is training", seconds: 10);
+        Assert.That(Recommender.Host.Retraining.NativeSignals.Kill(replicas[0].Pid, SigStop), Is.Zero);
+        try
+        {
+            await Until(async () => !await db.KeyExistsAsync("fence:lease"), "the frozen holder's lease lapses", seconds: 15);
+
+            // Replica 2 takes the lapsed lease, trains and publishes.
+            var newRun = await replicas[1].Client.RetrainNowAsync();
+            var published = await replicas[1].WaitForRunAsync(newRun);
+            Assert.That(published.LastRunState, Is.EqualTo("succeeded"), published.LastRunError);
+        }
+        finally
+        {
+            Assert.That(Recommender.Host.Retraining.NativeSignals.Kill(replicas[0].Pid, SigCont), Is.Zero);
+        }
+
+        var next = (await replicas[1].Client.GetStatusAsync()).SnapshotId;
+        var fenced = await replicas[0].WaitForRunAsync(frozenRun);
+        Assert.That(fenced.LastRunState, Is.EqualTo("failed"), "the resumed run must not publish");
+        Assert.That(fenced.LastRunError, Does.Contain("lease").And.Contain("not publishing"), "fenced off, not failed for another reason");
+
+        var options = new S3Options { ServiceUrl = s3.Url, AccessKey = FleetServer.S3AccessKey, SecretKey = FleetServer.S3SecretKey };
+        using var client = options.CreateClient();
+        var store = new S3SnapshotStore(client, new S3Address(Bucket, "fence"), options, NullLogger.Instance);
+        Assert.That(await store.CurrentIdAsync(), Is.EqualTo(next), "current still names the new holder's snapshot");
+        Assert.That(await store.ListIdsAsync(), Is.EqualTo(new[] { first, next }), "nothing of the fenced run was uploaded");
+        await Until(async () => (await Task.WhenAll(replicas.Select(r => r.Client.GetStatusAsync()))).All(s => s.SnapshotId == next), "every replica, the resumed one too, serves the new holder's snapshot");
+    }
+
+    [Test]
+    public async Task RedisRestartedWhileListensStream_KeepsEveryAcknowledgedListenOnce_InOrder_OnEveryReplica()
+    {
+        await using var fleet = await Running.StartAsync("restart");
+        var (replicas, redis) = (fleet.Replicas, fleet.Redis);
+        var track = (await replicas[0].Client.GetPopularAsync(1))[0].TrackId;
+        var acknowledged = new List<(long User, long Sequence)>();
+        int Acknowledged()
+        {
+            lock (acknowledged)
+            {
+                return acknowledged.Count;
+            }
+        }
+
+        var refused = 0;
+        var afterRestart = int.MaxValue / 2; // the acknowledged count once Redis is back (until then: far away)
+        var writer = Task.Run(async () =>
+        {
+            // One user per listen, so that each listen can be found in the stream; sent round the
+            // replicas one at a time, until 100 more are acknowledged after the restart.
+            for (var i = 0; i < 20_000 && Acknowledged() < Volatile.Read(ref afterRestart) + 100; i++)
+            {
+                try
+                {
+                    var n = await replicas[i % 3].Client.LogListenAsync(ColdUser + 1_000 + i, track);
+                    lock (acknowledged)
+                    {
+                        acknowledged.Add((ColdUser + 1_000 + i, n));
+                    }
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+                {
+                    Interlocked.Increment(ref refused); // not acknowledged: it may or may not be in the stream, and is not sent again
+                    await Task.Delay(20);
+                }
+            }
+        });
+
+        await Until(() => Task.FromResult(Acknowledged() >= 150), "listens stream in before the restart");
+        redis.Kill(); // kill -9; down long enough for calls and the followers' reads to fail
+        await Task.Delay(2500);
+        redis.Restart(); // the same port and append-only file, while the writer goes on
+        Volatile.Write(ref afterRestart, Acknowledged());
+        await writer;
+        TestContext.Out.WriteLine($"{acknowledged.Count} listens acknowledged, {refused} refused while Redis restarted");
+
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port}");
+        var stream = await connection.GetDatabase().StreamRangeAsync("restart:listens");
+        var inStream = stream.Select(e => ((long)e["u"], (long)e["n"])).ToList();
+        foreach (var (user, sequence) in acknowledged)
+        {
+            Assert.That(inStream.Where(e => e.Item1 == user).Select(e => e.Item2), Is.EqualTo(new[] { sequence }), $"acknowledged listen of user {user} is in the stream once, with its sequence number");
+        }
+
+        var order = inStream.Where(e => acknowledged.Any(a => a.User == e.Item1)).Select(e => e.Item1).ToList();
+        Assert.That(order, Is.EqualTo(acknowledged.Select(a => a.User)), "in the order they were acknowledged");
+        Assert.That(acknowledged.Select(a => a.Sequence), Is.Ordered.Ascending);
+        await Until(async () => (await Task.WhenAll(replicas.Select(r => r.Client.GetStatusAsync()))).All(s => s.OnlineEvents == stream.Length),
+            $"every replica followed the {stream.Length} entries once (none skipped, none twice)");
+    }
+
+    [Test]
+    public async Task TheObjectStoreFailingDuringFollowersDownloads_TheyKeepServing_NeverAPartialSnapshot_AndConverge()
+    {
+        FaultyProxy? proxy = null;
+        await using var fleet = await Running.StartAsync("faults", (c, s3) =>
+        {
+            proxy ??= new FaultyProxy(s3.Port);
+            c["S3:ServiceUrl"] = proxy.Url; // the replicas reach the store through the faults; the test publishes around them
+        });
+        using var _ = proxy;
+        var (first, replicas, s3) = (fleet.FirstSnapshot, fleet.Replicas, fleet.S3);
+
+        using var stop = new CancellationTokenSource();
+        long ok = 0, failed = 0;
+        var served = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var load = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    var (snapshot, items) = await replicas[i % 3].Client.GetRecommendationsAsync(1 + (i % 50), 10);
+                    served.AddOrUpdate(snapshot, 1, (_, n) => n + 1);
+                    Interlocked.Increment(ref items.Count == 10 ? ref ok : ref failed);
+                }
+                catch (RpcException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+
+                await Task.Delay(5);
+            }
+        });
+
+        // A new snapshot is published while the store answers the replicas 503, then resets their
+        // connections, then answers slowly (a download cut by the next mode change), then recovers.
+        proxy!.Mode = FaultyProxy.Fault.Unavailable;
+        var next = await PublishCopy(s3, "faults", "29990101-000000-000");
+        foreach (var (fault, seconds) in new[] { (FaultyProxy.Fault.Unavailable, 4), (FaultyProxy.Fault.Reset, 3), (FaultyProxy.Fault.Slow, 3) })
+        {
+            proxy.Mode = fault;
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+            foreach (var r in replicas)
+            {
+                Assert.That((await r.Client.GetStatusAsync()).SnapshotId, Is.EqualTo(first), $"{fault}: the first snapshot keeps serving");
+            }
+        }
+
+        Assert.That(proxy.Faulted, Is.GreaterThan(0), "the replicas met the faults");
+        proxy.Mode = FaultyProxy.Fault.None;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Until(async () => (await Task.WhenAll(replicas.Select(r => r.Client.GetStatusAsync()))).All(s => s.SnapshotId == next), "every replica converges once the store is back", seconds: 90);
+        TestContext.Out.WriteLine($"converged {watch.Elapsed.TotalSeconds:F1} s after the store recovered; {proxy.Faulted} connections faulted");
+        await stop.CancelAsync();
+        await load;
+        Assert.That(failed, Is.Zero, $"{ok} requests succeeded");
+        Assert.That(served.Keys, Is.SubsetOf(new[] { first, next }), "only whole snapshots were served");
+        foreach (var r in replicas)
+        {
+            Assert.That(r.Log(), Does.Contain("could not follow"), "each replica met the faults");
+        }
+    }
+
+    [Test]
+    public async Task ThePublisherKilledDuringItsUpload_CurrentNeverNamesAnIncompleteSnapshot_AndAnotherReplicaPublishes()
+    {
+        FaultyProxy? proxy = null;
+        await using var fleet = await Running.StartAsync("killed", (c, s3) =>
+        {
+            proxy ??= new FaultyProxy(s3.Port) { SlowDelay = TimeSpan.FromMilliseconds(100) };
+            c["S3:ServiceUrl"] = proxy.Url;
+            c["Redis:LeaseSeconds"] = "3";
+        });
+        using var _ = proxy;
+        var (first, replicas, s3) = (fleet.FirstSnapshot, fleet.Replicas, fleet.S3);
+        var options = new S3Options { ServiceUrl = s3.Url, AccessKey = FleetServer.S3AccessKey, SecretKey = FleetServer.S3SecretKey };
+        using var client = options.CreateClient();
+        var store = new S3SnapshotStore(client, new S3Address(Bucket, "killed"), options, NullLogger.Instance);
+        async Task<bool> Complete(string id) =>
+            (await client.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = Bucket, Prefix = $"killed/snapshots/{id}/{Recommender.Data.FileNames.Manifest}" })).S3Objects is { Count: > 0 };
+
+        // current is read all along: every id it names must be a complete upload.
+        using var stop = new CancellationTokenSource();
+        var named = new List<string>();
+        var watcher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (await store.CurrentIdAsync() is { } id && (named.Count == 0 || named[^1] != id))
+                {
+                    Assert.That(await Complete(id), Is.True, $"current named {id} before its manifest was uploaded");
+                    named.Add(id);
+                }
+
+                await Task.Delay(50);
+            }
+        });
+
+        // Replica 1 retrains and uploads slowly; it is killed once its first file is in the bucket.
+        proxy!.Mode = FaultyProxy.Fault.Slow;
+        await replicas[0].Client.RetrainNowAsync();
+        string? partial = null;
+        await Until(async () => (partial = (await store.ListIdsAsync()).FirstOrDefault(id => id != first)) is not null, "replica 1's upload started", seconds: 60);
+        replicas[0].Kill();
+        proxy.Mode = FaultyProxy.Fault.None;
+        Assert.That(await Complete(partial!), Is.False, "killed before its manifest went up");
+        Assert.That(await store.CurrentIdAsync(), Is.EqualTo(first));
+
+        // Its lease lapses; replica 2 retrains and publishes; the survivors swap to it.
+        string? published = null;
+        await Until(async () =>
+        {
+            var run = await replicas[1].Client.RetrainNowAsync();
+            var status = await replicas[1].WaitForRunAsync(run);
+            published = status.LastRunState == "succeeded" ? status.SnapshotId : null;
+            return published is not null;
+        }, "replica 2 takes the lapsed lease and publishes", seconds: 60);
+        await Until(async () => (await Task.WhenAll(replicas.Skip(1).Select(r => r.Client.GetStatusAsync()))).All(s => s.SnapshotId == published), "the survivors serve it");
+        await stop.CancelAsync();
+        await watcher;
+        Assert.That(named, Is.EqualTo(new[] { first, published }), "current moved once, from one complete snapshot to another");
     }
 
     [Test]

@@ -27,6 +27,9 @@ internal sealed class ServeProcess : IAsyncDisposable
 
     public string Address { get; }
     public string LogPath { get; }
+
+    /// <summary>The process id (for signals: a test stops and resumes a replica).</summary>
+    public int Pid => _process.Id;
     public RecommenderClient Client { get; }
 
     /// <param name="config">configuration keys as in appsettings ("Recommender:ArtifactsDir"); "Urls" is chosen here.</param>
@@ -108,6 +111,15 @@ internal sealed class ServeProcess : IAsyncDisposable
     }
 
     public Task<ServiceStatus> WaitForRunAsync(string runId) => Client.WaitForRunAsync(runId);
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>kill -9: the process dies wherever it is.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
 
     public async ValueTask DisposeAsync()
     {
