@@ -43,6 +43,11 @@ public class TlsTests
     [Test]
     public async Task PemCertificate_ServesBothAddresses_TheSdkWithACustomRoot_AndCurlWithCacert()
     {
+        if (!File.Exists("/usr/bin/curl"))
+        {
+            Require.Missing(Require.Curl, "the curl command is not installed (apt-get install curl)");
+        }
+
         var c = Certificates.Value;
         await using var service = await RunningService.StartAsync(TlsConfig(("Path", c.CertificatePem), ("KeyPath", c.KeyPem)));
         Assert.That(service.Address, Does.StartWith("https://"));
