@@ -90,7 +90,7 @@ internal sealed partial class SnapshotFollower(SnapshotSource source, SnapshotHo
             {
                 var next = ServingSnapshot.Load(await remote.DownloadAsync(id, new SnapshotStore(source.LocalRoot), cancellation));
                 holder.Swap(next);
-                Heap.CompactLargeObjects(); // the replaced snapshot
+                Heap.ReleaseWithoutCompacting(); // the replaced snapshot, in a short pause
                 LogSwapped(logger, next.Id, remote.Location.ToString());
                 new SnapshotStore(source.LocalRoot).Prune(s3.Value.Retention); // the cache keeps what the bucket keeps
             }

@@ -88,7 +88,7 @@ public sealed partial class RetrainCoordinator(
                 source.SwapGate.Release();
             }
 
-            Heap.CompactLargeObjects(); // the replaced snapshot
+            Heap.ReleaseWithoutCompacting(); // the replaced snapshot, in a short pause
             _history.Record(begun with { State = RunState.Succeeded, FinishedUtc = clock.GetUtcNow().UtcDateTime, SnapshotId = next.Id });
             LogSucceeded(logger, runId, next.Id);
         }

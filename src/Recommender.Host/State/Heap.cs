@@ -15,4 +15,14 @@ public static class Heap
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
+
+    /// <summary>
+    /// A blocking full collection that does not compact: the replaced snapshot's arrays (primitive
+    /// arrays, nothing to trace) are freed for the next load to reuse, in a pause of milliseconds.
+    /// After a swap in the serving process the compacting one (<see cref="CompactLargeObjects"/>)
+    /// stalled every request: the hour-long soak's p99 rose to 97–172 ms in each swap's 10 s
+    /// window (5–10 ms otherwise); a background collection left the old snapshot in the heap
+    /// (RSS 630 → 950 MB at 100K users) until the next full collection, whenever that came.
+    /// </summary>
+    public static void ReleaseWithoutCompacting() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 }
