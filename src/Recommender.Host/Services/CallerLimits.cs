@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Threading.RateLimiting;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.RateLimiting;
@@ -70,9 +68,8 @@ public static class CallerLimits
             }
             else if (context.Request.ContentLength > cap)
             {
-                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                context.Response.ContentType = "application/json";
-                return context.Response.WriteAsync($"{{\"code\":3,\"message\":\"the request body is {context.Request.ContentLength} bytes, more than {LimitsOptions.Section}:{nameof(LimitsOptions.MaxRequestBodyBytes)} ({cap})\"}}");
+                return Refusals.JsonErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge, 3,
+                    $"the request body is {context.Request.ContentLength} bytes, more than {LimitsOptions.Section}:{nameof(LimitsOptions.MaxRequestBodyBytes)} ({cap})", context.RequestAborted);
             }
 
             return next(context);
@@ -126,19 +123,11 @@ public static class CallerLimits
         response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         if (IsGrpc(context.Request))
         {
-            // A trailers-only answer after reading the (small, capped) body: answering with it unread
-            // resets the stream, and Kestrel's rapid-reset guard would close the caller's connection.
-            await context.Request.Body.CopyToAsync(Stream.Null, cancellation);
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "application/grpc";
-            response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED
-            response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+            await Refusals.ResourceExhaustedAsync(context, message, cancellation);
             return;
         }
 
-        response.StatusCode = StatusCodes.Status429TooManyRequests;
-        response.ContentType = "application/json";
-        await response.WriteAsync($"{{\"code\":8,\"message\":\"{JsonEncodedText.Encode(message, JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"}}", cancellation);
+        await Refusals.JsonErrorAsync(response, StatusCodes.Status429TooManyRequests, 8, message, cancellation);
     }
 
     /// <summary>Whole seconds, at least 1: Retry-After has no fractions.</summary>

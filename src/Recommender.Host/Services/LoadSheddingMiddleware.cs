@@ -49,11 +49,7 @@ public sealed partial class LoadSheddingMiddleware(RequestDelegate next, IOption
                 LogShedding(logger, _limit, Shed);
             }
 
-            // Read the (small) request first: answering with its body unread resets the stream, and
-            // Kestrel's guard against rapid resets then closes the whole connection, failing every
-            // other call on it.
-            await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
-            Refuse(context.Response, _limit);
+            await Refusals.ResourceExhaustedAsync(context, $"overloaded: more than {_limit} calls in flight (Recommender:MaxInFlight); retry with backoff", context.RequestAborted);
             return;
         }
 
@@ -88,14 +84,6 @@ public sealed partial class LoadSheddingMiddleware(RequestDelegate next, IOption
             items[typeof(LoadSheddingMiddleware)] = counter;
             return counter;
         }
-    }
-
-    private static void Refuse(HttpResponse response, int limit)
-    {
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED
-        response.Headers["grpc-message"] = Uri.EscapeDataString($"overloaded: more than {limit} calls in flight (Recommender:MaxInFlight); retry with backoff");
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "overloaded: more than {Limit} calls in flight, refusing with RESOURCE_EXHAUSTED ({Shed} refused so far)")]
