@@ -12,65 +12,77 @@ public sealed record CandidateRecallRow(string Source, double At50, double At100
 /// <summary>
 /// How many of the validation window's positives (the tracks users first heard in it) the
 /// candidate generators reach, per generator at depths 50, 100 and 200, and for the union the
-/// ranker scores (its 50 ALS, 50 item-based, 50 genre, 30 similar and 20 popular candidates): the ceiling of
-/// any ranker over those candidates, and where candidates are missing. Warm users of the window.
+/// ranker scores: the ceiling of any ranker over those candidates, and where candidates are
+/// missing. Warm users of the window. The same lists choose how deep the ranker reads each
+/// generator (<see cref="CandidateDepths.Choose"/>): the union at the chosen depths against the
+/// union at <see cref="CandidateDepths.Default"/>, within the same budget of slots.
 /// </summary>
-public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRecallRow> Rows, double Union, double UnionSize)
+/// <param name="Depths">the depths chosen on these users.</param>
+/// <param name="Union">the chosen union's recall; <paramref name="UnionSize"/> its mean number of tracks.</param>
+/// <param name="DefaultUnion">the recall of the union at <see cref="CandidateDepths.Default"/>.</param>
+public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRecallRow> Rows, CandidateDepths Depths, double Union, double UnionSize, double DefaultUnion)
 {
-    public static readonly int[] Depths = [50, 100, 200];
+    /// <summary>The depths each generator's recall is reported at.</summary>
+    public static readonly int[] ReportDepths = [50, 100, 200];
 
     /// <param name="window">the latest validation window: its users, labels and the generators fitted before it.</param>
     /// <param name="weights">the blend's weights, chosen on validation.</param>
     /// <param name="maxUsers">at most this many of the window's users, an even stride through them (the same users every run).</param>
-    public static CandidateRecallReport Measure(LabelWindow window, BlendWeights weights, int maxUsers)
+    /// <param name="alsCap">the deepest ALS list the ranker may read (the run's precomputed ALS top-k).</param>
+    public static CandidateRecallReport Measure(LabelWindow window, BlendWeights weights, int maxUsers, int alsCap)
     {
         var m = window.Models;
         var blend = FusionRecommender.Blend(m.Als, m.ItemKnn, m.Genre, weights);
-        var candidateSources = m.Sources(weights);
+        // CandidateDepths.SourceNames' order, then the blend.
         var sources = new (string Name, IRecommenderModel Model)[] { ("als", m.Als), ("itemknn", m.ItemKnn), ("genre", m.Genre), ("similar", m.Similar), ("popular", m.Popular), ("blend", blend) };
         var all = window.Users.Where(u => window.History.CountOf(u) > 0 && window.Labels.CountOf(u) > 0).ToArray();
         var stride = Math.Max(1, (all.Length + maxUsers - 1) / Math.Max(1, maxUsers));
         var users = all.Where((_, i) => i % stride == 0).ToArray();
-        var found = new double[users.Length, sources.Length, Depths.Length];
-        var union = new double[users.Length];
-        var unionSize = new int[users.Length];
+        var lists = new int[users.Length][][];
+        var truths = new int[users.Length][];
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var u = users[b];
             var history = window.History.ItemsOf(u);
-            var truth = window.Labels.ItemsOf(u).ToArray().ToHashSet();
-            var buffer = new ScoredItem[Depths[^1]];
+            truths[b] = [.. window.Labels.ItemsOf(u).ToArray().Distinct().Order()];
+            var buffer = new ScoredItem[ReportDepths[^1]];
+            lists[b] = new int[sources.Length][];
             for (var s = 0; s < sources.Length; s++)
             {
-                var n = sources[s].Model.Recommend(u, history, buffer.Length, buffer);
-                for (var d = 0; d < Depths.Length; d++)
-                {
-                    var hits = 0;
-                    for (var r = 0; r < Math.Min(n, Depths[d]); r++)
-                    {
-                        hits += truth.Contains(buffer[r].Item) ? 1 : 0;
-                    }
-
-                    found[b, s, d] = hits / (double)truth.Count;
-                }
+                lists[b][s] = buffer[..sources[s].Model.Recommend(u, history, buffer.Length, buffer)].Select(x => x.Item).ToArray();
             }
-
-            var candidates = new Candidate[RankedRecommender.MaxCandidates];
-            var count = RankedRecommender.Candidates(candidateSources, u, history, candidates);
-            union[b] = candidates.AsSpan(0, count).ToArray().Count(c => truth.Contains(c.Item)) / (double)truth.Count;
-            unionSize[b] = count;
         });
 
+        var rows = sources.Select((s, si) => new CandidateRecallRow(s.Name, Recall(si, 50), Recall(si, 100), Recall(si, 200))).ToArray();
+        double Recall(int source, int depth) => Mean(b => truths[b].Count(t => lists[b][source].Take(depth).Contains(t)) / (double)truths[b].Length);
         double Mean(Func<int, double> of) => users.Length == 0 ? 0 : Enumerable.Range(0, users.Length).Sum(of) / users.Length; // summed in user order: the same figure on any core count
-        var rows = sources.Select((s, si) => new CandidateRecallRow(s.Name, Mean(b => found[b, si, 0]), Mean(b => found[b, si, 1]), Mean(b => found[b, si, 2]))).ToArray();
-        return new CandidateRecallReport(users.Length, rows, Mean(b => union[b]), Mean(b => unionSize[b]));
+
+        int[] caps = [alsCap, CandidateDepths.MaxDepth, CandidateDepths.MaxDepth, CandidateDepths.MaxDepth, CandidateDepths.MaxDepth];
+        var depths = users.Length == 0 ? CandidateDepths.Default : CandidateDepths.Choose(lists, truths, CandidateDepths.Default.Total, caps);
+
+        // The unions as the ranker builds them (deduplicated, the histories excluded).
+        var (union, unionSize, defaultUnion) = (new double[users.Length], new int[users.Length], new double[users.Length]);
+        Parallel.For(0, users.Length, Cores.Options(), b =>
+        {
+            var history = window.History.ItemsOf(users[b]);
+            (union[b], unionSize[b]) = UnionOf(m.Sources(weights, depths), users[b], history, truths[b]);
+            defaultUnion[b] = UnionOf(m.Sources(weights, CandidateDepths.Default), users[b], history, truths[b]).Recall;
+        });
+        return new CandidateRecallReport(users.Length, rows, depths, Mean(b => union[b]), Mean(b => unionSize[b]), Mean(b => defaultUnion[b]));
+    }
+
+    private static (double Recall, int Size) UnionOf(in CandidateSources sources, int user, ReadOnlySpan<int> history, int[] truth)
+    {
+        var candidates = new Candidate[sources.Depths.Total];
+        var count = RankedRecommender.Candidates(sources, user, history, candidates);
+        return (candidates.AsSpan(0, count).ToArray().Count(c => Array.BinarySearch(truth, c.Item) >= 0) / (double)truth.Length, count);
     }
 
     public string ToMarkdown()
     {
         var b = new StringBuilder();
         b.AppendLine("# Candidate recall on the validation window").AppendLine();
-        b.AppendLine(CultureInfo.InvariantCulture, $"The share of each user's validation positives (tracks first heard in the window) found in a generator's top 50, 100 and 200, over {Users:N0} warm users; the ranker's candidates (the union of 50 ALS, 50 item-based, 50 genre, 30 similar, 20 popular: {UnionSize:F0} tracks on average) reach **{Union:F4}**, the most any ranker over them can find.").AppendLine();
+        b.AppendLine(CultureInfo.InvariantCulture, $"The share of each user's validation positives (tracks first heard in the window) found in a generator's top 50, 100 and 200, over {Users:N0} warm users. The ranker's candidates are the union of each generator's top at depths chosen on these users within {CandidateDepths.Default.Total} slots ({Depths.Als} ALS, {Depths.ItemKnn} item-based, {Depths.Genre} genre, {Depths.Similar} similar, {Depths.Popular} popular: {UnionSize:F0} tracks on average); they reach **{Union:F4}**, the most any ranker over them can find ({DefaultUnion:F4} at the depths before the choice, {CandidateDepths.Default.Als}/{CandidateDepths.Default.ItemKnn}/{CandidateDepths.Default.Genre}/{CandidateDepths.Default.Similar}/{CandidateDepths.Default.Popular}).").AppendLine();
         b.AppendLine("| generator | recall@50 | recall@100 | recall@200 |").AppendLine("|---|---:|---:|---:|");
         foreach (var r in Rows)
         {

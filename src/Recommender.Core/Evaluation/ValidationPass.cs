@@ -85,9 +85,10 @@ public static class ValidationPass
     /// heard in that window and pooled over the windows (small data gives few users per window).
     /// </summary>
     /// <param name="blend">the blend's weights (<see cref="ChooseBlend"/>): the "blend" list, and the ranker's blend feature.</param>
+    /// <param name="depths">how deep the ranker reads each generator's list.</param>
     /// <param name="foldRankers">ranker f ranks the users with <paramref name="foldOf"/> f: each was trained without them.</param>
     /// <param name="buffers">the ranker's buffers, reused from call to call (null: a fresh set).</param>
-    public static ValidationReport Score(IReadOnlyList<LabelWindow> windows, BlendWeights blend, GradientBoostedRanker[] foldRankers, Func<int, int> foldOf, RankingBuffers? buffers = null)
+    public static ValidationReport Score(IReadOnlyList<LabelWindow> windows, BlendWeights blend, CandidateDepths depths, GradientBoostedRanker[] foldRankers, Func<int, int> foldOf, RankingBuffers? buffers = null)
     {
         int[] ks = [5, 10];
         var latest = windows[0].History;
@@ -104,7 +105,7 @@ public static class ValidationPass
             IRecommenderModel[] blendParts = [als, itemKnn, genre];
             for (var f = 0; f < foldRankers.Length; f++)
             {
-                var ranked = new RankedRecommender(w.Models, blend, foldRankers[f]);
+                var ranked = new RankedRecommender(w.Models, blend, depths, foldRankers[f]);
                 var fold = w.Users.Where(u => foldOf(u) == f).ToArray();
                 var rankedLists = ranked.RecommendInBatches(fold, w.History.ItemsOf, 10, buffers);
 

@@ -119,13 +119,13 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         // with stage A's settings; the ALS fit continues from stage A's (taking its arrays over).
         var generators = FitGenerators(train, catalog, plan.FitEndDay, FinalFit, chosen, stageA.TakeWarmStart());
         var (als, itemKnn, similar, popular, features, genre) = generators;
-        var ranked = new RankedRecommender(generators, validation.Blend, ranker);
+        var ranked = new RankedRecommender(generators, validation.Blend, chosen.Depths, ranker);
         var historyUsers = Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).ToArray();
 
         // The evaluation's item-kNN lists, before the served list: ranking every user then reads
         // them for the sampled users instead of summing them a second time (the same lists).
-        var evaluationSample = test is null ? null : Stage("evaluate: item-knn lists of the warm sample", () => EvaluationSample(train, test, itemKnn));
-        var itemKnnLists = evaluationSample is { } sample ? new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn) : null;
+        var evaluationSample = test is null ? null : Stage("evaluate: item-knn lists of the warm sample", () => EvaluationSample(train, test, itemKnn, ItemKnnListDepth(chosen.Depths)));
+        var itemKnnLists = evaluationSample is { } sample ? new PrecomputedLists(sample.ItemKnn, ItemKnnListDepth(chosen.Depths), itemKnn) : null;
 
         // Every user's lists go to their files a block at a time; only the evaluated users' stay.
         int[] evaluated = test is null ? [] : [.. evaluationSample!.Users.Union(ReplayReport.SampleUsers(test, options.ReplayOnlineListens, options.ReplayMaxUsers, TestReplaySeed)).Where(u => train.CountOf(u) > 0).Order()];
@@ -271,7 +271,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         Blend = new SnapshotBlend(stageReplay.BestWarm.ToString(), stageReplay.BestCold.ToString(), "replay of the validation window (metrics.md); the test period's replay is reported beside it, not used"),
         ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
         TestServedNdcgAt10 = evaluation?.WarmAt("served", 10).Ndcg,
-        Parameters = JsonSerializer.SerializeToNode(new { chosen.Als, options.AlsWarmIterations, chosen.ItemKnn, ItemBased = chosen.ItemKnn.Method, options.Genre, Blend = validation.Blend, Ranker = chosen.Ranker ?? options.Ranker, PopularWindowDays = chosen.PopularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
+        Parameters = JsonSerializer.SerializeToNode(new { chosen.Als, options.AlsWarmIterations, chosen.ItemKnn, ItemBased = chosen.ItemKnn.Method, options.Genre, Blend = validation.Blend, Ranker = chosen.Ranker ?? options.Ranker, CandidateDepths = chosen.Depths, PopularWindowDays = chosen.PopularDays, options.PersonalK, options.RecommendationsK, options.SimilarK, options.MaxRankerUsers, options.ValidationFraction }, DataPreparation.Json)!.AsObject(),
         RankerFeatures = FeatureContext.FeatureNames,
         Timings = [.. _timings.Select(t => new SnapshotTiming(t.Stage, t.Seconds, t.PeakWorkingSetMb))],
         Files = SnapshotIntegrity.Describe(dir), // last: every file is written
@@ -319,12 +319,15 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
         // The blend's weights first: its fused score is one of the ranker's features.
         var blend = Stage($"validation: the blend's weights on {windows.Count} window(s)", () => ValidationPass.ChooseBlend(windows, Folds, FoldOf));
-        var rows = windows.SelectMany(w => Stage($"{WindowName(w.Index)}: ranker candidates and features", () => RankerRows(w, blend))).ToArray();
+        // Then how deep the ranker reads each generator: the union reaching the most validation positives within the budget.
+        var recall = Stage("validation: candidate recall and depths", () => CandidateRecallReport.Measure(latest, blend, CandidateRecallUsers, options.PersonalK));
+        var depths = recall.Depths;
+        var rows = windows.SelectMany(w => Stage($"{WindowName(w.Index)}: ranker candidates and features", () => RankerRows(w, blend, depths))).ToArray();
 
         // Cross-fitted by user: fold f's users (in every window) are ranked by a ranker that never
         // saw their rows, so every list is scored on users no model learned from.
         var (rankerSettings, trials) = options.SearchRanker && rows.Sum(r => r.Labels.Length) <= options.RankerSearchMaxRows
-            ? Stage("ranker: leaves, learning rate, feature fraction and trees chosen on validation", () => search.Ranker(windows, blend, rows, Folds, FoldOf, ShuffleSeed))
+            ? Stage("ranker: leaves, learning rate, feature fraction and trees chosen on validation", () => search.Ranker(windows, blend, depths, rows, Folds, FoldOf, ShuffleSeed))
             : (options.Ranker, []);
         // The fold rankers and the kept one (on every window's users) side by side: each fit is single-threaded.
         var rankers = Stage("ranker: two cross-fitted LambdaRank models and one on every window's users", () =>
@@ -334,10 +337,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             return fitted;
         });
         var (foldRankers, ranker) = (rankers[..Folds], rankers[Folds]);
-        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, blend, foldRankers, FoldOf, _rankingBuffers));
-        var replay = Stage("validation: replay of the serving blend", () => ValidationReplay(latest, validation, foldRankers));
-        var recall = Stage("validation: candidate recall", () => CandidateRecallReport.Measure(latest, blend, CandidateRecallUsers));
-        return new StageAResult(ranker, validation, chosen with { Ranker = rankerSettings }, latest.Models.Als.Model, replay, recall, RankerReport.Of(ranker, rankerSettings, trials));
+        var validation = Stage($"validation: score every list on {windows.Count} window(s)", () => ValidationPass.Score(windows, blend, depths, foldRankers, FoldOf, _rankingBuffers));
+        var replay = Stage("validation: replay of the serving blend", () => ValidationReplay(latest, validation, depths, foldRankers));
+        return new StageAResult(ranker, validation, chosen with { Ranker = rankerSettings, Depths = depths }, latest.Models.Als.Model, replay, recall, RankerReport.Of(ranker, rankerSettings, trials));
     }
 
     /// <summary>What stage A chose on validation; every later fit takes it as a parameter.</summary>
@@ -348,6 +350,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     {
         /// <summary>The ranker's settings: the options', or the validation search's (set once the ranker is trained).</summary>
         public RankerParameters? Ranker { get; init; }
+
+        /// <summary>How deep the ranker reads each generator, chosen on validation (set once chosen).</summary>
+        public CandidateDepths Depths { get; init; } = CandidateDepths.Default;
     }
 
     /// <summary>Stage A's outcome: the ranker, the validation report, the chosen settings and the validation fit's ALS model.</summary>
@@ -378,7 +383,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// the online events, the personal list is validation's winner from the models fitted before the
     /// window (ranked by the fold ranker that never saw the user), scored on the rest of the window.
     /// </summary>
-    private ReplayReport ValidationReplay(LabelWindow latest, ValidationReport validation, GradientBoostedRanker[] foldRankers)
+    private ReplayReport ValidationReplay(LabelWindow latest, ValidationReport validation, CandidateDepths depths, GradientBoostedRanker[] foldRankers)
     {
         var (history, window, models) = (latest.History, latest.Labels, latest.Models);
         var warm = ReplayUsers(window).Where(u => history.CountOf(u) > 0).ToArray();
@@ -390,7 +395,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             for (var f = 0; f < foldRankers.Length; f++)
             {
                 var fold = warm.Where(u => FoldOf(u) == f).ToArray();
-                var ranked = new RankedRecommender(models, validation.Blend, foldRankers[f]).RecommendInBatches(fold, history.ItemsOf, k, _rankingBuffers);
+                var ranked = new RankedRecommender(models, validation.Blend, depths, foldRankers[f]).RecommendInBatches(fold, history.ItemsOf, k, _rankingBuffers);
                 for (var i = 0; i < fold.Length; i++)
                 {
                     lists[Array.BinarySearch(warm, fold[i])] = ranked[i];
@@ -533,9 +538,9 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         return Sampling.Shuffle(eligible, new Rng(options.Als.Seed + 7)).Take(options.MaxRankerUsers).ToArray();
     }
 
-    private RankerGroup[] RankerRows(LabelWindow lw, BlendWeights blend)
+    private RankerGroup[] RankerRows(LabelWindow lw, BlendWeights blend, CandidateDepths depths)
     {
-        var rows = RankerTraining.Groups(lw, blend, options.RankerNegatives, options.RankerHardNegatives, options.Als.Seed, _cancellation);
+        var rows = RankerTraining.Groups(lw, blend, depths, options.RankerNegatives, options.RankerHardNegatives, options.Als.Seed, _cancellation);
         LogRankerData(logger, rows.Length, rows.Sum(r => r.Labels.Length), (long)rows.Sum(r => r.Labels.Sum()));
         if (rows.Length == 0)
         {
@@ -556,12 +561,15 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// <summary>The warm users the evaluation scores (a seeded sample past EvaluationMaxUsers) and their item-kNN lists, as deep as the blend and the ranker's candidates read them.</summary>
     private sealed record WarmSample(int AllWarm, int[] Users, RecommendationTable ItemKnn);
 
-    private WarmSample EvaluationSample(EventLog train, EventLog test, ItemKnnModel itemKnn)
+    /// <summary>How deep the evaluation's item-kNN lists go: as deep as the blend and the ranker's candidates read them.</summary>
+    private static int ItemKnnListDepth(CandidateDepths depths) => Math.Max(FusionRecommender.DefaultDepth, depths.ItemKnn);
+
+    private WarmSample EvaluationSample(EventLog train, EventLog test, ItemKnnModel itemKnn, int depth)
     {
         var allWarm = Enumerable.Range(0, test.NumUsers).Where(u => test.CountOf(u) > 0 && train.CountOf(u) > 0).ToArray();
         // A seeded sample in index order (allWarm is copied: Shuffle works in place).
         var warmUsers = allWarm.Length <= options.EvaluationMaxUsers ? allWarm : Sampling.Shuffle([.. allWarm], new Rng(options.Als.Seed + 13)).Take(options.EvaluationMaxUsers).Order().ToArray();
-        return new WarmSample(allWarm.Length, warmUsers, BulkInference.RecommendAll(train, warmUsers, itemKnn, FusionRecommender.DefaultDepth, _cancellation));
+        return new WarmSample(allWarm.Length, warmUsers, BulkInference.RecommendAll(train, warmUsers, itemKnn, depth, _cancellation));
     }
 
     private EvaluationReport Evaluate(EventLog train, EventLog test, WarmSample sample, PopularModel popular, RecommendationTable personal, ItemKnnModel itemKnn, SimilarToRecentModel similar, GenreProfileModel genre, RankedRecommender ranked, RecommendationTable served, ValidationReport validation)
@@ -575,11 +583,11 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
         }
 
         // The lists not already computed for every user, for the warm test users only.
-        var itemKnnLists = new PrecomputedLists(sample.ItemKnn, FusionRecommender.DefaultDepth, itemKnn);
+        var itemKnnLists = new PrecomputedLists(sample.ItemKnn, ItemKnnListDepth(ranked.Depths), itemKnn);
         var rankedTable = servedList == CandidateList.Ranked ? served : BulkInference.RankAll(train, warmUsers, ranked, new PrecomputedLists(personal, options.PersonalK, ranked.Als), options.RecommendationsK, logger, _cancellation, itemKnnLists, _rankingBuffers);
         // Its first 10 are the itemknn list.
         var itemKnnTable = sample.ItemKnn;
-        var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, FusionRecommender.DefaultDepth, itemKnn), genre, validation.Blend);
+        var blendFromTables = FusionRecommender.Blend(new PrecomputedLists(personal, options.PersonalK, ranked.Als), new PrecomputedLists(itemKnnTable, ItemKnnListDepth(ranked.Depths), itemKnn), genre, validation.Blend);
         var blendTable = servedList == CandidateList.Blend ? served : BulkInference.RecommendAll(train, warmUsers, blendFromTables, 10, _cancellation);
         var tables = new Dictionary<string, RecommendationTable>
         {

@@ -128,7 +128,7 @@ public sealed partial class ValidationSearch(TrainOptions options, ILogger logge
     /// <see cref="RankerTreeCounts"/>, and the best pooled NDCG@10 wins (the earlier setting and
     /// fewer trees win ties). The lists are those <see cref="ValidationPass.Score"/> scores.
     /// </summary>
-    public (RankerParameters Best, RankerTrial[] Trials) Ranker(IReadOnlyList<LabelWindow> windows, BlendWeights blend, RankerGroup[] rows, int folds, Func<int, int> foldOf, ulong? shuffleLabelsSeed)
+    public (RankerParameters Best, RankerTrial[] Trials) Ranker(IReadOnlyList<LabelWindow> windows, BlendWeights blend, CandidateDepths depths, RankerGroup[] rows, int folds, Func<int, int> foldOf, ulong? shuffleLabelsSeed)
     {
         const int F = FeatureContext.FeatureCount;
         var users = windows.SelectMany(w => w.Users.Select(u => (Window: w, User: u))).ToArray();
@@ -137,9 +137,9 @@ public sealed partial class ValidationSearch(TrainOptions options, ILogger logge
         Parallel.For(0, users.Length, Cores.Options(cancellation), i =>
         {
             var (w, u) = users[i];
-            var candidates = new Candidate[RankedRecommender.MaxCandidates];
+            var candidates = new Candidate[depths.Total];
             var history = w.History.ItemsOf(u);
-            var n = RankedRecommender.Candidates(w.Models.Sources(blend), u, history, candidates);
+            var n = RankedRecommender.Candidates(w.Models.Sources(blend, depths), u, history, candidates);
             items[i] = candidates[..n].Select(c => c.Item).ToArray();
             features[i] = new float[n * F];
             w.Models.Features.Compute(u, w.Models.Als.Model.UserVector(u), history, candidates.AsSpan(0, n), features[i]);

@@ -8,7 +8,8 @@ namespace Recommender.Ranking;
 /// What the ranker's candidates come from: the generators, and the blend's weights (its fused
 /// score of ALS, item-based and genre lists is a feature, as each generator's own score is).
 /// </summary>
-public readonly record struct CandidateSources(IRecommenderModel Als, IRecommenderModel ItemKnn, IRecommenderModel Genre, SimilarToRecentModel Similar, PopularModel Popular, BlendWeights Blend);
+/// <param name="Depths">how deep each generator's list is read.</param>
+public readonly record struct CandidateSources(IRecommenderModel Als, IRecommenderModel ItemKnn, IRecommenderModel Genre, SimilarToRecentModel Similar, PopularModel Popular, BlendWeights Blend, CandidateDepths Depths);
 
 /// <summary>
 /// The two-stage recommender: candidates from ALS, item-based, genre profile, similar-to-recent and
@@ -17,19 +18,18 @@ public readonly record struct CandidateSources(IRecommenderModel Als, IRecommend
 /// </summary>
 public sealed class RankedRecommender : IRecommenderModel
 {
-    public const int AlsCandidates = FusionRecommender.DefaultDepth; // the blend's depth: its fused score of a candidate is the served blend's
-    public const int ItemKnnCandidates = FusionRecommender.DefaultDepth;
-    public const int GenreCandidates = FusionRecommender.DefaultDepth;
-    public const int SimilarCandidates = 30;
-    public const int PopularCandidates = 20;
-
     /// <summary>A candidate outside the blend's top this-many gets rank BlendCandidates + 1.</summary>
     public const int BlendCandidates = FusionRecommender.DefaultDepth;
-    public const int MaxCandidates = AlsCandidates + ItemKnnCandidates + GenreCandidates + SimilarCandidates + PopularCandidates;
     public const string RankerFile = FileNames.Ranker;
 
-    public RankedRecommender(AlsRecommender als, ItemKnnModel itemKnn, GenreProfileModel genre, SimilarToRecentModel similar, PopularModel popular, BlendWeights blend, FeatureContext features, GradientBoostedRanker ranker)
+    public RankedRecommender(AlsRecommender als, ItemKnnModel itemKnn, GenreProfileModel genre, SimilarToRecentModel similar, PopularModel popular, BlendWeights blend, CandidateDepths depths, FeatureContext features, GradientBoostedRanker ranker)
     {
+        if (depths.Validate().FirstOrDefault() is { } problem)
+        {
+            throw new ArgumentOutOfRangeException(nameof(depths), depths, problem);
+        }
+
+        Depths = depths;
         Als = als;
         ItemKnn = itemKnn;
         Genre = genre;
@@ -40,9 +40,9 @@ public sealed class RankedRecommender : IRecommenderModel
         Ranker = ranker;
     }
 
-    /// <summary>The ranker over the generators of one fit, the blend's weights chosen with them.</summary>
-    public RankedRecommender(CandidateGenerators generators, BlendWeights blend, GradientBoostedRanker ranker)
-        : this(generators.Als, generators.ItemKnn, generators.Genre, generators.Similar, generators.Popular, blend, generators.Features, ranker)
+    /// <summary>The ranker over the generators of one fit, the blend's weights and the candidate depths chosen with them.</summary>
+    public RankedRecommender(CandidateGenerators generators, BlendWeights blend, CandidateDepths depths, GradientBoostedRanker ranker)
+        : this(generators.Als, generators.ItemKnn, generators.Genre, generators.Similar, generators.Popular, blend, depths, generators.Features, ranker)
     {
     }
 
@@ -53,16 +53,17 @@ public sealed class RankedRecommender : IRecommenderModel
     public SimilarToRecentModel Similar { get; }
     public PopularModel Popular { get; }
     public BlendWeights Blend { get; }
+    public CandidateDepths Depths { get; }
     public FeatureContext Features { get; }
     public GradientBoostedRanker Ranker { get; }
 
     /// <summary>The generators this ranker reads; ALS and item-based lists may come from tables computed earlier instead.</summary>
     public CandidateSources Sources(IRecommenderModel? alsLists = null, IRecommenderModel? itemKnnLists = null) =>
-        new(alsLists ?? Als, itemKnnLists ?? ItemKnn, Genre, Similar, Popular, Blend);
+        new(alsLists ?? Als, itemKnnLists ?? ItemKnn, Genre, Similar, Popular, Blend, Depths);
 
     /// <summary>
-    /// The union of the generators' lists, with each one's score and rank (rank = list length + 1
-    /// when absent), the blend's fused score and rank, and how many generators proposed each track.
+    /// The union of the generators' lists, each read to its depth in <see cref="CandidateSources.Depths"/>,
+    /// with each one's score and rank (rank = depth + 1 when absent), the blend's fused score and rank, and how many generators proposed each track.
     /// </summary>
     public static int Candidates(in CandidateSources sources, int user, ReadOnlySpan<int> history, Span<Candidate> destination) =>
         Candidates(sources, user, history, destination, []);
@@ -82,9 +83,10 @@ public sealed class RankedRecommender : IRecommenderModel
             }
         }
 
-        Span<ScoredItem> buffer = stackalloc ScoredItem[FusionRecommender.DefaultDepth];
+        var depths = sources.Depths;
+        Span<ScoredItem> buffer = stackalloc ScoredItem[depths.Deepest]; // at most 200 (CandidateDepths.MaxDepth): 1.6 KB
         // The items alone, beside the candidates: a vectorised search finds a repeat among 200 in a few steps.
-        Span<int> items = stackalloc int[MaxCandidates];
+        Span<int> items = stackalloc int[depths.Total];
         var count = 0;
         int Slot(Span<Candidate> d, Span<int> seen, int item) // spans cannot be captured: passed in
         {
@@ -95,8 +97,8 @@ public sealed class RankedRecommender : IRecommenderModel
                 seen[at] = item;
                 d[at] = new Candidate
                 {
-                    Item = item, AlsRank = AlsCandidates + 1, ItemKnnRank = ItemKnnCandidates + 1, GenreRank = GenreCandidates + 1,
-                    SimilarRank = SimilarCandidates + 1, PopularRank = PopularCandidates + 1, BlendRank = BlendCandidates + 1,
+                    Item = item, AlsRank = depths.Als + 1, ItemKnnRank = depths.ItemKnn + 1, GenreRank = depths.Genre + 1,
+                    SimilarRank = depths.Similar + 1, PopularRank = depths.Popular + 1, BlendRank = BlendCandidates + 1,
                 };
             }
 
@@ -104,9 +106,11 @@ public sealed class RankedRecommender : IRecommenderModel
             return at;
         }
 
-        // The blend's parts, scaled as FusionRecommender.Fuse scales them, weighted.
+        // The blend's parts, scaled as FusionRecommender.Fuse scales them, weighted: the blend reads
+        // each part's top DefaultDepth, whatever deeper the candidates go.
         void Fused(Span<Candidate> d, ReadOnlySpan<ScoredItem> list, ReadOnlySpan<int> slots, float weight)
         {
+            list = list[..Math.Min(list.Length, FusionRecommender.DefaultDepth)];
             if (list.Length == 0 || weight <= 0)
             {
                 return;
@@ -120,8 +124,8 @@ public sealed class RankedRecommender : IRecommenderModel
             }
         }
 
-        Span<int> at = stackalloc int[FusionRecommender.DefaultDepth];
-        var n = sources.Als.Recommend(user, history, AlsCandidates, buffer);
+        Span<int> at = stackalloc int[depths.Deepest];
+        var n = sources.Als.Recommend(user, history, depths.Als, buffer);
         for (var r = 0; r < n; r++)
         {
             at[r] = Slot(destination, items, buffer[r].Item);
@@ -131,7 +135,7 @@ public sealed class RankedRecommender : IRecommenderModel
 
         Fused(destination, buffer[..n], at, 1f);
         Lap(sourceTicks, 0);
-        n = sources.ItemKnn.Recommend(user, history, ItemKnnCandidates, buffer);
+        n = sources.ItemKnn.Recommend(user, history, depths.ItemKnn, buffer);
         for (var r = 0; r < n; r++)
         {
             at[r] = Slot(destination, items, buffer[r].Item);
@@ -141,7 +145,7 @@ public sealed class RankedRecommender : IRecommenderModel
 
         Fused(destination, buffer[..n], at, sources.Blend.ItemBased);
         Lap(sourceTicks, 1);
-        n = sources.Genre.Recommend(user, history, GenreCandidates, buffer);
+        n = sources.Genre.Recommend(user, history, depths.Genre, buffer);
         for (var r = 0; r < n; r++)
         {
             at[r] = Slot(destination, items, buffer[r].Item);
@@ -151,7 +155,7 @@ public sealed class RankedRecommender : IRecommenderModel
 
         Fused(destination, buffer[..n], at, sources.Blend.Genre);
         Lap(sourceTicks, 2);
-        n = sources.Similar.Recommend(user, history, SimilarCandidates, buffer);
+        n = sources.Similar.Recommend(user, history, depths.Similar, buffer);
         for (var r = 0; r < n; r++)
         {
             var s = Slot(destination, items, buffer[r].Item);
@@ -160,7 +164,7 @@ public sealed class RankedRecommender : IRecommenderModel
         }
 
         Lap(sourceTicks, 3);
-        n = sources.Popular.Recommend(user, history, PopularCandidates, buffer);
+        n = sources.Popular.Recommend(user, history, depths.Popular, buffer);
         for (var r = 0; r < n; r++)
         {
             destination[Slot(destination, items, buffer[r].Item)].PopularRank = r + 1;
@@ -236,20 +240,21 @@ public sealed class RankedRecommender : IRecommenderModel
     {
         var sources = Sources(alsLists, itemKnnLists);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        buffers.Reserve(users.Length);
+        var perUser = Depths.Total;
+        buffers.Reserve(users.Length, perUser);
         var (slots, counts, offsets, features) = (buffers.Slots, buffers.Counts, buffers.Offsets, buffers.Features);
         if (times is null)
         {
             Parallel.For(0, users.Length, Cores.Options(), b =>
             {
-                counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates));
+                counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * perUser, perUser));
             });
         }
         else
         {
             Parallel.For(0, users.Length, Cores.Options(), () => new long[RankingPhaseTimes.SourceNames.Length], (b, _, ticks) =>
             {
-                counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * MaxCandidates, MaxCandidates), ticks);
+                counts[b] = Candidates(sources, users[b], historyOf(users[b]), slots.AsSpan(b * perUser, perUser), ticks);
                 return ticks;
             }, ticks => times.AddSources(ticks));
         }
@@ -265,7 +270,7 @@ public sealed class RankedRecommender : IRecommenderModel
         {
             var u = users[b];
             var vector = u >= 0 && u < Als.Model.Users ? Als.Model.UserVector(u) : [];
-            Features.Compute(u, vector, historyOf(u), slots.AsSpan(b * MaxCandidates, counts[b]), features.AsSpan(offsets[b] * FeatureContext.FeatureCount, counts[b] * FeatureContext.FeatureCount));
+            Features.Compute(u, vector, historyOf(u), slots.AsSpan(b * perUser, counts[b]), features.AsSpan(offsets[b] * FeatureContext.FeatureCount, counts[b] * FeatureContext.FeatureCount));
         });
         var scoringStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var scores = buffers.Scores;
@@ -275,7 +280,7 @@ public sealed class RankedRecommender : IRecommenderModel
         Parallel.For(0, users.Length, Cores.Options(), b =>
         {
             var top = new TopK(k);
-            var candidates = slots.AsSpan(b * MaxCandidates, counts[b]);
+            var candidates = slots.AsSpan(b * perUser, counts[b]);
             for (var c = 0; c < candidates.Length; c++)
             {
                 top.Add(candidates[c].Item, scores[offsets[b] + c]);
@@ -310,10 +315,10 @@ public sealed class RankedRecommender : IRecommenderModel
     ];
 
     /// <summary>Loads the learned state, the feature counts with it: the loaded model ranks as the saved one.</summary>
-    public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn, GenreProfileParameters genre, BlendWeights blend)
+    public static RankedRecommender Load(string dir, ArtifactIds ids, ItemKnnParameters itemKnn, GenreProfileParameters genre, BlendWeights blend, CandidateDepths depths)
     {
         var als = AlsRecommender.Load(dir);
-        return new RankedRecommender(als, ItemKnnModel.Load(dir, ids, itemKnn), GenreProfileModel.Load(dir, genre), SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids), blend,
+        return new RankedRecommender(als, ItemKnnModel.Load(dir, ids, itemKnn), GenreProfileModel.Load(dir, genre), SimilarToRecentModel.Load(dir, ids), PopularModel.Load(dir, ids), blend, depths,
             FeatureContext.Load(Path.Combine(dir, FileNames.RankerFeatures), als.Model), GradientBoostedRanker.Load(Path.Combine(dir, RankerFile)));
     }
 }

@@ -17,17 +17,18 @@ public static class RankerTraining
     /// The window's number and the user seed the negative sample.
     /// </summary>
     /// <param name="blend">the blend's weights: its fused score is a feature.</param>
+    /// <param name="depths">how deep each generator's list is read.</param>
     /// <param name="hardNegatives">how many of the <paramref name="negatives"/> are the blend's best-ranked negatives rather than random ones.</param>
-    public static RankerGroup[] Groups(LabelWindow labelWindow, BlendWeights blend, int negatives, int hardNegatives, ulong seed, CancellationToken cancellation)
+    public static RankerGroup[] Groups(LabelWindow labelWindow, BlendWeights blend, CandidateDepths depths, int negatives, int hardNegatives, ulong seed, CancellationToken cancellation)
     {
         var (window, history, labels, users, generators) = labelWindow;
         var (als, _, _, _, features, _) = generators;
-        var sources = generators.Sources(blend);
+        var sources = generators.Sources(blend, depths);
         var perUser = new RankerGroup?[users.Length];
         Parallel.For(0, users.Length, Cores.Options(cancellation), b =>
         {
             var u = users[b];
-            var candidates = new Candidate[RankedRecommender.MaxCandidates];
+            var candidates = new Candidate[depths.Total];
             var n = RankedRecommender.Candidates(sources, u, history.ItemsOf(u), candidates);
             var truth = labels.ItemsOf(u).ToArray();
             Array.Sort(truth);

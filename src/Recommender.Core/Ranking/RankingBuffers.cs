@@ -8,7 +8,7 @@ namespace Recommender.Ranking;
 /// </summary>
 public sealed class RankingBuffers
 {
-    /// <summary>User b's candidates are Slots[b * MaxCandidates ..][..Counts[b]].</summary>
+    /// <summary>User b's candidates are Slots[b * the ranker's Depths.Total ..][..Counts[b]].</summary>
     internal Candidate[] Slots { get; private set; } = [];
 
     internal int[] Counts { get; private set; } = [];
@@ -20,15 +20,16 @@ public sealed class RankingBuffers
 
     internal float[] Scores { get; private set; } = [];
 
-    /// <summary>Room for <paramref name="users"/> users' candidates; grows, never shrinks.</summary>
-    internal void Reserve(int users)
+    /// <summary>Room for <paramref name="users"/> users' candidates, <paramref name="perUser"/> each at most; grows, never shrinks.</summary>
+    internal void Reserve(int users, int perUser)
     {
-        if (Counts.Length >= users)
+        if (Counts.Length >= users && Slots.Length >= users * perUser)
         {
             return;
         }
 
-        var rows = users * RankedRecommender.MaxCandidates;
+        users = Math.Max(users, Counts.Length);
+        var rows = users * perUser;
         Slots = new Candidate[rows];
         Counts = new int[users];
         Offsets = new int[users + 1];

@@ -60,11 +60,12 @@ public sealed class SnapshotInspector
         var itemKnnParameters = Parameter<ItemKnnParameters>(manifest, "item_knn") ?? new ItemKnnParameters();
         var genreParameters = Parameter<GenreProfileParameters>(manifest, "genre") ?? new GenreProfileParameters();
         var weights = Parameter<BlendWeights>(manifest, "blend") ?? BlendWeights.Default;
+        var depths = Read(dir, FileNames.Manifest, () => Depths(manifest));
         var itemKnn = Read(dir, FileNames.ItemKnn, () => ItemKnnModel.Load(dir, ids, itemKnnParameters));
         var genre = Read(dir, FileNames.GenreProfile, () => GenreProfileModel.Load(dir, genreParameters));
         var features = Read(dir, FileNames.RankerFeatures, () => FeatureContext.Load(Path.Combine(dir, FileNames.RankerFeatures), snapshot.Als));
         var ranker = Read(dir, FileNames.Ranker, () => GradientBoostedRanker.Load(Path.Combine(dir, FileNames.Ranker)));
-        var ranked = new RankedRecommender(snapshot.AlsSearch, itemKnn, genre, snapshot.SimilarToRecent, snapshot.Popular, weights, features, ranker);
+        var ranked = new RankedRecommender(snapshot.AlsSearch, itemKnn, genre, snapshot.SimilarToRecent, snapshot.Popular, weights, depths, features, ranker);
         var blend = FusionRecommender.Blend(snapshot.AlsSearch, itemKnn, genre, weights);
         return new SnapshotInspector(snapshot, itemKnn, genre, ranked, blend, manifest);
     }
@@ -84,6 +85,13 @@ public sealed class SnapshotInspector
         {
             throw new DataException(Path.Combine(dir, file), null, $"cannot be read: {e.Message}", e);
         }
+    }
+
+    /// <summary>The ranker's candidate depths; a snapshot trained before they were chosen read the defaults.</summary>
+    private static CandidateDepths Depths(SnapshotManifest manifest)
+    {
+        var depths = manifest.Parameters?["candidate_depths"] is { } node ? node.Deserialize<CandidateDepths>(SnakeCase) : CandidateDepths.Default;
+        return depths.Validate().FirstOrDefault() is { } problem ? throw new InvalidDataException($"parameters.candidate_depths: {problem}") : depths;
     }
 
     private static T? Parameter<T>(SnapshotManifest manifest, string name)
@@ -210,7 +218,7 @@ public sealed class SnapshotInspector
 
     private RankedReasons[] Explain(int user, int[] history, int k)
     {
-        var candidates = new Candidate[RankedRecommender.MaxCandidates];
+        var candidates = new Candidate[Ranked.Depths.Total];
         var count = RankedRecommender.Candidates(Ranked.Sources(), user, history, candidates);
         const int F = FeatureContext.FeatureCount;
         var features = new float[count * F];

@@ -199,6 +199,9 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
 
     internal sealed class RankedFixture : ModelFixture
     {
+        /// <summary>Depths other than the defaults: save and load must carry them (the manifest does in a snapshot).</summary>
+        private static readonly CandidateDepths Depths = new(70, 50, 60, 10, 10);
+
         public override string Name => "ranked";
 
         public override IRecommenderModel Fit(SuiteData d)
@@ -213,7 +216,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
             var popA = PopularModel.Fit(history, labelFrom - 106, labelFrom);
             var featA = new FeatureContext(history, d.Catalog, labelFrom, alsA.Model, 106);
             var genreA = GenreProfileModel.Fit(history, d.Catalog.Genres, new GenreProfileParameters());
-            var sources = new CandidateSources(alsA, knnA, genreA, simA, popA, BlendWeights.Default);
+            var sources = new CandidateSources(alsA, knnA, genreA, simA, popA, BlendWeights.Default, Depths);
             var rows = new List<(float[] X, float[] Y, uint G)>();
             for (var u = 0; u < history.NumUsers; u++)
             {
@@ -222,7 +225,7 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
                     continue;
                 }
 
-                var candidates = new Candidate[RankedRecommender.MaxCandidates];
+                var candidates = new Candidate[Depths.Total];
                 var n = RankedRecommender.Candidates(sources, u, history.ItemsOf(u), candidates);
                 var truth = labels.ItemsOf(u).ToArray();
                 var y = candidates[..n].Select(c => truth.Contains(c.Item) ? 1f : 0f).ToArray();
@@ -238,12 +241,12 @@ public class CandidateGeneratorSuite(ModelFixture fixture)
                 new RankerParameters { Trees = 20, MinExamplesPerLeaf = 20 });
             var als = AlsRecommender.Fit(d.Train, Als);
             return new RankedRecommender(als, ItemKnnModel.Fit(d.Train, new ItemKnnParameters()), GenreProfileModel.Fit(d.Train, d.Catalog.Genres, new GenreProfileParameters()),
-                SimilarToRecentModel.Fit(d.Train, als.Model), PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff), BlendWeights.Default,
+                SimilarToRecentModel.Fit(d.Train, als.Model), PopularModel.Fit(d.Train, d.Cutoff - 106, d.Cutoff), BlendWeights.Default, Depths,
                 new FeatureContext(d.Train, d.Catalog, d.Cutoff, als.Model, 106), ranker);
         }
 
         public override IRecommenderModel Load(string dir, SuiteData d) =>
-            RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters(), new GenreProfileParameters(), BlendWeights.Default);
+            RankedRecommender.Load(dir, d.Ids, new ItemKnnParameters(), new GenreProfileParameters(), BlendWeights.Default, Depths);
     }
 }
 

@@ -7,8 +7,10 @@ namespace Recommender.Tests.Models;
 /// <summary>The ranker's candidate union against the generators' own lists and the blend they make.</summary>
 public class CandidateUnionTests
 {
-    [Test]
-    public void Candidates_CarryEachGeneratorsRank_TheBlendsScoreAndRank_AndTheirSourceCount()
+    private static readonly CandidateDepths[] DepthCases = [CandidateDepths.Default, new(80, 60, 50, 0, 10), new(50, 50, 100, 0, 0)];
+
+    [TestCaseSource(nameof(DepthCases))]
+    public void Candidates_CarryEachGeneratorsRank_TheBlendsScoreAndRank_AndTheirSourceCount(CandidateDepths depths)
     {
         var data = CandidateGeneratorSuite.Shared.Value;
         var train = data.Train;
@@ -18,13 +20,13 @@ public class CandidateUnionTests
         var similar = SimilarToRecentModel.Fit(train, als.Model);
         var popular = PopularModel.Fit(train, data.Cutoff - 106, data.Cutoff);
         var weights = new BlendWeights(0.5f, 2f);
-        var sources = new CandidateSources(als, itemKnn, genre, similar, popular, weights);
+        var sources = new CandidateSources(als, itemKnn, genre, similar, popular, weights, depths);
         var blend = FusionRecommender.Blend(als, itemKnn, genre, weights);
         var blendRanked = 0;
         foreach (var u in Enumerable.Range(0, train.NumUsers).Where(u => train.CountOf(u) > 0).Take(60))
         {
             var history = train.ItemsOf(u).ToArray();
-            var candidates = new Candidate[RankedRecommender.MaxCandidates];
+            var candidates = new Candidate[depths.Total];
             var n = RankedRecommender.Candidates(sources, u, history, candidates);
             var union = candidates[..n];
             Assert.That(union.Select(c => c.Item).Distinct().Count(), Is.EqualTo(n), "each track once");
@@ -37,17 +39,19 @@ public class CandidateUnionTests
 
             var lists = new[]
             {
-                List(als, RankedRecommender.AlsCandidates), List(itemKnn, RankedRecommender.ItemKnnCandidates), List(genre, RankedRecommender.GenreCandidates),
-                List(similar, RankedRecommender.SimilarCandidates), List(popular, RankedRecommender.PopularCandidates),
+                List(als, depths.Als), List(itemKnn, depths.ItemKnn), List(genre, depths.Genre),
+                List(similar, depths.Similar), List(popular, depths.Popular),
             };
             Assert.That(union.Select(c => c.Item), Is.EquivalentTo(lists.SelectMany(l => l.Select(x => x.Item)).Distinct()), $"user {u}: the union of the lists");
             foreach (var c in union)
             {
                 Assert.That(c.Sources, Is.EqualTo(lists.Count(l => l.Any(x => x.Item == c.Item))), $"user {u}, track {c.Item}: its generators");
-                Assert.That(c.GenreRank, Is.EqualTo(Array.FindIndex(lists[2], x => x.Item == c.Item) is var r and >= 0 ? r + 1 : RankedRecommender.GenreCandidates + 1));
+                int RankIn(int source) => Array.FindIndex(lists[source], x => x.Item == c.Item) is var r and >= 0 ? r + 1 : depths[source] + 1;
+                Assert.That((c.AlsRank, c.ItemKnnRank, c.GenreRank, c.SimilarRank, c.PopularRank), Is.EqualTo((RankIn(0), RankIn(1), RankIn(2), RankIn(3), RankIn(4))), $"user {u}, track {c.Item}: its rank in each list (depth + 1 when absent)");
             }
 
-            // The blend's own top 50, in order, is the candidates ordered by blend rank; its scores are theirs.
+            // The blend's own top 50, in order, is the candidates ordered by blend rank; its scores are
+            // theirs, however deeper the candidates read its parts.
             var fused = List(blend, RankedRecommender.BlendCandidates);
             var byRank = union.Where(c => c.BlendRank <= RankedRecommender.BlendCandidates).OrderBy(c => c.BlendRank).ToArray();
             Assert.That(byRank.Select(c => c.Item), Is.EqualTo(fused.Select(x => x.Item)), $"user {u}: the blend's order");

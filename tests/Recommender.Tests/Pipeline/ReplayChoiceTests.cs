@@ -74,6 +74,15 @@ public sealed class ReplayChoiceTests
         var union = recall.GetProperty("union").GetDouble();
         Assert.That(union, Is.GreaterThanOrEqualTo(Math.Max(rows["als"].At50, rows["itemknn"].At50) - 1e-12), "the union holds ALS's and item-based's top 50");
         Assert.That(rows["als"].At200, Is.GreaterThan(0.05), "ALS finds positives on this data");
+
+        // The depths chosen on these users keep the budget, and the manifest (what the snapshot's ranked model is loaded with) carries them.
+        var depths = recall.GetProperty("depths").Deserialize<Recommender.Ranking.CandidateDepths>(new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+        Assert.That(recall.GetProperty("depths").EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "als", "item_knn", "genre", "similar", "popular" }));
+        Assert.That(depths.Validate(), Is.Empty);
+        Assert.That(depths.Total, Is.EqualTo(Recommender.Ranking.CandidateDepths.Default.Total), "the greedy choice spends the whole budget");
+        var snakeCase = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+        Assert.That(SnapshotManifest.Read(Runs.Value.Before.SnapshotDir).Parameters!["candidate_depths"].Deserialize<Recommender.Ranking.CandidateDepths>(snakeCase), Is.EqualTo(depths));
+        Assert.That(union, Is.GreaterThanOrEqualTo(recall.GetProperty("default_union").GetDouble() - 0.02), "the chosen union is not clearly worse than the defaults' (greedy, on the same users)");
         Assert.That(File.ReadAllText(Path.Combine(Runs.Value.Before.SnapshotDir, FileNames.MetricsMarkdown)), Does.Contain("# Candidate recall on the validation window"));
     }
 }
