@@ -249,7 +249,7 @@ public sealed partial class OpsGrpcService
             var inspector = snapshot.Inspector;
             if (fresh)
             {
-                Heap.CompactLargeObjects(); // the parquet readers' buffers of the load: garbage now, returned to the system
+                Heap.ReleaseWithoutCompacting(); // the parquet readers' buffers of the load; in the serving process, where a compacting collection stalls every request (Heap)
             }
 
             return inspector;
