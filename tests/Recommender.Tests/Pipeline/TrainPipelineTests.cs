@@ -143,8 +143,9 @@ public partial class TrainPipelineTests
         var served = e.WarmAt("served", 10).Ndcg;
         var als = e.WarmAt("als", 10).Ndcg;
         TestContext.Out.WriteLine($"lastfm-dev warm NDCG@10: served ({run.Validation.Served}, {run.Validation.Blend}) {served:F4}, als {als:F4}, itemknn {e.WarmAt("itemknn", 10).Ndcg:F4}, genre {e.WarmAt("genre", 10).Ndcg:F4}, blend {e.WarmAt("blend", 10).Ndcg:F4}, ranked {e.WarmAt("ranked", 10).Ndcg:F4}, popular {e.WarmAt("popular", 10).Ndcg:F4}");
-        // Measured 0.0912 served (ranked, over candidates and features that include the blend's),
-        // blend 0.0893, ALS 0.0815, genre 0.0798, item-based 0.0790, popular 0.0438; references:
+        // Measured 0.0893 served (the blend: the ranked list, 0.0962 here, leads it on validation by
+        // less than one standard error since the candidate depths are chosen there), ALS 0.0815,
+        // genre 0.0798, item-based 0.0790, popular 0.0438; references:
         // implicit ALS 0.0736, EASE 0.081 (issue 8's target: 1.1 × EASE = 0.089).
         Assert.That(als, Is.GreaterThanOrEqualTo(0.070), "ALS with settings chosen on validation");
         Assert.That(served, Is.GreaterThanOrEqualTo(0.089), "1.1 × the EASE reference");
