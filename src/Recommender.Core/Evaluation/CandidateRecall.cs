@@ -58,24 +58,13 @@ public sealed record CandidateRecallReport(int Users, IReadOnlyList<CandidateRec
         double Mean(Func<int, double> of) => users.Length == 0 ? 0 : Enumerable.Range(0, users.Length).Sum(of) / users.Length; // summed in user order: the same figure on any core count
 
         int[] caps = [alsCap, CandidateDepths.MaxDepth, CandidateDepths.MaxDepth, CandidateDepths.MaxDepth, CandidateDepths.MaxDepth];
-        var depths = users.Length == 0 ? CandidateDepths.Default : CandidateDepths.Choose(lists, truths, CandidateDepths.Default.Total, caps);
+        var sourceLists = lists.Select(l => l[..CandidateDepths.SourceNames.Length]).ToArray(); // the blend is reported, not a candidate source
+        var depths = users.Length == 0 ? CandidateDepths.Default : CandidateDepths.Choose(sourceLists, truths, CandidateDepths.Default.Total, caps);
 
-        // The unions as the ranker builds them (deduplicated, the histories excluded).
-        var (union, unionSize, defaultUnion) = (new double[users.Length], new int[users.Length], new double[users.Length]);
-        Parallel.For(0, users.Length, Cores.Options(), b =>
-        {
-            var history = window.History.ItemsOf(users[b]);
-            (union[b], unionSize[b]) = UnionOf(m.Sources(weights, depths), users[b], history, truths[b]);
-            defaultUnion[b] = UnionOf(m.Sources(weights, CandidateDepths.Default), users[b], history, truths[b]).Recall;
-        });
-        return new CandidateRecallReport(users.Length, rows, depths, Mean(b => union[b]), Mean(b => unionSize[b]), Mean(b => defaultUnion[b]));
-    }
-
-    private static (double Recall, int Size) UnionOf(in CandidateSources sources, int user, ReadOnlySpan<int> history, int[] truth)
-    {
-        var candidates = new Candidate[sources.Depths.Total];
-        var count = RankedRecommender.Candidates(sources, user, history, candidates);
-        return (candidates.AsSpan(0, count).ToArray().Count(c => Array.BinarySearch(truth, c.Item) >= 0) / (double)truth.Length, count);
+        // The ranker's candidates are exactly the union of these lists' prefixes (CandidateUnionTests), so
+        // the unions are counted on the lists rather than asked of every generator again.
+        return new CandidateRecallReport(users.Length, rows, depths, CandidateDepths.UnionRecall(sourceLists, truths, depths),
+            CandidateDepths.UnionSize(sourceLists, depths), CandidateDepths.UnionRecall(sourceLists, truths, CandidateDepths.Default));
     }
 
     public string ToMarkdown()

@@ -141,4 +141,23 @@ public readonly record struct CandidateDepths(int Als, int ItemKnn, int Genre, i
 
         return users == 0 ? 0 : sum / users;
     }
+
+    /// <summary>The mean number of distinct tracks in the union of the sources' tops at <paramref name="depths"/>: the ranker's candidates per user.</summary>
+    public static double UnionSize(IReadOnlyList<int[][]> lists, CandidateDepths depths)
+    {
+        var sum = 0L;
+        var seen = new HashSet<int>();
+        foreach (var user in lists)
+        {
+            seen.Clear();
+            for (var s = 0; s < SourceNames.Length; s++)
+            {
+                seen.UnionWith(user[s].Take(depths[s]));
+            }
+
+            sum += seen.Count;
+        }
+
+        return lists.Count == 0 ? 0 : sum / (double)lists.Count;
+    }
 }

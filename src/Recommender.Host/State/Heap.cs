@@ -18,8 +18,10 @@ public static class Heap
 
     /// <summary>
     /// A blocking full collection that does not compact: the replaced snapshot's arrays (primitive
-    /// arrays, nothing to trace) are freed for the next load to reuse, in a pause short enough that
-    /// a 15-minute soak with a swap every 5 minutes kept every 10 s window's p99 within 26 ms.
+    /// arrays, nothing to trace) are freed for the next load to reuse. With it, the swaps' 10 s
+    /// windows in an hour-long soak reached p99 38–84 ms (docs/reliability.md; the pause itself
+    /// not timed), but RSS at cycle ends swung 860–1,113 MB: the freed regions stay committed some
+    /// swaps and not others.
     /// After a swap in the serving process the compacting one (<see cref="CompactLargeObjects"/>)
     /// stalled every request: the hour-long soak's p99 rose to 97–172 ms in each swap's 10 s
     /// window (5–10 ms otherwise); a background collection left the old snapshot in the heap

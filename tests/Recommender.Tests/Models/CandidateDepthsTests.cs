@@ -39,6 +39,14 @@ public class CandidateDepthsTests
     }
 
     [Test]
+    public void UnionSize_CountsEachTrackOnce()
+    {
+        // A at 50/50/50/0/0: 150 distinct fillers; B: 2000 in ALS and genre once, so 149.
+        Assert.That(CandidateDepths.UnionSize(Lists, new(50, 50, 50, 0, 0)), Is.EqualTo((150 + 149) / 2.0));
+        Assert.That(CandidateDepths.UnionSize(Lists, new(50, 50, 50, 10, 0)), Is.EqualTo((160 + 159) / 2.0));
+    }
+
+    [Test]
     public void Choose_GivesEachStepToTheSourceAddingMostPositives_TiesToTheEarlier_WithinTheBudget()
     {
         // Step 1: ALS to 60 (+1/3 for A) ties similar to 10 (+1/3): ALS. Step 2: ALS to 70 ties similar again: ALS.
