@@ -226,11 +226,14 @@ async function overview() {
   const names = Object.keys(validation).sort((a, b) => validation[b] - validation[a]);
   const others = names.filter(n => n !== served);
   const best = others.length ? Math.max(...others.map(n => validation[n])) : 0;
-  root.append(h('h2', { title: 'NDCG@10 of every list on the validation window (models fitted before it): the served list is the best one; the margin is its lead over the next.' }, 'Why this list is served (validation NDCG@10)'));
+  const leader = others.find(n => validation[n] === best);
+  // The gate serves a more complex list only when it leads the simpler ones by more than one standard error, so the served list need not be the top one.
+  const servedNote = validation[served] >= best ? `+${fmt.num(validation[served] - best)} margin` : `${fmt.num(validation[served] - best)}: ${leader} leads by under one standard error`;
+  root.append(h('h2', { title: 'NDCG@10 of every list on the validation window (models fitted before it). The served list beats every simpler list by more than one standard error; a more complex list ahead of it by less is not served. The margin is the served list\'s lead over the best other list.' }, 'Why this list is served (validation NDCG@10)'));
   root.append(h('div', { class: 'row' },
     h('div', { class: 'panel' }, barChart(names.map(n => ({ label: n, value: validation[n], cls: n === served ? 'served' : '' })))),
     table([{ label: 'list' }, { label: 'NDCG@10', num: true, title: 'Normalised discounted cumulative gain of the top 10 against the tracks first heard in the window.' }, { label: 'vs served', num: true }],
-      names.map(n => h('tr', { class: n === served ? 'served' : null }, h('td', {}, n), h('td', { class: 'num' }, fmt.num(validation[n])), h('td', { class: 'num' }, n === served ? `+${fmt.num(validation[n] - best)} margin` : fmt.num(validation[n] - validation[served]))))),
+      names.map(n => h('tr', { class: n === served ? 'served' : null }, h('td', {}, n), h('td', { class: 'num' }, fmt.num(validation[n])), h('td', { class: 'num' }, n === served ? servedNote : fmt.num(validation[n] - validation[served]))))),
   ));
 
   const test = metrics.test;
