@@ -6,7 +6,6 @@ using Recommender.Snapshots;
 namespace Recommender.Serving;
 
 /// <summary>What the service shows for a track.</summary>
-public sealed record TrackInfo(string Name, string[] Artists, string[] Genres);
 
 /// <summary>
 /// Everything a request needs, loaded once from a snapshot folder and never changed afterwards:
@@ -17,7 +16,7 @@ public sealed class ServingSnapshot
 {
     private readonly float[] _gram;
 
-    private ServingSnapshot(string id, string dir, IdMap users, IdMap items, TrackInfo[] tracks, RecommendationTable recommendations,
+    private ServingSnapshot(string id, string dir, IdMap users, IdMap items, TrackTable tracks, RecommendationTable recommendations,
         NeighborTable similar, NeighborTable sequential, PopularModel popular, AlsRecommender als, int[] historyOffsets, int[] historyItems, string metricsJson, DateTime createdUtc)
     {
         Id = id;
@@ -56,7 +55,7 @@ public sealed class ServingSnapshot
     public string Directory { get; }
     public IdMap Users { get; }
     public IdMap Items { get; }
-    public TrackInfo[] Tracks { get; }
+    public TrackTable Tracks { get; }
     public RecommendationTable Recommendations { get; }
     public NeighborTable Similar { get; }
     public NeighborTable Sequential { get; }
@@ -125,10 +124,11 @@ public sealed class ServingSnapshot
     {
         dir = Path.GetFullPath(dir);
         var manifest = SnapshotIntegrity.Verify(dir);
+        using var pinned = LoadedArrays.OnPinnedHeap(); // served for hours: never moved by a collection (LoadedArrays)
         var users = Guard(Path.Combine(dir, FileNames.UserIds), IdMap.Load);
         var items = Guard(Path.Combine(dir, FileNames.ItemIds), IdMap.Load);
         // The tables are independent files: read them side by side.
-        TrackInfo[] tracks = [];
+        var tracks = TrackTable.Empty;
         RecommendationTable recommendations = null!;
         NeighborTable similar = null!, sequential = null!;
         PopularModel popular = null!;
@@ -185,9 +185,9 @@ public sealed class ServingSnapshot
         }
     }
 
-    private static TrackInfo[] LoadTracks(string path, IdMap items)
+    private static TrackTable LoadTracks(string path, IdMap items)
     {
-        var tracks = new TrackInfo[items.Count];
+        var tracks = new TrackTable.Builder();
         using var input = ParquetInput.Open(path);
         var at = 0;
         var ids = Array.Empty<long>();
@@ -211,12 +211,17 @@ public sealed class ServingSnapshot
                     throw new DataException(path, Columns.ItemId, $"row {at + r} holds track {ids[r]}, the id map expects {items.RawId(at + r)}");
                 }
 
-                tracks[at + r] = new TrackInfo(names[r] ?? string.Empty, artists[r], genres[r]);
+                tracks.Add(names[r] ?? string.Empty, artists[r], genres[r]);
             }
 
             at += rows;
         }
 
-        return tracks;
+        if (at != items.Count)
+        {
+            throw new DataException(path, Columns.ItemId, $"{at} tracks; the id map lists {items.Count}");
+        }
+
+        return tracks.Build();
     }
 }

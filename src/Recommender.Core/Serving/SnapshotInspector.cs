@@ -283,15 +283,15 @@ public sealed class SnapshotInspector
         return [.. matches.OrderByDescending(i => listeners[i]).ThenBy(i => i).Take(max)];
     }
 
-    private static (string Text, int[] Starts) SearchText(TrackInfo[] tracks)
+    private static (string Text, int[] Starts) SearchText(TrackTable tracks)
     {
         var text = new System.Text.StringBuilder();
-        var starts = new int[tracks.Length];
-        for (var i = 0; i < tracks.Length; i++)
+        var starts = new int[tracks.Count];
+        for (var i = 0; i < tracks.Count; i++)
         {
             starts[i] = text.Length;
-            text.Append(tracks[i].Name.ToLowerInvariant()).Append('\u0001');
-            foreach (var artist in tracks[i].Artists)
+            text.Append(tracks.Name(i).ToLowerInvariant()).Append('\u0001');
+            foreach (var artist in tracks.Artists(i))
             {
                 text.Append(artist.ToLowerInvariant()).Append('\u0001');
             }

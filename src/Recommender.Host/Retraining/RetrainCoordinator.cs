@@ -73,6 +73,7 @@ public sealed partial class RetrainCoordinator(
             }
 
             var next = LoadOrReject(snapshotDir);
+            WeakReference? replaced;
             // With an object store the other replicas follow it; a snapshot that did not reach it is
             // not served here either. Publish and swap are one step for this replica's follower,
             // which would otherwise see the new pointer first and load the same snapshot again.
@@ -81,14 +82,14 @@ public sealed partial class RetrainCoordinator(
             {
                 held.EnsureHeld(); // a run whose lease lapsed while it was paused neither publishes nor swaps
                 source.PublishAsync(snapshotDir, cancellation, held.EnsureHeld).GetAwaiter().GetResult(); // a background run, not a request; fenced again after the upload
-                holder.Swap(next);
+                replaced = holder.Replace(next);
             }
             finally
             {
                 source.SwapGate.Release();
             }
 
-            Heap.ReleaseWithoutCompacting(); // the replaced snapshot, in a short pause
+            Heap.Log(logger, next.Id, Heap.ReleaseReplaced(replaced));
             _history.Record(begun with { State = RunState.Succeeded, FinishedUtc = clock.GetUtcNow().UtcDateTime, SnapshotId = next.Id });
             LogSucceeded(logger, runId, next.Id);
         }

@@ -15,4 +15,7 @@ public sealed class SnapshotHolder
 
     /// <summary>Publishes a new snapshot; returns the one it replaced.</summary>
     public ServingSnapshot? Swap(ServingSnapshot next) => Interlocked.Exchange(ref _current, next);
+
+    /// <summary>Publishes a new snapshot; returns a weak reference to the one it replaced, so that the caller does not keep it alive while it collects.</summary>
+    public WeakReference? Replace(ServingSnapshot next) => Swap(next) is { } replaced ? new WeakReference(replaced) : null;
 }

@@ -22,11 +22,13 @@ public class SoakTests
         Assert.That(exit, Is.EqualTo(0), report);
 
         var rows = File.ReadAllLines(Path.Combine(output, "soak.csv"));
-        Assert.That(rows[0], Does.StartWith("minutes,rss_mb,gc_heap_mb,open_files,threads"));
+        Assert.That(rows[0], Does.StartWith("minutes,rss_mb,gc_heap_mb,gc_committed_mb,open_files,threads"));
         Assert.That(rows.Length - 1, Is.InRange(30, 37), "one sample every 5 s for 3 minutes");
         var last = rows[^1].Split(',');
-        Assert.That(int.Parse(last[10], CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(2), "the retrains' snapshots were swapped in");
+        Assert.That(int.Parse(last[11], CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(2), "the retrains' snapshots were swapped in");
         Assert.That(rows.Skip(1).Select(r => double.Parse(r.Split(',')[2], CultureInfo.InvariantCulture)), Is.All.GreaterThan(0), "the GC heap is read from /metrics");
+        Assert.That(rows.Skip(1).Select(r => r.Split(',')).Select(c => double.Parse(c[3], CultureInfo.InvariantCulture) - double.Parse(c[2], CultureInfo.InvariantCulture)),
+            Is.All.GreaterThanOrEqualTo(0), "the GC holds at least its heap committed");
         Assert.That(File.ReadAllText(Path.Combine(output, "soak.md")), Does.Contain("**passed**").And.Contain("failed requests: 0"));
         foreach (var chart in new[] { "soak-memory.png", "soak-latency.png", "soak-handles.png" })
         {
