@@ -151,7 +151,7 @@ public static class BinaryArtifact
                 throw new DataException(Path, null, $"{_format.Kind}: {what} holds {count} values where {expected} are expected, in a file of {_stream.Length:N0} bytes: truncated or damaged");
             }
 
-            var values = LoadedArrays.New<T>(count);
+            var values = new T[count];
             ReadSlices(values);
             return values;
         }

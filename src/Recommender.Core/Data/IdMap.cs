@@ -79,7 +79,7 @@ public sealed class IdMap
     public static IdMap Load(string path)
     {
         using var input = ParquetInput.Open(path);
-        var raw = LoadedArrays.New<long>(input.NumRows);
+        var raw = new long[input.NumRows];
         var index = new long[input.NumRows];
         long at = 0;
         for (var g = 0; g < input.RowGroupRows.Length; g++)

@@ -39,7 +39,7 @@ public class ScoredLists
         var rows = checked((int)input.NumRows);
         var userIds = new long[rows];
         var itemIds = new long[rows];
-        var scores = LoadedArrays.New<float>(rows);
+        var scores = new float[rows];
         var at = 0;
         for (var g = 0; g < input.RowGroupRows.Length; g++)
         {
@@ -50,8 +50,8 @@ public class ScoredLists
             at += n;
         }
 
-        var offsets = LoadedArrays.New<int>(users.Count + 1);
-        var dense = LoadedArrays.New<int>(rows);
+        var offsets = new int[users.Count + 1];
+        var dense = new int[rows];
         var previous = -1;
         var previousRaw = long.MinValue;
         for (var r = 0; r < rows; r++)

@@ -32,11 +32,7 @@ public sealed class StringTable
 
         public StringTable Build()
         {
-            var chars = LoadedArrays.New<char>(_chars.Count);
-            var starts = LoadedArrays.New<int>(_starts.Count);
-            _chars.CopyTo(chars);
-            _starts.CopyTo(starts);
-            return new StringTable(chars, starts);
+            return new StringTable([.. _chars], [.. _starts]);
         }
     }
 }

@@ -124,7 +124,6 @@ public sealed class ServingSnapshot
     {
         dir = Path.GetFullPath(dir);
         var manifest = SnapshotIntegrity.Verify(dir);
-        using var pinned = LoadedArrays.OnPinnedHeap(); // served for hours: never moved by a collection (LoadedArrays)
         var users = Guard(Path.Combine(dir, FileNames.UserIds), IdMap.Load);
         var items = Guard(Path.Combine(dir, FileNames.ItemIds), IdMap.Load);
         // The tables are independent files: read them side by side.

@@ -107,11 +107,7 @@ public sealed class TrackTable
 
         public (StringTable Names, int[] Offsets, int[] Values) Build()
         {
-            var offsets = LoadedArrays.New<int>(_offsets.Count);
-            var values = LoadedArrays.New<int>(_values.Count);
-            _offsets.CopyTo(offsets);
-            _values.CopyTo(values);
-            return (_names.Build(), offsets, values);
+            return (_names.Build(), [.. _offsets], [.. _values]);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Recommender.Host.Configuration;
@@ -16,7 +17,7 @@ namespace Recommender.Host.Cli;
 /// every cycle, sampled every few seconds (RSS, GC heap, open files, threads, latency, errors,
 /// swaps). It writes soak.csv, soak.md and two charts, and exits 1 if a pass criterion fails.
 /// </summary>
-internal sealed class SoakTest : Verb
+internal sealed partial class SoakTest : Verb
 {
     private readonly Option<string> _artifacts = CliOption.Text("artifacts", "snapshot root the service serves and its retrains write", "out");
     private readonly Option<string> _data = CliOption.Text("data", "input data the retrains read", "data");
@@ -362,6 +363,13 @@ internal sealed class SoakTest : Verb
             md.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
         }
 
+        if (SwapCollections(Path.Combine(dir, "serve.log")) is { Count: > 0 } swaps)
+        {
+            var pauses = swaps.Select(c => c.PauseMs).Order().ToArray();
+            md.AppendLine().AppendLine(CultureInfo.InvariantCulture,
+                $"The collection after each swap (serve.log): {string.Join(", ", swaps.Select(c => $"{c.PauseMs:F0}"))} ms (median {pauses[pauses.Length / 2]:F0}); the replaced snapshot freed by it in {swaps.Count(c => c.Freed)} of {swaps.Count}.");
+        }
+
         Data.AtomicFile.WriteAllText(Path.Combine(dir, "soak.md"), md.ToString());
         var minutes = samples.Select(s => s.Minutes).ToArray();
         Pipeline.Charts.Lines(Path.Combine(dir, "soak-memory.png"), "Service memory under soak", "minutes", "MB",
@@ -371,6 +379,31 @@ internal sealed class SoakTest : Verb
         Pipeline.Charts.Lines(Path.Combine(dir, "soak-handles.png"), "Open files and threads", "minutes", "count",
             [("open files", minutes, samples.Select(s => (double)s.Handles).ToArray()), ("threads", minutes, samples.Select(s => (double)s.Threads).ToArray())]);
     }
+
+    /// <summary>Each swap's collection as the service logged it (Heap.ReleaseReplaced): its pause and whether the replaced snapshot was freed.</summary>
+    internal static List<(double PauseMs, bool Freed)> SwapCollections(string serveLog)
+    {
+        var found = new List<(double, bool)>();
+        if (!File.Exists(serveLog))
+        {
+            return found;
+        }
+
+        using var stream = new FileStream(serveLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite); // the service still writes it
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line)
+        {
+            if (SwapCollection().Match(line) is { Success: true } m)
+            {
+                found.Add((double.Parse(m.Groups["ms"].Value, CultureInfo.InvariantCulture), m.Groups["outcome"].Value == "freed"));
+            }
+        }
+
+        return found;
+    }
+
+    [GeneratedRegex(@"the replaced snapshot (?<outcome>freed|still referenced) by a (?<ms>\d+) ms collection")]
+    private static partial Regex SwapCollection();
 
     private static void LogRetrainStillRunning(CliContext ctx, string detail) => ctx.Out.WriteLine($"soak: a retrain was still running at the cycle's start: {detail}");
 }

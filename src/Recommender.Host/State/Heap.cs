@@ -20,11 +20,10 @@ public static partial class Heap
     }
 
     /// <summary>
-    /// A blocking full collection that does not compact: the inspector's models, loaded in the
-    /// serving process beside the snapshot, are freed without moving anything. After a swap
-    /// <see cref="ReleaseReplaced"/> is used instead: with it the hour-long soak's RSS at cycle
-    /// ends swung 860–1,113 MB (the freed regions stayed committed some swaps and not others, and
-    /// the large-object heap's holes counted in the heap: docs/reliability.md).
+    /// A blocking full collection that does not compact: the inspector's column buffers, in the
+    /// serving process, are freed without moving anything. After a swap
+    /// <see cref="ReleaseReplaced"/> is used instead: with this one the hour-long soak's RSS at
+    /// cycle ends swung 860–1,113 MB (docs/reliability.md).
     /// </summary>
     public static void ReleaseWithoutCompacting() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 
@@ -33,12 +32,14 @@ public static partial class Heap
 
     /// <summary>
     /// After a swap: a compacting collection that hands the replaced snapshot's memory back to the
-    /// operating system. The serving snapshot's arrays are on the pinned object heap
-    /// (<c>LoadedArrays</c>) and its track names are a few flat arrays (<c>TrackTable</c>), so
-    /// there is little to mark and move: at 100K users and tracks the collection took 47–52 ms
-    /// (most of it handing memory back), where compacting a snapshot of arrays on the ordinary
-    /// heaps and an object per track name stalled every request for 97–172 ms in the soak. <paramref name="replaced"/> says whether anything still
-    /// holds the old snapshot (a request in flight for a moment; anything else is a leak).
+    /// operating system, so that the service's memory is the same after every swap. It moves the
+    /// serving snapshot's arrays; its track names are a few flat arrays (<c>TrackTable</c>), not
+    /// an object per string to mark and move. At 100K users and tracks it took 68–105 ms, the heap
+    /// the same 430 MB after each of eight swaps; on the pinned object heap the arrays would not
+    /// move (42–57 ms) but their holes left the heap 430–513 MB, and 5.3–6.3 GB at full size, where
+    /// the pause is 0.3–0.6 s either way (docs/benchmarks.md). <paramref name="replaced"/> says
+    /// whether anything still holds the old snapshot (a request in flight for a moment; anything
+    /// else is a leak).
     /// </summary>
     public static Release ReleaseReplaced(WeakReference? replaced)
     {

@@ -30,6 +30,10 @@ public class SoakTests
         Assert.That(rows.Skip(1).Select(r => r.Split(',')).Select(c => double.Parse(c[3], CultureInfo.InvariantCulture) - double.Parse(c[2], CultureInfo.InvariantCulture)),
             Is.All.GreaterThanOrEqualTo(0), "the GC holds at least its heap committed");
         Assert.That(File.ReadAllText(Path.Combine(output, "soak.md")), Does.Contain("**passed**").And.Contain("failed requests: 0"));
+        var collections = SoakTest.SwapCollections(Path.Combine(output, "serve.log"));
+        Assert.That(collections, Has.Count.GreaterThanOrEqualTo(2), "every swap logs its collection");
+        Assert.That(collections.Select(c => c.Freed), Is.All.True, "and the replaced snapshot is freed by it");
+        Assert.That(File.ReadAllText(Path.Combine(output, "soak.md")), Does.Contain("The collection after each swap"));
         foreach (var chart in new[] { "soak-memory.png", "soak-latency.png", "soak-handles.png" })
         {
             Assert.That(new FileInfo(Path.Combine(output, chart)).Length, Is.GreaterThan(1000), chart);
