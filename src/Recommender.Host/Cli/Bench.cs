@@ -17,9 +17,10 @@ namespace Recommender.Host.Cli;
 /// </summary>
 internal sealed partial class Bench : Verb
 {
-    private static readonly string[] Stages = ["als", "topk", "similar", "itemknn", "serving"];
+    private static readonly string[] Stages = ["als", "topk", "similar", "itemknn", "serving", "swaps"];
     private readonly Option<string?> _data = CliOption.OptionalText("data", "directory with the three input parquet files (e.g. from generate); for als, topk, similar");
-    private readonly Option<string?> _snapshot = CliOption.OptionalText("snapshot", "a snapshot directory written by train; for serving");
+    private readonly Option<string?> _snapshot = CliOption.OptionalText("snapshot", "a snapshot directory written by train; for serving and swaps");
+    private readonly Option<int> _swaps = CliOption.Int("swaps", "times the snapshot is loaded again and swapped in; for swaps", 8, 1, 1000);
     private readonly Option<string> _stages = CliOption.Text("stages", $"comma-separated: {string.Join(", ", Stages)}", "als,topk,similar");
     private readonly Option<int> _factors = CliOption.Int("factors", "ALS factors", 64, 1, 1024);
     private readonly Option<int> _iterations = CliOption.Int("iterations", "ALS iterations", 5, 1, 1000);
@@ -31,7 +32,7 @@ internal sealed partial class Bench : Verb
     private readonly Option<string> _probes = CliOption.Text("probes", "comma-separated IVF lists probed per query to time top-k and similar with (recall@10 against exact search printed for each)", "24");
 
     public Bench()
-        : base("bench", "time ALS sweeps, IVF top-k and similar tracks on a dataset and print the figures") => Options(_data, _snapshot, _stages, _factors, _iterations, _cgSteps, _float32, _exportCsr, _sample, _ivfBatch, _probes);
+        : base("bench", "time ALS sweeps, IVF top-k and similar tracks on a dataset and print the figures") => Options(_data, _snapshot, _swaps, _stages, _factors, _iterations, _cgSteps, _float32, _exportCsr, _sample, _ivfBatch, _probes);
 
     public override Task<int> RunAsync(ParseResult o, CliContext ctx)
     {
@@ -48,7 +49,12 @@ internal sealed partial class Bench : Verb
             Serving(ctx, o.GetValue(_snapshot) ?? throw new UsageException("bench: --snapshot is required for the serving stage"), sample);
         }
 
-        stages = stages.Except(["serving"]).ToArray();
+        if (stages.Contains("swaps"))
+        {
+            Swaps(ctx, o.GetValue(_snapshot) ?? throw new UsageException("bench: --snapshot is required for the swaps stage"), o.GetValue(_swaps));
+        }
+
+        stages = stages.Except(["serving", "swaps"]).ToArray();
         if (stages.Length == 0)
         {
             return Task.FromResult(RecommenderCli.ExitOk);
@@ -167,6 +173,34 @@ internal sealed partial class Bench : Verb
     /// mean and p99 latency and bytes allocated per request, for warm users without and with online
     /// listens and for unknown users with online listens (the fold-in path).
     /// </summary>
+    /// <summary>
+    /// What the service does at every swap, without requests: load the snapshot again beside the
+    /// serving one, swap, and run the collection after a swap (Heap.ReleaseReplaced); prints its
+    /// pause and the heap, fragmentation and RSS it leaves.
+    /// </summary>
+    private static void Swaps(CliContext ctx, string dir, int swaps)
+    {
+        var holder = new SnapshotHolder();
+        var loaded = Stopwatch.StartNew();
+        _ = SwapIn(holder, dir);
+        Heap.CompactLargeObjects();
+        ctx.Out.WriteLine($"swaps: snapshot {Path.GetFileName(dir)} loaded in {loaded.Elapsed.TotalSeconds:F1} s; GC heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, RSS {Environment.WorkingSet >> 20} MB");
+        ctx.Out.WriteLine("| swap | load | collection | replaced snapshot | GC heap | fragmented | committed | RSS |");
+        ctx.Out.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|");
+        for (var k = 1; k <= swaps; k++)
+        {
+            loaded.Restart();
+            var replaced = SwapIn(holder, dir);
+            var load = loaded.Elapsed.TotalSeconds;
+            var r = Heap.ReleaseReplaced(replaced);
+            ctx.Out.WriteLine($"| {k} | {load:F1} s | {r.PauseMs:F0} ms | {(r.ReplacedFreed ? "freed" : "still referenced")} | {r.HeapBytes >> 20} MB | {GC.GetGCMemoryInfo().FragmentedBytes >> 20} MB | {r.CommittedBytes >> 20} MB | {Environment.WorkingSet >> 20} MB |");
+        }
+    }
+
+    // Loaded and swapped in a frame of its own, so that no reference to the replaced snapshot stays in the caller's.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference? SwapIn(SnapshotHolder holder, string dir) => holder.Replace(ServingSnapshot.Load(dir));
+
     private static void Serving(CliContext ctx, string dir, int sample)
     {
         var snapshot = ServingSnapshot.Load(dir);

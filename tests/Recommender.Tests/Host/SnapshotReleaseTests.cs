@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Recommender.Host.Cli;
 using Recommender.Host.State;
 using Recommender.Serving;
 using Recommender.Snapshots;
@@ -24,6 +25,19 @@ public sealed class SnapshotReleaseTests
         var kept = Heap.ReleaseReplaced(SwapIn(holder, artifacts));
         Assert.That(kept.ReplacedFreed, Is.False, "a snapshot still referenced is reported as such");
         GC.KeepAlive(held);
+    }
+
+    [Test]
+    public async Task The_swaps_benchmark_prints_each_swaps_collection()
+    {
+        var dir = new SnapshotStore(ServiceData.CopyArtifacts()).RequireCurrent();
+        var output = new StringWriter();
+        var exit = await RecommenderCli.RunAsync(["bench", "--stages", "swaps", "--snapshot", dir, "--swaps", "3"], output, output);
+        var text = output.ToString();
+        Assert.That(exit, Is.EqualTo(0), text);
+        var rows = text.Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\| \d+ \|")).ToArray();
+        Assert.That(rows, Has.Length.EqualTo(3), text);
+        Assert.That(rows, Is.All.Contains("| freed |"), "nothing but the holder held the replaced snapshot");
     }
 
     // Loaded and swapped in a frame of its own: unoptimised (tier-0) code keeps a method's temporaries alive to its end.
