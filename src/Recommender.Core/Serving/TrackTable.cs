@@ -9,9 +9,9 @@ public sealed record TrackInfo(string Name, string[] Artists, string[] Genres);
 /// Every track's name, artists and genres in a few flat arrays: the names in one block of
 /// characters, the artists and genres as indexes into their distinct names. As one object per
 /// track and string (TrackInfo, its name, two arrays and their strings) a 100K-track snapshot was
-/// half a million objects, which every full collection marked and every compaction moved: the
-/// collection after a swap stalled requests for 75–108 ms (docs/reliability.md). Reading a track
-/// makes its strings then; a reply lists a few dozen.
+/// half a million objects, which every full collection marked and every compaction moved: with
+/// the arrays pinned, the collection after a swap took 75–92 ms with them and 42–57 ms without
+/// (docs/benchmarks.md). Reading a track makes its strings then; a reply lists a few dozen.
 /// </summary>
 public sealed class TrackTable
 {
