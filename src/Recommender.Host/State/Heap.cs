@@ -34,10 +34,11 @@ public static partial class Heap
     /// After a swap: a compacting collection that hands the replaced snapshot's memory back to the
     /// operating system, so that the service's memory is the same after every swap. It moves the
     /// serving snapshot's arrays; its track names are a few flat arrays (<c>TrackTable</c>), not
-    /// an object per string to mark and move. At 100K users and tracks it took 68–105 ms, the heap
-    /// the same 430 MB after each of eight swaps; on the pinned object heap the arrays would not
-    /// move (42–57 ms) but their holes left the heap 430–513 MB, and 5.3–6.3 GB at full size, where
-    /// the pause is 0.3–0.6 s either way (docs/benchmarks.md). <paramref name="replaced"/> says
+    /// an object per string to mark and move. At 100K users and tracks it takes 54–90 ms and leaves
+    /// the heap the same 214 MB after every swap (<c>bench --stages swaps</c>); at full size
+    /// 458–491 ms, once per swap. On the pinned object heap the arrays would not move (42–57 ms)
+    /// but their holes moved the heap by up to 80 MB at 100K and 1.1 GB at full size
+    /// (docs/benchmarks.md). <paramref name="replaced"/> says
     /// whether anything still holds the old snapshot (a request in flight for a moment; anything
     /// else is a leak).
     /// </summary>
