@@ -35,7 +35,21 @@ internal sealed partial class SoakTest : Verb
         : base("soak", "run a service under steady mixed load with periodic retrains and check memory, handles, threads and latency stay flat") =>
         Options(_artifacts, _data, _out, _minutes, _retrainEvery, _warmup, _sample, _rate, _maxUser, _port, _seed);
 
-    internal sealed record Sample(double Minutes, double RssMb, double GcHeapMb, double GcCommittedMb, int Handles, int Threads, long Requests, long Errors, double P50, double P99, string SnapshotId, int Swaps, int Retrains, string RetrainState);
+    internal sealed record Sample(double Minutes, double RssMb, double GcHeapMb, double GcCommittedMb, int Handles, int Threads, long Requests, long Errors, double P50, double P99, string SnapshotId, int Swaps, int Retrains, string RetrainState)
+    {
+        /// <summary>What else happened in the window, to explain a slow one: see <see cref="WindowCauses"/>.</summary>
+        public WindowCauses Causes { get; init; } = WindowCauses.None;
+    }
+
+    /// <summary>
+    /// A window's p99 per kind of call and its slowest call, the time the service and this process
+    /// (the load generator) spent paused in collections, and the box's stolen and I/O-wait CPU time
+    /// and dirty page cache: a slow window is then the service's, the caller's, or the machine's.
+    /// </summary>
+    internal sealed record WindowCauses(double P99Recommendations, double P99Similar, double P99Listen, double MaxMs, double ServiceGcPauseMs, double SoakGcPauseMs, double StealMs, double IowaitMs, double DirtyMb)
+    {
+        public static readonly WindowCauses None = new(double.NaN, double.NaN, double.NaN, double.NaN, 0, 0, 0, 0, 0);
+    }
 
     public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
@@ -63,6 +77,7 @@ internal sealed partial class SoakTest : Verb
             var window = new LatencyWindow();
             using var stop = new CancellationTokenSource();
             var load = Load(service, tracks, r.GetValue(_rate), r.GetValue(_maxUser), (ulong)r.GetValue(_seed), window, stop.Token);
+            var (lastMetrics, lastBox, lastSoakPause) = (await ServiceMetrics(scrape), BoxCounters.Read(), GC.GetTotalPauseDuration());
             var samples = new List<Sample>();
             var watch = Stopwatch.StartNew();
             var nextRetrain = TimeSpan.Zero;
@@ -99,10 +114,16 @@ internal sealed partial class SoakTest : Verb
                 }
 
                 snapshot = status.SnapshotId;
-                var (requests, errors, p50, p99) = window.Take();
+                var taken = window.Take();
                 var proc = ProcStatus(serve.Id);
-                var (heap, committed) = await GcMemoryMb(scrape);
-                var sample = new Sample(watch.Elapsed.TotalMinutes, proc.RssKb / 1024.0, heap, committed, OpenFiles(serve.Id), proc.Threads, requests, errors, p50, p99, snapshot, swaps, retrains, status.LastRunState);
+                var metrics = await ServiceMetrics(scrape);
+                var box = BoxCounters.Read();
+                var soakPause = GC.GetTotalPauseDuration();
+                var causes = new WindowCauses(taken.P99ByKind[0], taken.P99ByKind[1], taken.P99ByKind[2], taken.MaxMs,
+                    (metrics.GcPauseSeconds - lastMetrics.GcPauseSeconds) * 1000, (soakPause - lastSoakPause).TotalMilliseconds,
+                    (box.StealTicks - lastBox.StealTicks) * BoxCounters.MsPerTick, (box.IowaitTicks - lastBox.IowaitTicks) * BoxCounters.MsPerTick, box.DirtyMb);
+                (lastMetrics, lastBox, lastSoakPause) = (metrics, box, soakPause);
+                var sample = new Sample(watch.Elapsed.TotalMinutes, proc.RssKb / 1024.0, metrics.HeapMb, metrics.CommittedMb, OpenFiles(serve.Id), proc.Threads, taken.Requests, taken.Errors, taken.P50, taken.P99, snapshot, swaps, retrains, status.LastRunState) { Causes = causes };
                 samples.Add(sample);
                 ctx.Out.WriteLine(Row(sample));
             }
@@ -185,9 +206,9 @@ internal sealed partial class SoakTest : Verb
             {
                 var start = Stopwatch.GetTimestamp();
                 var ok = true;
+                var pick = rng.Next(100);
                 try
                 {
-                    var pick = rng.Next(100);
                     var user = 1 + rng.Next(maxUser);
                     var track = tracks[rng.Next(tracks.Length)];
                     var deadline = DateTime.UtcNow.AddSeconds(5);
@@ -213,7 +234,7 @@ internal sealed partial class SoakTest : Verb
                     return; // cancelled at the end of the run
                 }
 
-                window.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds, ok);
+                window.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds, ok, pick < 70 ? 0 : pick < 85 ? 1 : 2);
                 next += (long)(interval.TotalSeconds * Stopwatch.Frequency);
                 var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
                 if (wait > TimeSpan.Zero)
@@ -231,35 +252,64 @@ internal sealed partial class SoakTest : Verb
         }, CancellationToken.None)));
     }
 
-    /// <summary>Latencies of the calls that ended since the last sample.</summary>
+    /// <summary>Latencies of the calls that ended since the last sample, all kinds together and per kind (0 recommendations, 1 similar tracks, 2 listens).</summary>
     private sealed class LatencyWindow
     {
+        private const int Kinds = 3;
         private readonly object _gate = new();
-        private List<double> _latencies = [];
+        private List<double>[] _latencies = NewLists();
         private long _errors;
 
-        public void Add(double ms, bool ok)
+        public void Add(double ms, bool ok, int kind)
         {
             lock (_gate)
             {
-                _latencies.Add(ms);
+                _latencies[kind].Add(ms);
                 _errors += ok ? 0 : 1;
             }
         }
 
-        public (long Requests, long Errors, double P50, double P99) Take()
+        public (long Requests, long Errors, double P50, double P99, double[] P99ByKind, double MaxMs) Take()
         {
-            List<double> taken;
+            List<double>[] taken;
             long errors;
             lock (_gate)
             {
-                (taken, _latencies) = (_latencies, []);
+                (taken, _latencies) = (_latencies, NewLists());
                 (errors, _errors) = (_errors, 0);
             }
 
-            taken.Sort();
-            double Q(double q) => taken.Count == 0 ? double.NaN : taken[Math.Clamp((int)Math.Ceiling(q * taken.Count) - 1, 0, taken.Count - 1)];
-            return (taken.Count, errors, Q(0.50), Q(0.99));
+            var all = taken.SelectMany(l => l).Order().ToList();
+            return (all.Count, errors, Quantile(all, 0.50), Quantile(all, 0.99), [.. taken.Select(l => Quantile([.. l.Order()], 0.99))], all.Count == 0 ? double.NaN : all[^1]);
+        }
+
+        private static List<double>[] NewLists() => [.. Enumerable.Range(0, Kinds).Select(_ => new List<double>())];
+
+        private static double Quantile(List<double> sorted, double q) =>
+            sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+
+    /// <summary>The box's CPU time stolen by the hypervisor and waiting for I/O (/proc/stat, in ticks), and its dirty and under-writeback page cache (/proc/meminfo).</summary>
+    private readonly record struct BoxCounters(long StealTicks, long IowaitTicks, double DirtyMb)
+    {
+        /// <summary>USER_HZ is 100 on every Linux the runtime supports.</summary>
+        public const double MsPerTick = 10;
+
+        public static BoxCounters Read()
+        {
+            // cpu  user nice system idle iowait irq softirq steal ...
+            var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            long Field(int i) => cpu.Length > i ? long.Parse(cpu[i], CultureInfo.InvariantCulture) : 0;
+            double dirtyKb = 0;
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+            {
+                if (line.StartsWith("Dirty:", StringComparison.Ordinal) || line.StartsWith("Writeback:", StringComparison.Ordinal))
+                {
+                    dirtyKb += double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                }
+            }
+
+            return new BoxCounters(Field(8), Field(5), dirtyKb / 1024);
         }
     }
 
@@ -285,22 +335,23 @@ internal sealed partial class SoakTest : Verb
     private static int OpenFiles(int pid) => Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
 
     /// <summary>
-    /// The GC heap as the last collection left it, summed over generations, and the memory the GC
-    /// held committed then (the runtime's meter on /metrics): RSS minus the committed memory is
-    /// what the runtime and native code (the parquet reader) hold outside the GC.
+    /// The GC heap as the last collection left it, summed over generations, the memory the GC held
+    /// committed then, and the service's total time paused in collections (the runtime's meter on
+    /// /metrics): RSS minus the committed memory is what the runtime and native code (the parquet
+    /// reader) hold outside the GC.
     /// </summary>
-    private static async Task<(double HeapMb, double CommittedMb)> GcMemoryMb(HttpClient scrape)
+    private static async Task<(double HeapMb, double CommittedMb, double GcPauseSeconds)> ServiceMetrics(HttpClient scrape)
     {
         var lines = (await scrape.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Split('\n');
-        return (Sum("dotnet_gc_last_collection_heap_size_bytes"), Sum("dotnet_gc_last_collection_memory_committed_size_bytes"));
+        return (Sum("dotnet_gc_last_collection_heap_size_bytes") / (1 << 20), Sum("dotnet_gc_last_collection_memory_committed_size_bytes") / (1 << 20), Sum("dotnet_gc_pause_time_seconds_total"));
 
         double Sum(string metric) => lines
             .Where(l => l.StartsWith(metric, StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)) / (1 << 20);
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
     }
 
     private static string Row(Sample s) => string.Create(CultureInfo.InvariantCulture,
-        $"{s.Minutes,6:F2} min  rss {s.RssMb,7:F0} MB  gc heap {s.GcHeapMb,6:F0} MB  committed {s.GcCommittedMb,6:F0} MB  fds {s.Handles,4}  threads {s.Threads,3}  req {s.Requests,6}  err {s.Errors}  p50 {s.P50,6:F2} ms  p99 {s.P99,7:F2} ms  swaps {s.Swaps}  retrains {s.Retrains} ({s.RetrainState})");
+        $"{s.Minutes,6:F2} min  rss {s.RssMb,7:F0} MB  gc heap {s.GcHeapMb,6:F0} MB  committed {s.GcCommittedMb,6:F0} MB  fds {s.Handles,4}  threads {s.Threads,3}  req {s.Requests,6}  err {s.Errors}  p50 {s.P50,6:F2} ms  p99 {s.P99,7:F2} ms (max {s.Causes.MaxMs:F0}; gc pause {s.Causes.ServiceGcPauseMs:F0} ms, steal {s.Causes.StealMs:F0} ms)  swaps {s.Swaps}  retrains {s.Retrains} ({s.RetrainState})");
 
     internal sealed record Verdict(bool Passed, IReadOnlyList<string> Lines);
 
@@ -348,10 +399,13 @@ internal sealed partial class SoakTest : Verb
 
     private static void Write(string dir, List<Sample> samples, Verdict verdict, TimeSpan duration, TimeSpan cycle, TimeSpan warmup, int rate)
     {
-        var csv = new StringBuilder("minutes,rss_mb,gc_heap_mb,gc_committed_mb,open_files,threads,requests,errors,p50_ms,p99_ms,snapshot,swaps,retrains,retrain_state\n");
+        var csv = new StringBuilder("minutes,rss_mb,gc_heap_mb,gc_committed_mb,open_files,threads,requests,errors,p50_ms,p99_ms,snapshot,swaps,retrains,retrain_state,"
+            + "p99_recommendations_ms,p99_similar_ms,p99_listen_ms,max_ms,service_gc_pause_ms,soak_gc_pause_ms,steal_ms,iowait_ms,dirty_mb\n");
         foreach (var s in samples)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"{s.Minutes:F3},{s.RssMb:F1},{s.GcHeapMb:F1},{s.GcCommittedMb:F1},{s.Handles},{s.Threads},{s.Requests},{s.Errors},{s.P50:F3},{s.P99:F3},{s.SnapshotId},{s.Swaps},{s.Retrains},{s.RetrainState}");
+            var c = s.Causes;
+            csv.AppendLine(CultureInfo.InvariantCulture, $"{s.Minutes:F3},{s.RssMb:F1},{s.GcHeapMb:F1},{s.GcCommittedMb:F1},{s.Handles},{s.Threads},{s.Requests},{s.Errors},{s.P50:F3},{s.P99:F3},{s.SnapshotId},{s.Swaps},{s.Retrains},{s.RetrainState},"
+                + $"{c.P99Recommendations:F3},{c.P99Similar:F3},{c.P99Listen:F3},{c.MaxMs:F3},{c.ServiceGcPauseMs:F1},{c.SoakGcPauseMs:F1},{c.StealMs:F0},{c.IowaitMs:F0},{c.DirtyMb:F1}");
         }
 
         Data.AtomicFile.WriteAllText(Path.Combine(dir, "soak.csv"), csv.ToString());
@@ -370,6 +424,16 @@ internal sealed partial class SoakTest : Verb
                 $"The collection after each swap (serve.log): {string.Join(", ", swaps.Select(c => $"{c.PauseMs:F0}"))} ms (median {pauses[pauses.Length / 2]:F0}); the replaced snapshot freed by it in {swaps.Count(c => c.Freed)} of {swaps.Count}.");
         }
 
+        md.AppendLine().AppendLine("The slowest windows, with what else happened in them (the service's and the load generator's collection pauses, the CPU time the hypervisor stole, I/O wait, dirty page cache):").AppendLine();
+        md.AppendLine("| minute | p99 ms | recommendations / similar / listens p99 ms | slowest call ms | service GC pause ms | load generator GC pause ms | steal ms | iowait ms | dirty MB | retrain |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var s in SlowestWindows(samples, 5))
+        {
+            var c = s.Causes;
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {s.Minutes:F1} | {s.P99:F1} | {c.P99Recommendations:F1} / {c.P99Similar:F1} / {c.P99Listen:F1} | {c.MaxMs:F0} | {c.ServiceGcPauseMs:F0} | {c.SoakGcPauseMs:F0} | {c.StealMs:F0} | {c.IowaitMs:F0} | {c.DirtyMb:F0} | {s.RetrainState} |");
+        }
+
         Data.AtomicFile.WriteAllText(Path.Combine(dir, "soak.md"), md.ToString());
         var minutes = samples.Select(s => s.Minutes).ToArray();
         Pipeline.Charts.Lines(Path.Combine(dir, "soak-memory.png"), "Service memory under soak", "minutes", "MB",
@@ -379,6 +443,10 @@ internal sealed partial class SoakTest : Verb
         Pipeline.Charts.Lines(Path.Combine(dir, "soak-handles.png"), "Open files and threads", "minutes", "count",
             [("open files", minutes, samples.Select(s => (double)s.Handles).ToArray()), ("threads", minutes, samples.Select(s => (double)s.Threads).ToArray())]);
     }
+
+    /// <summary>The windows with the highest p99, slowest first.</summary>
+    internal static IEnumerable<Sample> SlowestWindows(IEnumerable<Sample> samples, int count) =>
+        samples.Where(s => !double.IsNaN(s.P99)).OrderByDescending(s => s.P99).ThenBy(s => s.Minutes).Take(count);
 
     /// <summary>Each swap's collection as the service logged it (Heap.ReleaseReplaced): its pause and whether the replaced snapshot was freed.</summary>
     internal static List<(double PauseMs, bool Freed)> SwapCollections(string serveLog)

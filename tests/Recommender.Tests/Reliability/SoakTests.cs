@@ -34,6 +34,21 @@ public class SoakTests
         Assert.That(collections, Has.Count.GreaterThanOrEqualTo(2), "every swap logs its collection");
         Assert.That(collections.Select(c => c.Freed), Is.All.True, "and the replaced snapshot is freed by it");
         Assert.That(File.ReadAllText(Path.Combine(output, "soak.md")), Does.Contain("The collection after each swap"));
+
+        // What explains a slow window: per-kind p99 under the slowest call, and the service's collection pauses as its meter counts them.
+        var header = rows[0].Split(',');
+        int Column(string name) => Array.IndexOf(header, name) is >= 0 and var i ? i : throw new AssertionException($"soak.csv has no column {name}");
+        var cells = rows.Skip(1).Select(r => r.Split(',')).Where(c => c[Column("max_ms")] != "NaN").ToList();
+        double At(string[] c, string name) => double.Parse(c[Column(name)], CultureInfo.InvariantCulture);
+        foreach (var kind in new[] { "p99_recommendations_ms", "p99_similar_ms", "p99_listen_ms", "p99_ms" })
+        {
+            Assert.That(cells.Where(c => c[Column(kind)] != "NaN").All(c => At(c, kind) <= At(c, "max_ms")), kind + " is at most the window's slowest call");
+        }
+
+        Assert.That(cells.Select(c => At(c, "service_gc_pause_ms")), Is.All.GreaterThanOrEqualTo(0));
+        Assert.That(cells.Sum(c => At(c, "service_gc_pause_ms")), Is.GreaterThanOrEqualTo(0.5 * collections.Sum(c => c.PauseMs)),
+            "the service's collection pauses (its meter) include the swaps' collections (its log)");
+        Assert.That(File.ReadAllText(Path.Combine(output, "soak.md")), Does.Contain("The slowest windows"));
         foreach (var chart in new[] { "soak-memory.png", "soak-latency.png", "soak-handles.png" })
         {
             Assert.That(new FileInfo(Path.Combine(output, chart)).Length, Is.GreaterThan(1000), chart);
