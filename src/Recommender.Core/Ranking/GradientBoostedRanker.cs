@@ -77,14 +77,21 @@ public sealed class GradientBoostedRanker
     /// <param name="groups">group (user) id of each row.</param>
     public static GradientBoostedRanker Fit(float[] features, float[] labels, uint[] groups, RankerParameters p)
     {
-        var ml = new MLContext(p.Seed);
-        var rows = new Row[labels.Length];
-        for (var r = 0; r < rows.Length; r++)
-        {
-            rows[r] = new Row { Label = labels[r], GroupId = groups[r], Features = features.AsSpan(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount).ToArray() };
-        }
+        ArgumentOutOfRangeException.ThrowIfNotEqual(features.Length, labels.Length * FeatureContext.FeatureCount, nameof(features));
+        ArgumentOutOfRangeException.ThrowIfNotEqual(groups.Length, labels.Length, nameof(groups));
+        return Fit(labels.Select((label, r) => ((ReadOnlyMemory<float>)features.AsMemory(r * FeatureContext.FeatureCount, FeatureContext.FeatureCount), label, groups[r])), p);
+    }
 
-        var data = ml.Data.LoadFromEnumerable(rows);
+    /// <summary>
+    /// The same over rows made on demand: ML.NET reads them twice (the group keys, then LightGBM's
+    /// own dataset), and each pass makes its row objects afresh instead of holding a second copy of
+    /// every feature for the whole fit (several hundred MB at full size, once per concurrent fit).
+    /// </summary>
+    /// <param name="rows">each row's FeatureCount features, label and group (user) id, grouped: a group's rows are contiguous. Enumerated more than once.</param>
+    public static GradientBoostedRanker Fit(IEnumerable<(ReadOnlyMemory<float> Features, float Label, uint Group)> rows, RankerParameters p)
+    {
+        var ml = new MLContext(p.Seed);
+        var data = ml.Data.LoadFromEnumerable(rows.Select(r => new Row { Label = r.Label, GroupId = r.Group, Features = r.Features.ToArray() }));
         var keyed = ml.Transforms.Conversion.MapValueToKey("GroupKey", nameof(Row.GroupId)).Fit(data).Transform(data);
         var trainer = ml.Ranking.Trainers.LightGbm(new LightGbmRankingTrainer.Options
         {

@@ -109,16 +109,11 @@ public static class RankerTraining
     public static GradientBoostedRanker Fit(IReadOnlyList<RankerGroup> groups, RankerParameters parameters, ulong? shuffleLabelsSeed = null)
     {
         var count = groups.Sum(r => r.Labels.Length);
-        var features = new float[count * FeatureContext.FeatureCount];
         var labels = new float[count];
-        var ids = new uint[count];
         var at = 0;
-        for (var g = 0; g < groups.Count; g++)
+        foreach (var r in groups)
         {
-            var r = groups[g];
-            r.Features.CopyTo(features, at * FeatureContext.FeatureCount);
             r.Labels.CopyTo(labels, at);
-            ids.AsSpan(at, r.Labels.Length).Fill((uint)g);
             at += r.Labels.Length;
         }
 
@@ -134,6 +129,21 @@ public static class RankerTraining
 
         // Leaves need enough rows to generalise; on small data a fixed 100 left the trees almost nothing.
         var p = parameters.MinExamplesPerLeaf is null ? parameters with { MinExamplesPerLeaf = Math.Clamp(count / 2000, 5, 100) } : parameters;
-        return GradientBoostedRanker.Fit(features, labels, ids, p);
+        return GradientBoostedRanker.Fit(Rows(groups, labels), p);
+    }
+
+    /// <summary>The groups' rows in order, read from the groups' own arrays (no flat copy of the features), with <paramref name="labels"/> in place of theirs.</summary>
+    private static IEnumerable<(ReadOnlyMemory<float> Features, float Label, uint Group)> Rows(IReadOnlyList<RankerGroup> groups, float[] labels)
+    {
+        const int F = FeatureContext.FeatureCount;
+        var at = 0;
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var features = groups[g].Features;
+            for (var i = 0; i < groups[g].Labels.Length; i++)
+            {
+                yield return ((ReadOnlyMemory<float>)features.AsMemory(i * F, F), labels[at++], (uint)g);
+            }
+        }
     }
 }

@@ -211,4 +211,41 @@ public class RankerTests
         Assert.That(longFit.FeatureGains[2], Is.GreaterThan(longFit.FeatureGains[10]), "the label's feature carries more gain than a noise feature");
         Assert.That(longFit.FeatureGains, Has.Length.EqualTo(F).And.All.GreaterThanOrEqualTo(0));
     }
+
+    /// <summary>
+    /// The fit over the label windows' groups reads each group's own arrays (no flat copy): it
+    /// learns the same trees as the flat fit over those rows laid out by hand, groups of uneven
+    /// sizes, each group its own query.
+    /// </summary>
+    [Test]
+    public void FitOverGroups_LearnsTheSameTreesAsTheFlatFitOverTheirRows()
+    {
+        const int F = FeatureContext.FeatureCount;
+        var rng = new Rng(17);
+        var groups = Enumerable.Range(0, 60).Select(g =>
+        {
+            var n = 3 + rng.Next(40);
+            var x = new float[n * F];
+            for (var i = 0; i < x.Length; i++)
+            {
+                x[i] = (float)rng.NextDouble();
+            }
+
+            var y = Enumerable.Range(0, n).Select(r => x[(r * F) + 4] > 0.7f ? 1f : 0f).ToArray();
+            return new RankerGroup(g, 0, x, y);
+        }).ToArray();
+        var p = new RankerParameters { Trees = 15, Leaves = 5, MinExamplesPerLeaf = 8 };
+
+        var features = groups.SelectMany(g => g.Features).ToArray();
+        var labels = groups.SelectMany(g => g.Labels).ToArray();
+        var ids = groups.SelectMany((g, i) => Enumerable.Repeat((uint)i, g.Labels.Length)).ToArray();
+        var flat = GradientBoostedRanker.Fit(features, labels, ids, p);
+        var overGroups = RankerTraining.Fit(groups, p);
+
+        var rows = labels.Length;
+        var expected = flat.Score(features, rows);
+        Assert.That(expected.Distinct().Count(), Is.GreaterThan(5), "the trees must split");
+        Assert.That(overGroups.Score(features, rows), Is.EqualTo(expected));
+        Assert.That(RankerTraining.Fit(groups, p, shuffleLabelsSeed: 3).Score(features, rows), Is.Not.EqualTo(expected), "shuffled labels teach other trees");
+    }
 }
