@@ -139,6 +139,30 @@ public static class BinaryArtifact
         public T[] Array<T>(long expected, string what)
             where T : unmanaged
         {
+            var count = Count<T>(expected, what);
+            var values = new T[count];
+            ReadSlices<T>(values);
+            return values;
+        }
+
+        /// <summary>The next array, as <see cref="Array{T}(long, string)"/>, into <paramref name="memory"/>.</summary>
+        public Memory<T> Array<T>(long expected, string what, TableMemory memory)
+            where T : unmanaged
+        {
+            if (memory == TableMemory.Managed)
+            {
+                return Array<T>(expected, what);
+            }
+
+            var count = Count<T>(expected, what);
+            var values = memory.Allocate<T>(checked((int)count));
+            ReadSlices(values.Span);
+            return values;
+        }
+
+        private long Count<T>(long expected, string what)
+            where T : unmanaged
+        {
             var size = Marshal.SizeOf<T>();
             if (_stream.Length - _stream.Position < 8)
             {
@@ -146,14 +170,9 @@ public static class BinaryArtifact
             }
 
             var count = _reader.ReadInt64();
-            if (count != expected || count > (_stream.Length - _stream.Position) / size)
-            {
-                throw new DataException(Path, null, $"{_format.Kind}: {what} holds {count} values where {expected} are expected, in a file of {_stream.Length:N0} bytes: truncated or damaged");
-            }
-
-            var values = new T[count];
-            ReadSlices(values);
-            return values;
+            return count != expected || count > (_stream.Length - _stream.Position) / size
+                ? throw new DataException(Path, null, $"{_format.Kind}: {what} holds {count} values where {expected} are expected, in a file of {_stream.Length:N0} bytes: truncated or damaged")
+                : count;
         }
 
         /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Recommender.Numerics;
 
 namespace Recommender.Data;
@@ -10,21 +11,34 @@ namespace Recommender.Data;
 /// </summary>
 public class ScoredLists
 {
-    public ScoredLists(int[] offsets, int[] items, float[] scores)
+    /// <param name="offsets">row offsets (rows + 1); the three may be ordinary arrays or <see cref="TableMemory"/> blocks.</param>
+    public ScoredLists(ReadOnlyMemory<int> offsets, ReadOnlyMemory<int> items, ReadOnlyMemory<float> scores)
     {
         Offsets = offsets;
         Items = items;
         Scores = scores;
     }
 
-    public int[] Offsets { get; }
-    public int[] Items { get; }
-    public float[] Scores { get; }
+    public ReadOnlyMemory<int> Offsets { get; }
+    public ReadOnlyMemory<int> Items { get; }
+    public ReadOnlyMemory<float> Scores { get; }
     public int Rows => Offsets.Length - 1;
 
-    public ReadOnlySpan<int> ItemsOf(int row) => (uint)row < (uint)Rows ? Items.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]) : [];
+    public ReadOnlySpan<int> ItemsOf(int row) => Range(row) is var (start, length) ? Items.Span.Slice(start, length) : [];
 
-    public ReadOnlySpan<float> ScoresOf(int row) => (uint)row < (uint)Rows ? Scores.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]) : [];
+    public ReadOnlySpan<float> ScoresOf(int row) => Range(row) is var (start, length) ? Scores.Span.Slice(start, length) : [];
+
+    /// <summary>Where row <paramref name="row"/>'s list lies in <see cref="Items"/> and <see cref="Scores"/>; an empty range outside the table.</summary>
+    private (int Start, int Length) Range(int row)
+    {
+        if ((uint)row >= (uint)Rows)
+        {
+            return (0, 0);
+        }
+
+        var offsets = Offsets.Span;
+        return (offsets[row], offsets[row + 1] - offsets[row]);
+    }
 
     protected void Save(string path, IdMap rowIds, IdMap items, IReadOnlyList<ColumnSpec> columns)
     {
@@ -33,25 +47,30 @@ public class ScoredLists
         output.Commit();
     }
 
-    protected static (int[] Offsets, int[] Items, float[] Scores) Read(string path, IdMap users, IdMap items, string rowColumn, string itemColumn)
+    /// <param name="memory">where the table's three arrays go (the raw id columns read on the way live outside the GC heap and are unmapped at the end).</param>
+    protected static (Memory<int> Offsets, Memory<int> Items, Memory<float> Scores) Read(string path, IdMap users, IdMap items, string rowColumn, string itemColumn, TableMemory memory)
     {
         using var input = ParquetInput.Open(path);
+        using var scratch = new NativeTableMemory();
         var rows = checked((int)input.NumRows);
-        var userIds = new long[rows];
-        var itemIds = new long[rows];
-        var scores = new float[rows];
+        var userIds = scratch.Allocate<long>(rows).Span;
+        var itemIds = scratch.Allocate<long>(rows).Span;
+        var scoresMemory = memory.Allocate<float>(rows);
+        var scores = scoresMemory.Span;
         var at = 0;
         for (var g = 0; g < input.RowGroupRows.Length; g++)
         {
             var n = (int)input.RowGroupRows[g];
-            input.ReadIntegers(g, rowColumn, userIds.AsSpan(at, n));
-            input.ReadIntegers(g, itemColumn, itemIds.AsSpan(at, n));
-            input.ReadFloats(g, Columns.Score, scores.AsSpan(at, n));
+            input.ReadIntegers(g, rowColumn, userIds.Slice(at, n));
+            input.ReadIntegers(g, itemColumn, itemIds.Slice(at, n));
+            input.ReadFloats(g, Columns.Score, scores.Slice(at, n));
             at += n;
         }
 
-        var offsets = new int[users.Count + 1];
-        var dense = new int[rows];
+        var offsetsMemory = memory.Allocate<int>(users.Count + 1);
+        var denseMemory = memory.Allocate<int>(rows);
+        var offsets = offsetsMemory.Span;
+        var dense = denseMemory.Span;
         var previous = -1;
         var previousRaw = long.MinValue;
         for (var r = 0; r < rows; r++)
@@ -77,14 +96,14 @@ public class ScoredLists
 
         Csr.CountsToOffsets(offsets);
 
-        return (offsets, dense, scores);
+        return (offsetsMemory, denseMemory, scoresMemory);
     }
 }
 
 /// <summary>Per-user ranked lists (personal_als.parquet, recommendations.parquet).</summary>
 public sealed class RecommendationTable : ScoredLists
 {
-    private RecommendationTable((int[] Offsets, int[] Items, float[] Scores) csr)
+    private RecommendationTable((Memory<int> Offsets, Memory<int> Items, Memory<float> Scores) csr)
         : base(csr.Offsets, csr.Items, csr.Scores)
     {
     }
@@ -96,7 +115,7 @@ public sealed class RecommendationTable : ScoredLists
 
     public void Save(string path, IdMap users, IdMap items) => Save(path, users, items, Tables.UserLists);
 
-    public static RecommendationTable Load(string path, IdMap users, IdMap items) => new(Read(path, users, items, Columns.UserId, Columns.ItemId));
+    public static RecommendationTable Load(string path, IdMap users, IdMap items, TableMemory? memory = null) => new(Read(path, users, items, Columns.UserId, Columns.ItemId, memory ?? TableMemory.Managed));
 
     /// <summary>A writer of this table's file that takes the users' lists a block at a time, in user order.</summary>
     public static ScoredListsWriter Writer(string path, IdMap users, IdMap items) => new(path, users, items, Tables.UserLists);
@@ -261,9 +280,15 @@ public sealed class ScoredListsBuilder
         var slots = slotRows?.Length ?? rows;
         _counts = new int[slots];
         var size = checked(slots * k);
-        (_items, _scores) = recycled is not null && recycled.Items.Length >= size ? (recycled.Items, recycled.Scores) : (new int[size], new float[size]);
-        _offsets = recycled?.Offsets.Length == rows + 1 ? recycled.Offsets : null;
+        (_items, _scores) = recycled is not null && ArrayOf(recycled.Items) is { } items && items.Length >= size && ArrayOf(recycled.Scores) is { } scores
+            ? (items, scores)
+            : (new int[size], new float[size]);
+        _offsets = recycled is not null && ArrayOf(recycled.Offsets) is { } offsets && offsets.Length == rows + 1 ? offsets : null;
     }
+
+    /// <summary>The whole array behind <paramref name="memory"/>; null for a part of one or for memory outside the GC heap.</summary>
+    private static T[]? ArrayOf<T>(ReadOnlyMemory<T> memory) =>
+        MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : null;
 
     public int Slots => _counts.Length;
 

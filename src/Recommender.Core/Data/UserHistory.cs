@@ -16,17 +16,18 @@ public static class UserHistory
             w.Array<int>(events.Items);
         });
 
-    public static (int[] Offsets, int[] Items) Load(string path)
+    public static (ReadOnlyMemory<int> Offsets, ReadOnlyMemory<int> Items) Load(string path, TableMemory? memory = null)
     {
         using var r = BinaryArtifact.Open(path, Format);
         var users = r.HeaderInt(0, "users");
         var events = r.HeaderInt(1, "events");
-        var offsets = r.Array<int>(users + 1L, "user offsets");
-        var items = r.Array<int>(events, "items");
+        var offsets = r.Array<int>(users + 1L, "user offsets", memory ?? TableMemory.Managed);
+        var items = r.Array<int>(events, "items", memory ?? TableMemory.Managed);
         r.End();
-        if (offsets[0] != 0 || offsets[users] != events)
+        var o = offsets.Span;
+        if (o[0] != 0 || o[users] != events)
         {
-            throw new DataException(path, null, $"user offsets cover {offsets[0]}..{offsets[users]}, not 0..{events}");
+            throw new DataException(path, null, $"user offsets cover {o[0]}..{o[users]}, not 0..{events}");
         }
 
         return (offsets, items);

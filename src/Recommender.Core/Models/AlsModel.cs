@@ -86,7 +86,8 @@ public sealed record AlsIteration(int Iteration, double Loss, double Seconds);
 /// </summary>
 public sealed class AlsModel
 {
-    public AlsModel(int factors, float[] userFactors, float[] itemFactors, AlsParameters parameters)
+    /// <param name="userFactors">users × factors, row-major; ordinary arrays or <see cref="Data.TableMemory"/> blocks, as are the item factors.</param>
+    public AlsModel(int factors, ReadOnlyMemory<float> userFactors, ReadOnlyMemory<float> itemFactors, AlsParameters parameters)
     {
         Factors = factors;
         UserFactors = userFactors;
@@ -95,15 +96,15 @@ public sealed class AlsModel
     }
 
     public int Factors { get; }
-    public float[] UserFactors { get; }
-    public float[] ItemFactors { get; }
+    public ReadOnlyMemory<float> UserFactors { get; }
+    public ReadOnlyMemory<float> ItemFactors { get; }
     public AlsParameters Parameters { get; }
     public int Users => UserFactors.Length / Factors;
     public int Items => ItemFactors.Length / Factors;
 
-    public ReadOnlySpan<float> UserVector(int user) => UserFactors.AsSpan(user * Factors, Factors);
+    public ReadOnlySpan<float> UserVector(int user) => UserFactors.Span.Slice(user * Factors, Factors);
 
-    public ReadOnlySpan<float> ItemVector(int item) => ItemFactors.AsSpan(item * Factors, Factors);
+    public ReadOnlySpan<float> ItemVector(int item) => ItemFactors.Span.Slice(item * Factors, Factors);
 
     public float Score(int user, int item) => TensorPrimitives.Dot(UserVector(user), ItemVector(item));
 
@@ -123,7 +124,7 @@ public sealed class AlsModel
                 throw new ArgumentException($"a warm start needs {matrix.Users} users × {matrix.Items} items × {f} factors, got {continueFrom.Users} × {continueFrom.Items} × {continueFrom.Factors}", nameof(continueFrom));
             }
 
-            (users, items) = (continueFrom.UserFactors, continueFrom.ItemFactors);
+            (users, items) = (Writable(continueFrom.UserFactors), Writable(continueFrom.ItemFactors));
         }
         else
         {
@@ -158,6 +159,12 @@ public sealed class AlsModel
 
         return model;
     }
+
+    /// <summary>The array behind a warm start's factors, taken over; a copy when they are not one whole array (a loaded snapshot's, outside the GC heap).</summary>
+    private static float[] Writable(ReadOnlyMemory<float> factors) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(factors, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : factors.ToArray();
 
     /// <summary>True once the loss fell by less than <paramref name="tolerance"/> of the previous one (never without two losses).</summary>
     internal static bool Converged(double previous, double loss, double tolerance) =>
@@ -324,7 +331,7 @@ public sealed class AlsModel
 
         total *= matrix.Users / (double)sampled;
 
-        var reg = (double)TensorPrimitives.SumOfSquares(UserFactors) + TensorPrimitives.SumOfSquares(ItemFactors);
+        var reg = (double)TensorPrimitives.SumOfSquares(UserFactors.Span) + TensorPrimitives.SumOfSquares(ItemFactors.Span);
         return total + (Parameters.Regularization * reg);
     }
 
@@ -361,11 +368,12 @@ public sealed class AlsModel
             [Factors, Users, Items, Parameters.Iterations, BitConverter.SingleToInt32Bits(Parameters.Regularization), BitConverter.SingleToInt32Bits(Parameters.Alpha), Parameters.CgSteps, unchecked((long)Parameters.Seed)],
             w =>
             {
-                w.Array<float>(UserFactors);
-                w.Array<float>(ItemFactors);
+                w.Array<float>(UserFactors.Span);
+                w.Array<float>(ItemFactors.Span);
             });
 
-    public static AlsModel Load(string path)
+    /// <param name="memory">where the factors go; null: ordinary arrays.</param>
+    public static AlsModel Load(string path, Data.TableMemory? memory = null)
     {
         using var r = Data.BinaryArtifact.Open(path, Format);
         var f = r.HeaderInt(0, "factors", 1, 4096);
@@ -380,8 +388,8 @@ public sealed class AlsModel
             CgSteps = r.HeaderInt(6, "CG steps"),
             Seed = unchecked((ulong)r.Header[7]),
         };
-        var uf = r.Array<float>((long)users * f, "user factors");
-        var itf = r.Array<float>((long)items * f, "item factors");
+        var uf = r.Array<float>((long)users * f, "user factors", memory ?? Data.TableMemory.Managed);
+        var itf = r.Array<float>((long)items * f, "item factors", memory ?? Data.TableMemory.Managed);
         r.End();
         return new AlsModel(f, uf, itf, p);
     }

@@ -123,10 +123,11 @@ public sealed class AlsRecommender : IRecommenderModel
     }
 
     /// <summary>The model and its saved index; a snapshot written before the index was saved gets it rebuilt (same seed, same index).</summary>
-    public static AlsRecommender Load(string dir)
+    /// <param name="memory">where the factors and the index's vectors go; null: ordinary arrays.</param>
+    public static AlsRecommender Load(string dir, Data.TableMemory? memory = null)
     {
-        var model = AlsModel.Load(Path.Combine(dir, FileNames.AlsModel));
+        var model = AlsModel.Load(Path.Combine(dir, FileNames.AlsModel), memory);
         var index = Path.Combine(dir, FileNames.AlsIndex);
-        return File.Exists(index) ? new AlsRecommender(model, IvfIndex.Load(index, model.ItemFactors, model.Factors)) : new AlsRecommender(model);
+        return File.Exists(index) ? new AlsRecommender(model, IvfIndex.Load(index, model.ItemFactors, model.Factors, memory)) : new AlsRecommender(model);
     }
 }

@@ -7,7 +7,7 @@ namespace Recommender.Models;
 public sealed partial class IvfIndex
 {
     /// <param name="lists">1 builds an exact index (one list holding everything).</param>
-    public static IvfIndex Build(float[] vectors, int dim, int lists, ulong seed, int kmeansIterations = 8, int sampleSize = 100_000)
+    public static IvfIndex Build(ReadOnlyMemory<float> vectors, int dim, int lists, ulong seed, int kmeansIterations = 8, int sampleSize = 100_000)
     {
         var n = vectors.Length / dim;
         lists = Math.Clamp(lists, 1, Math.Max(1, n));
@@ -21,14 +21,14 @@ public sealed partial class IvfIndex
         var maxNorm = 0f;
         for (var i = 0; i < n; i++)
         {
-            maxNorm = Math.Max(maxNorm, TensorPrimitives.Norm(vectors.AsSpan(i * dim, dim)));
+            maxNorm = Math.Max(maxNorm, TensorPrimitives.Norm(vectors.Span.Slice(i * dim, dim)));
         }
 
         maxNorm = Math.Max(maxNorm, 1e-12f);
         var augmented = new float[n * d1];
         Parallel.For(0, n, Cores.Options(), i =>
         {
-            var src = vectors.AsSpan(i * dim, dim);
+            var src = vectors.Span.Slice(i * dim, dim);
             var dst = augmented.AsSpan(i * d1, d1);
             var sq = TensorPrimitives.SumOfSquares(src);
             TensorPrimitives.Divide(src, maxNorm, dst[..dim]);
@@ -91,7 +91,7 @@ public sealed partial class IvfIndex
         }
 
         var ordered = new float[n * dim];
-        Parallel.For(0, n, Cores.Options(), p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
+        Parallel.For(0, n, Cores.Options(), p => vectors.Span.Slice(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
         return new IvfIndex(dim, ordered, ids, offsets, centroids);
     }
 

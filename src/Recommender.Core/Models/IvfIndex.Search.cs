@@ -48,7 +48,7 @@ public sealed partial class IvfIndex
             var threshold = top.Threshold;
 
             // As in SearchMany: only the rows the kernel marked, each checked against the current threshold.
-            ScoreKernels.DotRowsAbove(_vectors.AsSpan(start * _dim, block.Length * _dim), _dim, query, block, threshold, above);
+            ScoreKernels.DotRowsAbove(_vectors.Span.Slice(start * _dim, block.Length * _dim), _dim, query, block, threshold, above);
             foreach (var j in ScoreKernels.MarkedRows(above, block.Length))
             {
                 // Ties at the threshold still go to TopK, which breaks them by item id.
@@ -144,7 +144,7 @@ public sealed partial class IvfIndex
             for (var start = _listOffsets[l]; start < end; start += ScanBlock)
             {
                 var block = scores[..Math.Min(ScanBlock, end - start)];
-                var rows = _vectors.AsSpan(start * _dim, block.Length * _dim);
+                var rows = _vectors.Span.Slice(start * _dim, block.Length * _dim);
                 foreach (var q in who)
                 {
                     var top = tops[q];

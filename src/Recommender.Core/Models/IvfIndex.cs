@@ -12,13 +12,13 @@ namespace Recommender.Models;
 public sealed partial class IvfIndex
 {
     private readonly int _dim;
-    private readonly float[] _vectors;   // n × dim, in list order
+    private readonly ReadOnlyMemory<float> _vectors;   // n × dim, in list order
     private readonly int[] _ids;          // list position -> item
     private readonly int[] _listOffsets;  // nlist + 1
     private readonly float[] _centroids;  // nlist × (dim + 1), unit length
     private readonly float[] _centroidRows; // nlist × dim: the centroids without the extra coordinate, for the row kernel
 
-    private IvfIndex(int dim, float[] vectors, int[] ids, int[] listOffsets, float[] centroids)
+    private IvfIndex(int dim, ReadOnlyMemory<float> vectors, int[] ids, int[] listOffsets, float[] centroids)
     {
         _dim = dim;
         _vectors = vectors;
@@ -63,7 +63,8 @@ public sealed partial class IvfIndex
     public static Data.BinaryFormat Format { get; } = new("an IVF index", 0x46564931, 2, 3); // "1IVF"
 
     /// <summary>Rebuilds a saved index over <paramref name="vectors"/> (n × dim, item order) without k-means.</summary>
-    public static IvfIndex Load(string path, float[] vectors, int dim)
+    /// <param name="memory">where the vectors in list order go (a single list reads <paramref name="vectors"/> in place).</param>
+    public static IvfIndex Load(string path, ReadOnlyMemory<float> vectors, int dim, Data.TableMemory? memory = null)
     {
         using var r = Data.BinaryArtifact.Open(path, Format);
         int savedDim = r.HeaderInt(0, "dimension"), n = r.HeaderInt(1, "items"), lists = r.HeaderInt(2, "lists");
@@ -105,8 +106,8 @@ public sealed partial class IvfIndex
             return new IvfIndex(dim, vectors, ids, offsets, []);
         }
 
-        var ordered = new float[n * dim];
-        Parallel.For(0, n, Cores.Options(), p => vectors.AsSpan(ids[p] * dim, dim).CopyTo(ordered.AsSpan(p * dim, dim)));
+        var ordered = (memory ?? Data.TableMemory.Managed).Allocate<float>(n * dim);
+        Parallel.For(0, n, Cores.Options(), p => vectors.Span.Slice(ids[p] * dim, dim).CopyTo(ordered.Span.Slice(p * dim, dim)));
         return new IvfIndex(dim, ordered, ids, offsets, centroids);
     }
 }

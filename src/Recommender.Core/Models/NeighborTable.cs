@@ -16,7 +16,7 @@ public sealed class NeighborTable : ScoredLists
     {
     }
 
-    private NeighborTable((int[] Offsets, int[] Items, float[] Scores) csr)
+    private NeighborTable((Memory<int> Offsets, Memory<int> Items, Memory<float> Scores) csr)
         : base(csr.Offsets, csr.Items, csr.Scores)
     {
     }
@@ -256,9 +256,6 @@ public sealed class NeighborTable : ScoredLists
     /// <summary>Writes (item_id, similar_item_id, score, rank) with raw ids.</summary>
     public void Save(string path, IdMap ids) => Save(path, ids, ids, Tables.NeighborLists);
 
-    public static NeighborTable Load(string path, IdMap ids)
-    {
-        var (offsets, items, scores) = Read(path, ids, ids, Columns.ItemId, Columns.SimilarItemId);
-        return new NeighborTable(offsets, items, scores);
-    }
+    public static NeighborTable Load(string path, IdMap ids, TableMemory? memory = null) =>
+        new(Read(path, ids, ids, Columns.ItemId, Columns.SimilarItemId, memory ?? TableMemory.Managed));
 }

@@ -20,7 +20,7 @@ public static class DenseKernels
     /// the diagonal. Rows are summed in fixed chunks and the chunks in a fixed order, so the
     /// result does not depend on the thread count.
     /// </summary>
-    public static float[] Gram(float[] factors, int f, float ridge)
+    public static float[] Gram(ReadOnlyMemory<float> factors, int f, float ridge)
     {
         var n = factors.Length / f;
         const int Chunk = 16_384;
@@ -32,7 +32,7 @@ public static class DenseKernels
             var end = Math.Min(n, (c + 1) * Chunk);
             for (var r = c * Chunk; r < end; r++)
             {
-                var row = factors.AsSpan(r * f, f);
+                var row = factors.Span.Slice(r * f, f);
                 for (var j = 0; j < f; j++)
                 {
                     // acc[j,:] += row[j] * row
@@ -62,12 +62,12 @@ public static class DenseKernels
     }
 
     /// <summary>Scales every row of an n×f matrix to unit length (zero rows stay zero).</summary>
-    public static float[] NormalizeRows(float[] factors, int f)
+    public static float[] NormalizeRows(ReadOnlyMemory<float> factors, int f)
     {
         var result = new float[factors.Length];
         Parallel.For(0, factors.Length / f, Cores.Options(), r =>
         {
-            var row = factors.AsSpan(r * f, f);
+            var row = factors.Span.Slice(r * f, f);
             var norm = TensorPrimitives.Norm(row);
             if (norm > 0)
             {

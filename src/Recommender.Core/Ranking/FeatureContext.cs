@@ -361,7 +361,7 @@ public sealed class FeatureContext
                 // The rows of a candidate a few ahead: three random reads into arrays of ~256 MB at full size.
                 var ahead = candidates[c + PrefetchAhead].Item;
                 Prefetch.Lines(_normalizedFactors.AsSpan(ahead * f, f));
-                Prefetch.Lines(Als.ItemFactors.AsSpan(ahead * f, f));
+                Prefetch.Lines(Als.ItemFactors.Span.Slice(ahead * f, f));
                 Prefetch.Lines(_itemRows.AsSpan(ahead * ItemStride, ItemStride));
             }
 

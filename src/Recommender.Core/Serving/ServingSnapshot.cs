@@ -5,20 +5,30 @@ using Recommender.Snapshots;
 
 namespace Recommender.Serving;
 
-/// <summary>What the service shows for a track.</summary>
-
 /// <summary>
 /// Everything a request needs, loaded once from a snapshot folder and never changed afterwards:
 /// id maps, track metadata, offline recommendations, neighbour tables, popular tracks, ALS
 /// factors for online fold-in and every user's history. Swapped as a whole.
 /// </summary>
+/// <remarks>
+/// Loaded for serving (<see cref="Load(string, bool)"/> with <c>tablesOutsideGcHeap</c>), its large
+/// tables live in <see cref="NativeTableMemory"/>, unmapped when the last reader lets go: the
+/// snapshot starts with one reference (its holder's), every request adds one for its duration
+/// (<see cref="TryRetain"/>, <see cref="Release"/>), and once replaced and released by its holder
+/// the count reaches zero after the last request on it. A reader without a reference may read
+/// the snapshot's ids, names and figures, never its tables.
+/// </remarks>
 public sealed class ServingSnapshot
 {
     private readonly float[] _gram;
+    private readonly NativeTableMemory? _tables;
+    private int _references = 1;
 
     private ServingSnapshot(string id, string dir, IdMap users, IdMap items, TrackTable tracks, RecommendationTable recommendations,
-        NeighborTable similar, NeighborTable sequential, PopularModel popular, AlsRecommender als, int[] historyOffsets, int[] historyItems, string metricsJson, DateTime createdUtc)
+        NeighborTable similar, NeighborTable sequential, PopularModel popular, AlsRecommender als, ReadOnlyMemory<int> historyOffsets, ReadOnlyMemory<int> historyItems, string metricsJson, DateTime createdUtc, NativeTableMemory? tables)
     {
+        _tables = tables;
+        TableBytes = tables?.Bytes ?? 0;
         Id = id;
         Directory = dir;
         Users = users;
@@ -65,8 +75,8 @@ public sealed class ServingSnapshot
 
     /// <summary>Top-k search over the item factors, for folded-in users.</summary>
     public AlsRecommender AlsSearch { get; }
-    public int[] HistoryOffsets { get; }
-    public int[] HistoryItems { get; }
+    public ReadOnlyMemory<int> HistoryOffsets { get; }
+    public ReadOnlyMemory<int> HistoryItems { get; }
     public string MetricsJson { get; }
     public DateTime CreatedUtc { get; }
 
@@ -82,16 +92,58 @@ public sealed class ServingSnapshot
     /// <summary>The blend the train's replay evaluation measured best, from the manifest; null when it had no test period.</summary>
     public BlendChoice? MeasuredBlend { get; private init; }
 
-    public ReadOnlySpan<int> HistoryOf(int user) =>
-        (uint)user < (uint)(HistoryOffsets.Length - 1) ? HistoryItems.AsSpan(HistoryOffsets[user], HistoryOffsets[user + 1] - HistoryOffsets[user]) : [];
+    public ReadOnlySpan<int> HistoryOf(int user)
+    {
+        if ((uint)user >= (uint)(HistoryOffsets.Length - 1))
+        {
+            return [];
+        }
+
+        var offsets = HistoryOffsets.Span;
+        return HistoryItems.Span[offsets[user]..offsets[user + 1]];
+    }
+
+    /// <summary>Bytes of the tables loaded outside the GC heap (0 for a snapshot loaded with ordinary arrays).</summary>
+    public long TableBytes { get; }
+
+    /// <summary>True once the last reference is gone: the tables are unmapped.</summary>
+    public bool Released => Volatile.Read(ref _references) == 0;
+
+    /// <summary>Adds a reader; false when the snapshot has already been released (read the holder's current one again).</summary>
+    public bool TryRetain()
+    {
+        var seen = Volatile.Read(ref _references);
+        while (seen > 0)
+        {
+            var before = Interlocked.CompareExchange(ref _references, seen + 1, seen);
+            if (before == seen)
+            {
+                return true;
+            }
+
+            seen = before;
+        }
+
+        return false;
+    }
+
+    /// <summary>Drops one reference; the last one unmaps the tables.</summary>
+    public void Release()
+    {
+        var left = Interlocked.Decrement(ref _references);
+        if (left == 0)
+        {
+            _tables?.Dispose();
+        }
+        else if (left < 0)
+        {
+            throw new InvalidOperationException($"snapshot {Id} released more often than retained");
+        }
+    }
 
     /// <summary>The ALS user vector for listens the model never saw (one small least-squares solve).</summary>
     public float[] FoldIn(ReadOnlySpan<int> items) => Als.FoldIn(items, _gram);
 
-    /// <summary>
-    /// Verifies every file against the manifest's checksums, then loads. Any damage is a
-    /// <see cref="DataException"/> naming the file; nothing else escapes for a bad file.
-    /// </summary>
     /// <summary>
     /// Tracks like <paramref name="item"/> (a dense index), best first: its ALS cosine neighbours,
     /// then, when those are fewer than <paramref name="destination"/> holds, the tracks most often
@@ -120,8 +172,32 @@ public sealed class ServingSnapshot
         return n;
     }
 
-    public static ServingSnapshot Load(string dir)
+    /// <summary>
+    /// Verifies every file against the manifest's checksums, then loads. Any damage is a
+    /// <see cref="DataException"/> naming the file; nothing else escapes for a bad file.
+    /// </summary>
+    /// <param name="tablesOutsideGcHeap">
+    /// the large tables (histories, lists, neighbours, factors) in memory mapped for this snapshot,
+    /// given back the moment its last reader releases it (<see cref="Release"/>); the service loads
+    /// so. Without it they are ordinary arrays, and <see cref="Release"/> only counts.
+    /// </param>
+    public static ServingSnapshot Load(string dir, bool tablesOutsideGcHeap = false)
     {
+        var tables = tablesOutsideGcHeap ? new NativeTableMemory() : null;
+        try
+        {
+            return Load(dir, tables);
+        }
+        catch
+        {
+            tables?.Dispose(); // a snapshot that fails to load leaves nothing mapped
+            throw;
+        }
+    }
+
+    private static ServingSnapshot Load(string dir, NativeTableMemory? tables)
+    {
+        TableMemory memory = tables ?? TableMemory.Managed;
         dir = Path.GetFullPath(dir);
         var manifest = SnapshotIntegrity.Verify(dir);
         var users = Guard(Path.Combine(dir, FileNames.UserIds), IdMap.Load);
@@ -132,17 +208,17 @@ public sealed class ServingSnapshot
         NeighborTable similar = null!, sequential = null!;
         PopularModel popular = null!;
         AlsRecommender als = null!;
-        int[] offsets = [], history = [];
+        ReadOnlyMemory<int> offsets = default, history = default;
         try
         {
             Parallel.Invoke(
-                () => recommendations = Guard(Path.Combine(dir, FileNames.Recommendations), p => RecommendationTable.Load(p, users, items)),
+                () => recommendations = Guard(Path.Combine(dir, FileNames.Recommendations), p => RecommendationTable.Load(p, users, items, memory)),
                 () => tracks = Guard(Path.Combine(dir, FileNames.Items), p => LoadTracks(p, items)),
-                () => similar = Guard(Path.Combine(dir, FileNames.Similar), p => NeighborTable.Load(p, items)),
-                () => sequential = Guard(Path.Combine(dir, FileNames.Sequential), p => NeighborTable.Load(p, items)),
+                () => similar = Guard(Path.Combine(dir, FileNames.Similar), p => NeighborTable.Load(p, items, memory)),
+                () => sequential = Guard(Path.Combine(dir, FileNames.Sequential), p => NeighborTable.Load(p, items, memory)),
                 () => popular = Guard(Path.Combine(dir, FileNames.TopPopular), _ => PopularModel.Load(dir, new ArtifactIds(users, items))),
-                () => als = Guard(Path.Combine(dir, FileNames.AlsModel), _ => AlsRecommender.Load(dir)),
-                () => (offsets, history) = Guard(Path.Combine(dir, UserHistory.FileName), UserHistory.Load));
+                () => als = Guard(Path.Combine(dir, FileNames.AlsModel), _ => AlsRecommender.Load(dir, memory)),
+                () => (offsets, history) = Guard(Path.Combine(dir, UserHistory.FileName), p => UserHistory.Load(p, memory)));
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is DataException) is DataException first)
         {
@@ -157,7 +233,7 @@ public sealed class ServingSnapshot
         var metrics = Path.Combine(dir, FileNames.Metrics);
         var blend = manifest.Blend is { } m ? new BlendChoice(ParseBlend(manifest, m.Warm), ParseBlend(manifest, m.Cold)) : (BlendChoice?)null;
         return new ServingSnapshot(Path.GetFileName(dir), dir, users, items, tracks, recommendations, similar, sequential, popular, als, offsets, history,
-            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", manifest.CreatedUtc)
+            File.Exists(metrics) ? File.ReadAllText(metrics) : "{}", manifest.CreatedUtc, tables)
         {
             ServedList = manifest.ServedList,
             MeasuredBlend = blend,

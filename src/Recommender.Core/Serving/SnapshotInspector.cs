@@ -125,7 +125,7 @@ public sealed class SnapshotInspector
         }
 
         var days = new ushort[length];
-        UserHistory.ReadDays(Path.Combine(Snapshot.Directory, FileNames.ListenDays), Snapshot.HistoryItems.Length, Snapshot.HistoryOffsets[user], days);
+        UserHistory.ReadDays(Path.Combine(Snapshot.Directory, FileNames.ListenDays), Snapshot.HistoryItems.Length, Snapshot.HistoryOffsets.Span[user], days);
         return days;
     }
 

@@ -185,21 +185,19 @@ internal sealed partial class Bench : Verb
         _ = SwapIn(holder, dir);
         Heap.CompactLargeObjects();
         ctx.Out.WriteLine($"swaps: snapshot {Path.GetFileName(dir)} loaded in {loaded.Elapsed.TotalSeconds:F1} s; GC heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, RSS {Environment.WorkingSet >> 20} MB");
-        ctx.Out.WriteLine("| swap | load | collection | replaced snapshot | GC heap | fragmented | committed | RSS |");
-        ctx.Out.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|");
+        ctx.Out.WriteLine("| swap | load | collection | replaced snapshot | tables unmapped | GC heap | fragmented | committed | RSS |");
+        ctx.Out.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|");
         for (var k = 1; k <= swaps; k++)
         {
             loaded.Restart();
             var replaced = SwapIn(holder, dir);
             var load = loaded.Elapsed.TotalSeconds;
             var r = Heap.ReleaseReplaced(replaced);
-            ctx.Out.WriteLine($"| {k} | {load:F1} s | {r.PauseMs:F0} ms | {(r.ReplacedFreed ? "freed" : "still referenced")} | {r.HeapBytes >> 20} MB | {GC.GetGCMemoryInfo().FragmentedBytes >> 20} MB | {r.CommittedBytes >> 20} MB | {Environment.WorkingSet >> 20} MB |");
+            ctx.Out.WriteLine($"| {k} | {load:F1} s | {r.PauseMs:F0} ms | {(r.ReplacedFreed ? "freed" : "still referenced")} | {r.TableBytes >> 20} MB | {r.HeapBytes >> 20} MB | {GC.GetGCMemoryInfo().FragmentedBytes >> 20} MB | {r.CommittedBytes >> 20} MB | {Environment.WorkingSet >> 20} MB |");
         }
     }
 
-    // Loaded and swapped in a frame of its own, so that no reference to the replaced snapshot stays in the caller's.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static WeakReference? SwapIn(SnapshotHolder holder, string dir) => holder.Replace(ServingSnapshot.Load(dir));
+    private static ServingSnapshot? SwapIn(SnapshotHolder holder, string dir) => holder.Replace(ServingSnapshot.Load(dir, tablesOutsideGcHeap: true));
 
     private static void Serving(CliContext ctx, string dir, int sample)
     {

@@ -88,7 +88,7 @@ internal sealed partial class SnapshotFollower(SnapshotSource source, SnapshotHo
 
             try
             {
-                var next = ServingSnapshot.Load(await remote.DownloadAsync(id, new SnapshotStore(source.LocalRoot), cancellation));
+                var next = ServingSnapshot.Load(await remote.DownloadAsync(id, new SnapshotStore(source.LocalRoot), cancellation), tablesOutsideGcHeap: true);
                 Heap.Log(logger, next.Id, Heap.ReleaseReplaced(holder.Replace(next)));
                 LogSwapped(logger, next.Id, remote.Location.ToString());
                 new SnapshotStore(source.LocalRoot).Prune(s3.Value.Retention); // the cache keeps what the bucket keeps

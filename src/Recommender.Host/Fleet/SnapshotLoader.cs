@@ -39,9 +39,10 @@ internal sealed partial class SnapshotLoader(SnapshotHolder holder, IListenLog o
 
         var dir = new SnapshotStore(source.LocalRoot).RequireCurrent();
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var snapshot = ServingSnapshot.Load(dir);
-        holder.Swap(snapshot);
+        var snapshot = ServingSnapshot.Load(dir, tablesOutsideGcHeap: true);
+        holder.Replace(snapshot);
         Heap.CompactLargeObjects(); // the load's column buffers
+        Heap.TrimNativeHeap(); // and the native Parquet reader's
         LogLoaded(logger, snapshot.Id, snapshot.Directory, snapshot.Users.Count, snapshot.Items.Count, watch.Elapsed.TotalSeconds, Path.GetFullPath(options.Value.OnlineLogPath));
     }
 

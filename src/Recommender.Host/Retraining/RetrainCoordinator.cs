@@ -73,7 +73,7 @@ public sealed partial class RetrainCoordinator(
             }
 
             var next = LoadOrReject(snapshotDir);
-            WeakReference? replaced;
+            ServingSnapshot? replaced;
             // With an object store the other replicas follow it; a snapshot that did not reach it is
             // not served here either. Publish and swap are one step for this replica's follower,
             // which would otherwise see the new pointer first and load the same snapshot again.
@@ -121,7 +121,7 @@ public sealed partial class RetrainCoordinator(
     {
         try
         {
-            return ServingSnapshot.Load(snapshotDir);
+            return ServingSnapshot.Load(snapshotDir, tablesOutsideGcHeap: true);
         }
         catch (Recommender.Data.DataException e)
         {

@@ -35,7 +35,8 @@ public sealed partial class OpsGrpcService
         RecommendationGrpcService.ValidateId("user_id", request.UserId);
         var k = Count("k", request.K, DefaultK, options.Value.MaxK);
         var historyLength = Count("history", request.History, DefaultHistory, MaxHistory);
-        var snapshot = Snapshot();
+        using var lease = Lease();
+        var snapshot = lease.Snapshot!;
         var inspector = Inspector(snapshot);
         var user = snapshot.Users.IndexOf(request.UserId);
         var onlineRaw = online.Recent(request.UserId);
@@ -116,7 +117,8 @@ public sealed partial class OpsGrpcService
     {
         RecommendationGrpcService.ValidateId("track_id", request.TrackId);
         var k = Count("k", request.K, DefaultK, options.Value.MaxK);
-        var snapshot = Snapshot();
+        using var lease = Lease();
+        var snapshot = lease.Snapshot!;
         var inspector = Inspector(snapshot);
         var item = snapshot.Items.IndexOf(request.TrackId);
         if (item < 0)
@@ -139,7 +141,8 @@ public sealed partial class OpsGrpcService
         }
 
         var limit = Count("limit", request.Limit, DefaultSearch, MaxSearch);
-        var snapshot = Snapshot();
+        using var lease = Lease();
+        var snapshot = lease.Snapshot!;
         var reply = new SearchTracksReply();
         var found = Inspector(snapshot).Search(request.Query, limit);
         for (var r = 0; r < found.Length; r++)
@@ -152,7 +155,8 @@ public sealed partial class OpsGrpcService
 
     public override Task<ReportsReply> GetReports(GetReportsRequest request, ServerCallContext context)
     {
-        var snapshot = Snapshot();
+        using var lease = Lease();
+        var snapshot = lease.Snapshot!;
         WarmInspector(snapshot); // every console page asks for the reports first: a user page opened next finds the models loaded
         string Read(string file) => File.Exists(Path.Combine(snapshot.Directory, file)) ? File.ReadAllText(Path.Combine(snapshot.Directory, file)) : "";
         return Task.FromResult(new ReportsReply
@@ -218,13 +222,14 @@ public sealed partial class OpsGrpcService
 
     private static readonly int Epoch = new DateOnly(1970, 1, 1).DayNumber;
 
-    private ServingSnapshot Snapshot() =>
-        holder.Current ?? throw new RpcException(new Status(StatusCode.Unavailable, "no snapshot is loaded yet"));
+    /// <summary>The current snapshot for one call (its tables stay mapped until the lease is disposed); UNAVAILABLE before the first load.</summary>
+    private SnapshotLease Lease() =>
+        holder.Lease() is { Snapshot: not null } lease ? lease : throw new RpcException(new Status(StatusCode.Unavailable, "no snapshot is loaded yet"));
 
     /// <summary>Starts loading the snapshot's inspector in the background (about 30 s and 1.5 GB at full size), once.</summary>
     private static void WarmInspector(ServingSnapshot snapshot)
     {
-        if (!snapshot.InspectorLoaded)
+        if (!snapshot.InspectorLoaded && snapshot.TryRetain())
         {
             _ = Task.Run(() =>
             {
@@ -235,6 +240,10 @@ public sealed partial class OpsGrpcService
                 catch (RpcException)
                 {
                     // Reported to whoever inspects: the same failure is kept by the snapshot.
+                }
+                finally
+                {
+                    snapshot.Release(); // the load's own reference: the call that started it has answered
                 }
             });
         }
@@ -250,6 +259,7 @@ public sealed partial class OpsGrpcService
             if (fresh)
             {
                 Heap.ReleaseWithoutCompacting(); // the parquet readers' buffers of the load; in the serving process, where a compacting collection stalls every request (Heap)
+                Heap.TrimNativeHeap();
             }
 
             return inspector;

@@ -81,7 +81,8 @@ public sealed partial class OpsGrpcService(RetrainCoordinator coordinator, Snaps
 
         if (coordinator.Progress() is { } progress)
         {
-            reply.Progress = Progress(progress.RunId, progress.Report, holder.Current, now);
+            using var lease = holder.Lease(); // the stage timings come from the inspector, whose first load reads the ALS tables
+            reply.Progress = Progress(progress.RunId, progress.Report, lease.Snapshot, now);
         }
 
         return Task.FromResult(reply);

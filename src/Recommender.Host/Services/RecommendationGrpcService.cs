@@ -14,7 +14,8 @@ namespace Recommender.Host.Services;
 
 /// <summary>
 /// GetRecommendations, GetSimilarTracks, GetPopular and LogListen over the current snapshot.
-/// Every handler is synchronous work on in-memory tables: it reads the snapshot reference once.
+/// Every handler is synchronous work on in-memory tables: it leases the current snapshot once and
+/// works on it to the end.
 /// </summary>
 public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog online, ServedLists served, IOptions<RecommenderOptions> options, TimeProvider clock, RecommenderMetrics metrics)
     : RecommendationServiceBinding.ServiceBase
@@ -29,7 +30,8 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
     {
         ValidateId("user_id", request.UserId);
         var k = ValidateK(request.K);
-        var snapshot = Snapshot();
+        using var lease = Lease();
+        var snapshot = lease.Snapshot!;
         var onlineItems = Dense(snapshot, online.Recent(request.UserId));
         Span<BlendedItem> blended = k <= 256 ? stackalloc BlendedItem[k] : new BlendedItem[k];
         blended = blended[..Blender.Recommend(snapshot, request.UserId, onlineItems, BlendFor(options.Value, snapshot), blended)];
@@ -69,7 +71,8 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
     {
         ValidateId("track_id", request.TrackId);
         var k = ValidateK(request.K);
-        var snapshot = Snapshot();
+        using var lease = Lease();
+        var snapshot = lease.Snapshot!;
         var item = snapshot.Items.IndexOf(request.TrackId);
         if (item < 0)
         {
@@ -90,7 +93,8 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
     public override Task<RecommendationsReply> GetPopular(GetPopularRequest request, ServerCallContext context)
     {
         var k = ValidateK(request.K);
-        var snapshot = Snapshot();
+        using var lease = Lease();
+        var snapshot = lease.Snapshot!;
         Span<ScoredItem> popular = k <= 256 ? stackalloc ScoredItem[k] : new ScoredItem[k];
         popular = popular[..snapshot.Popular.Recommend(-1, [], k, popular)];
         var reply = new RecommendationsReply { SnapshotId = snapshot.Id };
@@ -106,7 +110,8 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
     {
         ValidateId("user_id", request.UserId);
         ValidateId("track_id", request.TrackId);
-        var snapshot = Snapshot();
+        // The id map only, no table: the current snapshot without a lease, none held across the append.
+        var snapshot = holder.Current ?? throw NoSnapshot();
         if (snapshot.Items.IndexOf(request.TrackId) < 0)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"track_id {request.TrackId} is not in the catalog"));
@@ -127,8 +132,10 @@ public sealed class RecommendationGrpcService(SnapshotHolder holder, IListenLog 
         }
     }
 
-    private ServingSnapshot Snapshot() =>
-        holder.Current ?? throw new RpcException(new Status(StatusCode.Unavailable, "no snapshot is loaded yet"));
+    /// <summary>The current snapshot for one request (its tables stay mapped until the lease is disposed); UNAVAILABLE before the first load.</summary>
+    private SnapshotLease Lease() => holder.Lease() is { Snapshot: not null } lease ? lease : throw NoSnapshot();
+
+    private static RpcException NoSnapshot() => new(new Status(StatusCode.Unavailable, "no snapshot is loaded yet"));
 
     /// <summary>A raw id field: refused naming the field when outside [0, <see cref="MaxRawId"/>].</summary>
     internal static void ValidateId(string field, long id)

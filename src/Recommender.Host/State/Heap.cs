@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Recommender.Serving;
 
 namespace Recommender.Host.State;
 
@@ -21,39 +22,81 @@ public static partial class Heap
 
     /// <summary>
     /// A blocking full collection that does not compact: the inspector's column buffers, in the
-    /// serving process, are freed without moving anything. After a swap
-    /// <see cref="ReleaseReplaced"/> is used instead: with this one the hour-long soak's RSS at
-    /// cycle ends swung 860–1,113 MB (docs/reliability.md).
+    /// serving process, are freed without moving anything.
     /// </summary>
     public static void ReleaseWithoutCompacting() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 
     /// <summary>What the collection after a swap took and left.</summary>
-    public readonly record struct Release(double PauseMs, bool ReplacedFreed, long HeapBytes, long CommittedBytes);
+    public readonly record struct Release(double PauseMs, bool ReplacedFreed, long HeapBytes, long CommittedBytes, long TableBytes);
+
+    /// <summary>How long a swap waits for the requests still on the replaced snapshot before it reports it as still referenced.</summary>
+    public static readonly TimeSpan ReaderWait = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// After a swap: a compacting collection that hands the replaced snapshot's memory back to the
-    /// operating system, so that the service's memory is the same after every swap. It moves the
-    /// serving snapshot's arrays; its track names are a few flat arrays (<c>TrackTable</c>), not
-    /// an object per string to mark and move. At 100K users and tracks it takes 54–90 ms and leaves
-    /// the heap the same 214 MB after every swap (<c>bench --stages swaps</c>); at full size
-    /// 458–491 ms, once per swap. On the pinned object heap the arrays would not move (42–57 ms)
-    /// but their holes moved the heap by up to 80 MB at 100K and 1.1 GB at full size
-    /// (docs/benchmarks.md). <paramref name="replaced"/> says
-    /// whether anything still holds the old snapshot (a request in flight for a moment; anything
-    /// else is a leak).
+    /// After a swap: waits for the last request on the replaced snapshot, whose release unmaps its
+    /// tables (<see cref="ServingSnapshot"/>: they live outside the GC heap, so their memory goes
+    /// back to the system without a collection), then compacts what is left on the GC heap and
+    /// hands the C heap's free pages back (<see cref="TrimNativeHeap"/>). With the tables on the GC
+    /// heap this compaction moved the serving snapshot's 200 MB and stopped every request for
+    /// 69–213 ms at 100K users (the hour's soak) and ~0.5 s at full size; with them outside, the
+    /// heap it compacts is the service's own ~26 MB (<c>bench --stages swaps</c>,
+    /// docs/benchmarks.md). A non-compacting background collection pauses less but left 50–150 MB
+    /// of load garbage committed, different after every swap. <paramref name="replaced"/> not
+    /// released within <paramref name="readerWait"/> (<see cref="ReaderWait"/>) is reported as
+    /// still referenced (a request that long, or a leaked lease); its tables are unmapped when that
+    /// reference goes.
     /// </summary>
-    public static Release ReleaseReplaced(WeakReference? replaced)
+    public static Release ReleaseReplaced(ServingSnapshot? replaced, TimeSpan? readerWait = null)
     {
+        var wait = readerWait ?? ReaderWait;
+        var pausedBefore = GC.GetTotalPauseDuration();
         var watch = Stopwatch.StartNew();
+        var tableBytes = replaced?.TableBytes ?? 0;
+        while (replaced is { Released: false } && watch.Elapsed < wait)
+        {
+            Thread.Sleep(1);
+        }
+
+        var freed = replaced is not { Released: false };
         CompactLargeObjects();
-        var pause = watch.Elapsed.TotalMilliseconds;
+        TrimNativeHeap();
         var info = GC.GetGCMemoryInfo();
-        return new Release(pause, replaced is not { IsAlive: true }, info.HeapSizeBytes, info.TotalCommittedBytes);
+        return new Release((GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds, freed, info.HeapSizeBytes, info.TotalCommittedBytes, freed ? tableBytes : 0);
     }
 
-    public static void Log(ILogger logger, string snapshotId, Release r) =>
-        LogReleased(logger, snapshotId, r.PauseMs, r.ReplacedFreed ? "freed" : "still referenced", r.HeapBytes >> 20, r.CommittedBytes >> 20);
+    private static bool _noTrim = !OperatingSystem.IsLinux();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "swapped to {SnapshotId}: the replaced snapshot {Outcome} by a {PauseMs:F0} ms collection; GC heap {HeapMb} MB, committed {CommittedMb} MB")]
-    private static partial void LogReleased(ILogger logger, string snapshotId, double pauseMs, string outcome, long heapMb, long committedMb);
+    /// <summary>
+    /// Gives the C heap's free pages back to the system (glibc's <c>malloc_trim</c>; nothing where it
+    /// is missing). Reading a snapshot's parquet files goes through the native Parquet library,
+    /// whose freed buffers glibc keeps: without this the service's RSS grew ~5 MB a swap at 100K
+    /// users (369 → 405 MB over 8 swaps, flat at 386–389 MB over 12 with it) and 224 → 304 MB
+    /// outside the GC over the hour's soak.
+    /// </summary>
+    public static void TrimNativeHeap()
+    {
+        if (_noTrim)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = MallocTrim(0);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            _noTrim = true; // a C library without malloc_trim (musl): nothing to give back this way
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+
+    public static void Log(ILogger logger, string snapshotId, Release r) =>
+        LogReleased(logger, snapshotId, r.PauseMs, r.ReplacedFreed ? "freed" : "still referenced", r.TableBytes >> 20, r.HeapBytes >> 20, r.CommittedBytes >> 20);
+
+    // "the replaced snapshot freed by a N ms collection" is what the soak reads (SoakTest.SwapCollections): the pause is the requests' stall.
+    [LoggerMessage(Level = LogLevel.Information, Message = "swapped to {SnapshotId}: the replaced snapshot {Outcome} by a {PauseMs:F0} ms collection ({TablesMb} MB of tables unmapped); GC heap {HeapMb} MB, committed {CommittedMb} MB")]
+    private static partial void LogReleased(ILogger logger, string snapshotId, double pauseMs, string outcome, long tablesMb, long heapMb, long committedMb);
 }

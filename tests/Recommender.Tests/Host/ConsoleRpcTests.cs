@@ -49,7 +49,7 @@ public sealed class ConsoleRpcTests
         var history = Snap.HistoryOf(dense).ToArray();
         Assert.That(reply.History.Select(h => h.TrackId), Is.EqualTo(history.Reverse().Take(12).Select(Snap.Items.RawId)));
         var days = new ushort[history.Length];
-        UserHistory.ReadDays(Path.Combine(Snap.Directory, FileNames.ListenDays), Snap.HistoryItems.Length, Snap.HistoryOffsets[dense], days);
+        UserHistory.ReadDays(Path.Combine(Snap.Directory, FileNames.ListenDays), Snap.HistoryItems.Length, Snap.HistoryOffsets.Span[dense], days);
         Assert.That(reply.History.Select(h => h.Time), Is.EqualTo(days.Reverse().Take(12).Select(d => DateOnly.FromDayNumber(new DateOnly(1970, 1, 1).DayNumber + d).ToString("yyyy-MM-dd"))));
         Assert.That(reply.History.Select(h => h.Name), Is.EqualTo(history.Reverse().Take(12).Select(i => Snap.Tracks[i].Name)));
 

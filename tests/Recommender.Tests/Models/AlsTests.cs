@@ -85,8 +85,8 @@ public class AlsTests
 
         var p = new AlsParameters { Factors = 16, Iterations = 4, Seed = 3, Bfloat16Gather = bfloat16 };
         var (fromStored, fromBinary) = (AlsModel.Fit(stored, p), AlsModel.Fit(binary, p));
-        Assert.That(fromBinary.UserFactors, Is.EqualTo(fromStored.UserFactors));
-        Assert.That(fromBinary.ItemFactors, Is.EqualTo(fromStored.ItemFactors));
+        Assert.That(fromBinary.UserFactors.ToArray(), Is.EqualTo(fromStored.UserFactors.ToArray()));
+        Assert.That(fromBinary.ItemFactors.ToArray(), Is.EqualTo(fromStored.ItemFactors.ToArray()));
         Assert.That(fromBinary.Loss(binary), Is.EqualTo(fromStored.Loss(stored)));
     }
 
@@ -272,7 +272,7 @@ public class AlsTests
 
         var exact = AlsModel.Fit(matrix, p with { Bfloat16Gather = false });
         var rounded = AlsModel.Fit(matrix, p);
-        Assert.That(rounded.ItemFactors, Is.Not.EqualTo(exact.ItemFactors), "the bfloat16 path must actually be taken");
+        Assert.That(rounded.ItemFactors.ToArray(), Is.Not.EqualTo(exact.ItemFactors.ToArray()), "the bfloat16 path must actually be taken");
         Assert.That(LastLoss(p), Is.EqualTo(LastLoss(p with { Bfloat16Gather = false })).Within(0.5).Percent);
 
         // Each user's best unseen track lies in the same group under both fits.
@@ -292,16 +292,16 @@ public class AlsTests
         var p = new AlsParameters { Factors = 8, Iterations = 3, Seed = 9 };
         var a = AlsModel.Fit(Matrix(), p);
         var b = AlsModel.Fit(Matrix(), p);
-        Assert.That(b.UserFactors, Is.EqualTo(a.UserFactors));
-        Assert.That(b.ItemFactors, Is.EqualTo(a.ItemFactors));
+        Assert.That(b.UserFactors.ToArray(), Is.EqualTo(a.UserFactors.ToArray()));
+        Assert.That(b.ItemFactors.ToArray(), Is.EqualTo(a.ItemFactors.ToArray()));
         var c = AlsModel.Fit(Matrix(), p with { Seed = 10 });
-        Assert.That(c.ItemFactors, Is.Not.EqualTo(a.ItemFactors));
+        Assert.That(c.ItemFactors.ToArray(), Is.Not.EqualTo(a.ItemFactors.ToArray()));
 
         var path = Path.Combine(Support.TestPaths.NewTempDir(), "als.bin");
         a.Save(path);
         var loaded = AlsModel.Load(path);
-        Assert.That(loaded.UserFactors, Is.EqualTo(a.UserFactors));
-        Assert.That(loaded.ItemFactors, Is.EqualTo(a.ItemFactors));
+        Assert.That(loaded.UserFactors.ToArray(), Is.EqualTo(a.UserFactors.ToArray()));
+        Assert.That(loaded.ItemFactors.ToArray(), Is.EqualTo(a.ItemFactors.ToArray()));
         Assert.That(loaded.Parameters, Is.EqualTo(a.Parameters with { ComputeLoss = true }));
     }
 
@@ -312,9 +312,9 @@ public class AlsTests
         var whole = AlsModel.Fit(Matrix(), p);
         var half = AlsModel.Fit(Matrix(), p with { Iterations = 3 });
         var continued = AlsModel.Fit(Matrix(), p with { Iterations = 3 }, continueFrom: half);
-        Assert.That(continued.UserFactors, Is.EqualTo(whole.UserFactors));
-        Assert.That(continued.ItemFactors, Is.EqualTo(whole.ItemFactors));
-        Assert.That(continued.ItemFactors, Is.SameAs(half.ItemFactors), "the start's arrays are taken over, not copied");
+        Assert.That(continued.UserFactors.ToArray(), Is.EqualTo(whole.UserFactors.ToArray()));
+        Assert.That(continued.ItemFactors.ToArray(), Is.EqualTo(whole.ItemFactors.ToArray()));
+        Assert.That(continued.ItemFactors.Equals(half.ItemFactors), Is.True, "the start's arrays are taken over, not copied");
     }
 
     [Test]
@@ -348,7 +348,7 @@ public class AlsTests
                 }
             }
 
-            var reg = model.UserFactors.Sum(v => (double)v * v) + model.ItemFactors.Sum(v => (double)v * v);
+            var reg = model.UserFactors.ToArray().Sum(v => (double)v * v) + model.ItemFactors.ToArray().Sum(v => (double)v * v);
             return (sum * scale) + (p.Regularization * reg);
         }
 
@@ -363,7 +363,7 @@ public class AlsTests
     {
         var model = AlsModel.Fit(Matrix(), new AlsParameters { Factors = 4, Iterations = 5, Regularization = 0.2f, Alpha = 2 });
         var folded = model.FoldIn([0, 1]);
-        var exact = ExactRow([0, 1], model.ItemFactors, 4, 0.2f, 2f);
+        var exact = ExactRow([0, 1], model.ItemFactors.ToArray(), 4, 0.2f, 2f);
         Assert.That(folded.Select(v => (double)v), Is.EqualTo(exact).Within(1e-4));
     }
 }

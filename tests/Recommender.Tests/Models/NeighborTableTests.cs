@@ -27,7 +27,7 @@ public class NeighborTableTests
         var items = IdMap.FromIds([100, 200, 300, 400]);
         table.Save(path, items);
         var loaded = NeighborTable.Load(path, items);
-        Assert.That(loaded.Offsets, Is.EqualTo(table.Offsets));
+        Assert.That(loaded.Offsets.ToArray(), Is.EqualTo(table.Offsets.ToArray()));
         for (var i = 0; i < 4; i++)
         {
             Assert.That(loaded.NeighborsOf(i).ToArray(), Is.EqualTo(table.NeighborsOf(i).ToArray()));

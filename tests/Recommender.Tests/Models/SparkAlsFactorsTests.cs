@@ -116,6 +116,6 @@ public class SparkAlsFactorsTests
         var imported = new TrainPipeline(Options(spark), NullLogger.Instance).Run();
         Assert.That(File.ReadAllBytes(Path.Combine(imported.SnapshotDir, FileNames.PersonalAls)), Is.EqualTo(File.ReadAllBytes(Path.Combine(fitted.SnapshotDir, FileNames.PersonalAls))));
         Assert.That(imported.Evaluation!.WarmAt("als", 10), Is.EqualTo(fitted.Evaluation!.WarmAt("als", 10)));
-        Assert.That(AlsModel.Load(Path.Combine(imported.SnapshotDir, FileNames.AlsModel)).ItemFactors, Is.EqualTo(AlsModel.Load(Path.Combine(fitted.SnapshotDir, FileNames.AlsModel)).ItemFactors));
+        Assert.That(AlsModel.Load(Path.Combine(imported.SnapshotDir, FileNames.AlsModel)).ItemFactors.ToArray(), Is.EqualTo(AlsModel.Load(Path.Combine(fitted.SnapshotDir, FileNames.AlsModel)).ItemFactors.ToArray()));
     }
 }

@@ -25,7 +25,7 @@ public class BlenderTests
         var similar = new NeighborTable(similarOffsets, [2, 4], [0.9f, 0.5f]);
         var sequential = new NeighborTable(new int[9], [], []);
         var factors = Enumerable.Range(0, 16).Select(i => ((i * 7) % 5) / 5f).ToArray();
-        var als = new AlsRecommender(new AlsModel(2, [0.5f, 0.5f], factors, new AlsParameters { Factors = 2 }));
+        var als = new AlsRecommender(new AlsModel(2, new[] { 0.5f, 0.5f }, factors, new AlsParameters { Factors = 2 }));
         return new BlendSources(new RecommendationTable(personal), new SimilarToRecentModel(similar, sequential), als,
             DenseKernels.Gram(als.Model.ItemFactors, 2, 0.1f), new PopularModel([6, 7, 2], [10, 9, 8]), 8);
     }
