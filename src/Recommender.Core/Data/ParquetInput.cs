@@ -32,10 +32,13 @@ public sealed class ParquetInput : IDisposable
     }
 
     // Reused across row groups: a fresh buffer per column and row group would be hundreds of
-    // megabytes of large-object garbage per pass over a 222M-row file.
-    private short[] _defs = [];
-    private int[] _ints = [];
-    private long[] _longs = [];
+    // megabytes of large-object garbage per pass over a 222M-row file. Outside the GC heap, and
+    // unmapped with the reader: the service reads a snapshot's files while it serves, and garbage
+    // left on its heap by a load would cost a collection that stops every request.
+    private readonly NativeTableMemory _scratch = new();
+    private Memory<short> _defs;
+    private Memory<int> _ints;
+    private Memory<long> _longs;
 
     public string Path { get; }
     public long[] RowGroupRows { get; }
@@ -126,7 +129,7 @@ public sealed class ParquetInput : IDisposable
         using var rg = _reader.RowGroup(rowGroup);
         using var reader = rg.Column(column);
         var maxDef = reader.ColumnDescriptor.MaxDefinitionLevel;
-        var defs = Scratch(ref _defs, rows);
+        var defs = Scratch(ref _defs, rows).Span;
         var nulls = 0L;
         try
         {
@@ -134,17 +137,17 @@ public sealed class ParquetInput : IDisposable
             {
                 case ColumnReader<int> r32:
                 {
-                    var buffer = Scratch(ref _ints, rows);
+                    var buffer = Scratch(ref _ints, rows).Span;
                     ReadPacked(r32, rows, defs, buffer);
-                    nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
+                    nulls += Spread<int>(defs[..rows], maxDef, buffer, dest[..rows], nullValue);
                     break;
                 }
 
                 case ColumnReader<long> r64:
                 {
-                    var buffer = Scratch(ref _longs, rows);
+                    var buffer = Scratch(ref _longs, rows).Span;
                     ReadPacked(r64, rows, defs, buffer);
-                    nulls += Spread(defs.AsSpan(0, rows), maxDef, buffer, dest[..rows], nullValue);
+                    nulls += Spread<long>(defs[..rows], maxDef, buffer, dest[..rows], nullValue);
                     break;
                 }
 
@@ -161,13 +164,13 @@ public sealed class ParquetInput : IDisposable
     }
 
     /// <summary>Reads a row group's definition levels and its non-null values, packed at the front of <paramref name="values"/>.</summary>
-    private static void ReadPacked<T>(ColumnReader<T> reader, int rows, short[] defs, T[] values)
+    private static void ReadPacked<T>(ColumnReader<T> reader, int rows, Span<short> defs, Span<T> values)
         where T : unmanaged
     {
         int read = 0, packed = 0;
         while (read < rows)
         {
-            var levels = (int)reader.ReadBatch(rows - read, defs.AsSpan(read), default, values.AsSpan(packed), out var count);
+            var levels = (int)reader.ReadBatch(rows - read, defs[read..], default, values[packed..], out var count);
             if (levels == 0)
             {
                 break;
@@ -250,6 +253,62 @@ public sealed class ParquetInput : IDisposable
         catch (ParquetException e)
         {
             throw new DataException(Path, name, $"corrupt data in row group {rowGroup} ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
+    /// <summary>A string column of one row group, a batch at a time (<see cref="Batches{T}"/>).</summary>
+    public Batches<string?> StringBatches(int rowGroup, string name) => new(this, rowGroup, name);
+
+    /// <summary>A list&lt;string&gt; column of one row group, a batch at a time; a null list reads as null.</summary>
+    public Batches<string?[]?> StringListBatches(int rowGroup, string name) => new(this, rowGroup, name);
+
+    /// <summary>
+    /// A column of one row group read a batch at a time, so that each batch's values can be dropped
+    /// before the next is read: a whole row group's strings held at once outlive the young
+    /// generation, and the collections that move them stop every request of the service that is
+    /// loading a snapshot beside them (its 100K track names: 72 MB and 63–66 ms of pauses).
+    /// </summary>
+    public sealed class Batches<T> : IDisposable
+    {
+        private readonly string _path;
+        private readonly string _name;
+        private readonly int _rowGroup;
+        private readonly RowGroupReader _group;
+        private readonly LogicalColumnReader<T> _reader;
+
+        internal Batches(ParquetInput input, int rowGroup, string name)
+        {
+            (_path, _name, _rowGroup) = (input.Path, name, rowGroup);
+            var column = input.Require(name);
+            _group = input._reader.RowGroup(rowGroup);
+            try
+            {
+                _reader = _group.Column(column).LogicalReader<T>();
+            }
+            catch (Exception e) when (e is ParquetException or InvalidCastException or NotSupportedException)
+            {
+                _group.Dispose();
+                throw new DataException(_path, name, $"cannot be read as {typeof(T).Name} ({e.Message.Split('\n')[0]})", e);
+            }
+        }
+
+        /// <summary>Reads the next values into <paramref name="destination"/>; returns how many (0 at the row group's end).</summary>
+        public int Read(Span<T> destination)
+        {
+            try
+            {
+                return _reader.ReadBatch(destination);
+            }
+            catch (ParquetException e)
+            {
+                throw new DataException(_path, _name, $"corrupt data in row group {_rowGroup} ({e.Message.Split('\n')[0]})", e);
+            }
+        }
+
+        public void Dispose()
+        {
+            _reader.Dispose();
+            _group.Dispose();
         }
     }
 
@@ -357,7 +416,7 @@ public sealed class ParquetInput : IDisposable
     }
 
     /// <summary>Non-null values arrive packed; place them at their rows and count the nulls.</summary>
-    private static long Spread<T>(ReadOnlySpan<short> defs, short maxDef, T[] packed, Span<long> dest, long nullValue)
+    private static long Spread<T>(ReadOnlySpan<short> defs, short maxDef, ReadOnlySpan<T> packed, Span<long> dest, long nullValue)
         where T : struct, System.Numerics.IBinaryInteger<T>
     {
         var nulls = 0L;
@@ -378,15 +437,21 @@ public sealed class ParquetInput : IDisposable
         return nulls;
     }
 
-    private static T[] Scratch<T>(ref T[] buffer, int length)
+    /// <summary>A buffer of at least <paramref name="length"/>; a longer row group maps a larger one (the smaller stays mapped until the reader is disposed).</summary>
+    private Memory<T> Scratch<T>(ref Memory<T> buffer, int length)
+        where T : unmanaged
     {
         if (buffer.Length < length)
         {
-            buffer = new T[length];
+            buffer = _scratch.Allocate<T>(length);
         }
 
         return buffer;
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _scratch.Dispose();
+    }
 }

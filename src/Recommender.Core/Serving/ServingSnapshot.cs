@@ -260,33 +260,50 @@ public sealed class ServingSnapshot
         }
     }
 
+    /// <summary>Rows read and handed to the track table at a time: their strings die young (<see cref="ParquetInput.Batches{T}"/>).</summary>
+    private const int TrackBatch = 1024;
+
     private static TrackTable LoadTracks(string path, IdMap items)
     {
         var tracks = new TrackTable.Builder();
         using var input = ParquetInput.Open(path);
+        using var scratch = new NativeTableMemory();
         var at = 0;
-        var ids = Array.Empty<long>();
+        var names = new string?[TrackBatch];
+        var artists = new string?[]?[TrackBatch];
+        var genres = new string?[]?[TrackBatch];
+        var artistRow = new List<string>();
+        var genreRow = new List<string>();
         for (var g = 0; g < input.RowGroupRows.Length; g++)
         {
             // By name (Tables.Items), so a reordered or widened items.parquet still loads.
             var rows = (int)input.RowGroupRows[g];
-            if (ids.Length < rows)
+            var ids = scratch.Allocate<long>(rows).Span;
+            input.ReadIntegers(g, Columns.ItemId, ids);
+            using var nameColumn = input.StringBatches(g, Columns.Name);
+            using var artistColumn = input.StringListBatches(g, Columns.Artists);
+            using var genreColumn = input.StringListBatches(g, Columns.Genres);
+            for (var done = 0; done < rows;)
             {
-                ids = new long[rows];
-            }
-
-            input.ReadIntegers(g, Columns.ItemId, ids.AsSpan(0, rows));
-            var artists = input.ReadStringLists(g, Columns.Artists);
-            var genres = input.ReadStringLists(g, Columns.Genres);
-            var names = input.ReadStrings(g, Columns.Name);
-            for (var r = 0; r < rows; r++)
-            {
-                if (items.IndexOf(ids[r]) != at + r)
+                var n = Math.Min(TrackBatch, rows - done);
+                if (nameColumn.Read(names.AsSpan(0, n)) != n
+                    || artistColumn.Read(artists.AsSpan(0, n)) != n || genreColumn.Read(genres.AsSpan(0, n)) != n)
                 {
-                    throw new DataException(path, Columns.ItemId, $"row {at + r} holds track {ids[r]}, the id map expects {items.RawId(at + r)}");
+                    throw new DataException(path, null, $"row group {g} ends before its {rows} rows");
                 }
 
-                tracks.Add(names[r] ?? string.Empty, artists[r], genres[r]);
+                for (var r = 0; r < n; r++)
+                {
+                    var row = at + done + r;
+                    if (items.IndexOf(ids[done + r]) != row)
+                    {
+                        throw new DataException(path, Columns.ItemId, $"row {row} holds track {ids[done + r]}, the id map expects {items.RawId(row)}");
+                    }
+
+                    tracks.Add(names[r] ?? string.Empty, Row(artists[r], artistRow), Row(genres[r], genreRow));
+                }
+
+                done += n;
             }
 
             at += rows;
@@ -298,5 +315,17 @@ public sealed class ServingSnapshot
         }
 
         return tracks.Build();
+    }
+
+    /// <summary>A list cell as the track table takes it: a null list is empty, a null name is "".</summary>
+    private static ReadOnlySpan<string> Row(string?[]? cell, List<string> row)
+    {
+        row.Clear();
+        foreach (var name in cell ?? [])
+        {
+            row.Add(name ?? string.Empty);
+        }
+
+        return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(row);
     }
 }

@@ -185,15 +185,19 @@ internal sealed partial class Bench : Verb
         _ = SwapIn(holder, dir);
         Heap.CompactLargeObjects();
         ctx.Out.WriteLine($"swaps: snapshot {Path.GetFileName(dir)} loaded in {loaded.Elapsed.TotalSeconds:F1} s; GC heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, RSS {Environment.WorkingSet >> 20} MB");
-        ctx.Out.WriteLine("| swap | load | collection | replaced snapshot | tables unmapped | GC heap | fragmented | committed | RSS |");
-        ctx.Out.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+        ctx.Out.WriteLine("| swap | load | allocated on the GC heap by the load | paused during the load | collection after the swap | replaced snapshot | tables unmapped | GC heap | fragmented | committed | RSS |");
+        ctx.Out.WriteLine("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
         for (var k = 1; k <= swaps; k++)
         {
+            var allocated = GC.GetTotalAllocatedBytes(precise: true);
+            var paused = GC.GetTotalPauseDuration();
             loaded.Restart();
             var replaced = SwapIn(holder, dir);
             var load = loaded.Elapsed.TotalSeconds;
+            allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+            var loadPause = (GC.GetTotalPauseDuration() - paused).TotalMilliseconds;
             var r = Heap.ReleaseReplaced(replaced);
-            ctx.Out.WriteLine($"| {k} | {load:F1} s | {r.PauseMs:F0} ms | {(r.ReplacedFreed ? "freed" : "still referenced")} | {r.TableBytes >> 20} MB | {r.HeapBytes >> 20} MB | {GC.GetGCMemoryInfo().FragmentedBytes >> 20} MB | {r.CommittedBytes >> 20} MB | {Environment.WorkingSet >> 20} MB |");
+            ctx.Out.WriteLine($"| {k} | {load:F1} s | {allocated >> 20} MB | {loadPause:F0} ms | {r.PauseMs:F0} ms | {(r.ReplacedFreed ? "freed" : "still referenced")} | {r.TableBytes >> 20} MB | {r.HeapBytes >> 20} MB | {GC.GetGCMemoryInfo().FragmentedBytes >> 20} MB | {r.CommittedBytes >> 20} MB | {Environment.WorkingSet >> 20} MB |");
         }
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Recommender.Host.Configuration;
 using Recommender.Snapshots;
+using Recommender.Host.State;
 using static Recommender.Host.Cli.RecommenderCli;
 
 namespace Recommender.Host.Cli;
@@ -34,6 +35,7 @@ internal sealed class ServeVerb : Verb
         Map(_onlineLog, $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.OnlineLogPath)}");
         Map(_httpUrls, $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.HttpUrls)}");
         Map(_urls, "Urls");
+        Heap.SetTransparentHugePages(false); // RSS flat over weeks of swaps (Heap.SetTransparentHugePages)
         try
         {
             await using var app = RecommenderHost.Build([], overrides, environment: r.GetValue(_environment));

@@ -73,20 +73,32 @@ public sealed partial class RetrainCoordinator(
             }
 
             var next = LoadOrReject(snapshotDir);
-            ServingSnapshot? replaced;
-            // With an object store the other replicas follow it; a snapshot that did not reach it is
-            // not served here either. Publish and swap are one step for this replica's follower,
-            // which would otherwise see the new pointer first and load the same snapshot again.
-            source.SwapGate.Wait(cancellation);
+            ServingSnapshot? replaced = null;
+            var served = false;
             try
             {
-                held.EnsureHeld(); // a run whose lease lapsed while it was paused neither publishes nor swaps
-                source.PublishAsync(snapshotDir, cancellation, held.EnsureHeld).GetAwaiter().GetResult(); // a background run, not a request; fenced again after the upload
-                replaced = holder.Replace(next);
+                // With an object store the other replicas follow it; a snapshot that did not reach it is
+                // not served here either. Publish and swap are one step for this replica's follower,
+                // which would otherwise see the new pointer first and load the same snapshot again.
+                source.SwapGate.Wait(cancellation);
+                try
+                {
+                    held.EnsureHeld(); // a run whose lease lapsed while it was paused neither publishes nor swaps
+                    source.PublishAsync(snapshotDir, cancellation, held.EnsureHeld).GetAwaiter().GetResult(); // a background run, not a request; fenced again after the upload
+                    replaced = holder.Replace(next);
+                    served = true;
+                }
+                finally
+                {
+                    source.SwapGate.Release();
+                }
             }
             finally
             {
-                source.SwapGate.Release();
+                if (!served)
+                {
+                    next.Release(); // loaded but never served: its tables are unmapped now, not left to the process's end
+                }
             }
 
             Heap.Log(logger, next.Id, Heap.ReleaseReplaced(replaced));
