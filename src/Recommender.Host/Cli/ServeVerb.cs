@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Recommender.Host.Configuration;
 using Recommender.Snapshots;
-using Recommender.Host.State;
 using static Recommender.Host.Cli.RecommenderCli;
 
 namespace Recommender.Host.Cli;
@@ -35,7 +34,6 @@ internal sealed class ServeVerb : Verb
         Map(_onlineLog, $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.OnlineLogPath)}");
         Map(_httpUrls, $"{RecommenderOptions.Section}:{nameof(RecommenderOptions.HttpUrls)}");
         Map(_urls, "Urls");
-        Heap.SetTransparentHugePages(false); // RSS flat over weeks of swaps (Heap.SetTransparentHugePages)
         try
         {
             await using var app = RecommenderHost.Build([], overrides, environment: r.GetValue(_environment));

@@ -52,7 +52,6 @@ internal sealed class TrainVerb : Verb
 
     public override async Task<int> RunAsync(ParseResult r, CliContext ctx)
     {
-        Heap.SetTransparentHugePages(true); // a retrain started by the service inherits its setting (Heap.SetTransparentHugePages)
         if (r.GetValue(_optionsFile) is { } file)
         {
             if (Command.Options.FirstOrDefault(x => x != _optionsFile && r.Given(x)) is { } other)

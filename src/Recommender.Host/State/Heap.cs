@@ -93,26 +93,6 @@ public static partial class Heap
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 
-    /// <summary>
-    /// Turns transparent huge pages off (or back on) for this process and the processes it starts
-    /// (Linux <c>prctl(PR_SET_THP_DISABLE)</c>; nothing elsewhere). The runtime asks for huge pages
-    /// on the GC heap's range, and a 2 MB page stays whole in RSS when the collector gives back part
-    /// of it and is rebuilt by khugepaged from a few live 4 KB pages: in the hour's soak the GC
-    /// heap's range held 127 → 154 MB of resident memory while the collector kept 126–143 MB
-    /// committed. The service turns them off (its heap is small and its RSS must stay flat over
-    /// weeks); a training run turns them back on (its factor arrays gain from fewer TLB misses).
-    /// </summary>
-    public static void SetTransparentHugePages(bool enabled)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            const int PrSetThpDisable = 41;
-            _ = Prctl(PrSetThpDisable, enabled ? 0u : 1u, 0, 0, 0);
-        }
-    }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "prctl")]
-    private static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
     public static void Log(ILogger logger, string snapshotId, Release r) =>
         LogReleased(logger, snapshotId, r.PauseMs, r.ReplacedFreed ? "freed" : "still referenced", r.TableBytes >> 20, r.HeapBytes >> 20, r.CommittedBytes >> 20);
