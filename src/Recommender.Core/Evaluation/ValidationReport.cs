@@ -30,15 +30,22 @@ public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, Met
 
     public double NdcgAt10(string source) => Sources[source].Single(m => m.K == 10).Ndcg;
 
+    /// <summary>The gate's comparisons in order: each list against the choice it had to beat.</summary>
+    public IReadOnlyList<GateStep> Gate { get; init; } = [];
+
     /// <param name="userNdcg">each candidate's per-user NDCG@10, the users in the same order for every candidate.</param>
     public static ValidationReport Choose(int users, IReadOnlyDictionary<string, MetricSet[]> sources, IReadOnlyDictionary<string, IReadOnlyList<double>> userNdcg)
     {
         double Ndcg(string s) => sources[s].Single(m => m.K == 10).Ndcg;
         var present = Candidates.Where(sources.ContainsKey).ToArray();
         var best = present.FirstOrDefault() ?? "popular";
+        var gate = new List<GateStep>();
         foreach (var s in present.Skip(1))
         {
-            if (ClearlyBetter(userNdcg[s], userNdcg[best]))
+            var (difference, standardError) = PairedDifference(userNdcg[s], userNdcg[best]);
+            var taken = IsClear(difference, standardError, userNdcg[s].Count);
+            gate.Add(new GateStep(s, best, difference, standardError, taken));
+            if (taken)
             {
                 best = s;
             }
@@ -47,11 +54,20 @@ public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, Met
         var singles = present.Where(s => !Combined.Contains(s)).ToArray();
         var bestSingle = singles.OrderByDescending(Ndcg).ThenBy(s => Array.IndexOf(Candidates, s)).First();
         var runnerUp = present.Where(s => s != best).Select(Ndcg).DefaultIfEmpty(0).Max();
-        return new ValidationReport(users, sources, best, bestSingle, Ndcg(best) - runnerUp);
+        return new ValidationReport(users, sources, best, bestSingle, Ndcg(best) - runnerUp) { Gate = gate };
     }
 
     /// <summary>Whether the paired mean difference a − b exceeds one standard error of it.</summary>
     public static bool ClearlyBetter(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        var (difference, standardError) = PairedDifference(a, b);
+        return IsClear(difference, standardError, a.Count);
+    }
+
+    private static bool IsClear(double difference, double standardError, int users) => users >= 2 && difference > standardError;
+
+    /// <summary>The mean of the per-user differences a − b and its standard error (0 for fewer than two users, where nothing is clear).</summary>
+    public static (double Mean, double StandardError) PairedDifference(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
         if (a.Count != b.Count)
         {
@@ -61,7 +77,7 @@ public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, Met
         var n = a.Count;
         if (n < 2)
         {
-            return false;
+            return (n == 1 ? a[0] - b[0] : 0, 0);
         }
 
         double mean = 0;
@@ -78,8 +94,7 @@ public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, Met
             variance += d * d;
         }
 
-        var standardError = Math.Sqrt(variance / (n - 1) / n);
-        return mean > standardError;
+        return (mean, Math.Sqrt(variance / (n - 1) / n));
     }
 
     public string ToMarkdown()
@@ -96,6 +111,24 @@ public sealed record ValidationReport(int Users, IReadOnlyDictionary<string, Met
             }
         }
 
+        if (Gate.Count > 0)
+        {
+            b.AppendLine().AppendLine("The gate, simplest first: each list against the choice it had to beat, by the mean of the per-user NDCG@10 differences.").AppendLine();
+            b.AppendLine("| list | against | NDCG@10 difference | standard error | replaces it |").AppendLine("|---|---|---:|---:|---|");
+            foreach (var g in Gate)
+            {
+                b.AppendLine(CultureInfo.InvariantCulture, $"| {g.Candidate} | {g.Against} | {g.Difference:+0.0000;-0.0000;0.0000} | {g.StandardError:F4} | {(g.Replaces ? "yes" : "no")} |");
+            }
+        }
+
         return b.AppendLine().ToString();
     }
 }
+
+/// <summary>One comparison of the validation gate.</summary>
+/// <param name="Candidate">the more complex list.</param>
+/// <param name="Against">the choice so far, which it must beat.</param>
+/// <param name="Difference">the mean per-user NDCG@10 difference, candidate − choice.</param>
+/// <param name="StandardError">the standard error of that mean.</param>
+/// <param name="Replaces">whether the difference exceeded one standard error, so the candidate became the choice.</param>
+public sealed record GateStep(string Candidate, string Against, double Difference, double StandardError, bool Replaces);

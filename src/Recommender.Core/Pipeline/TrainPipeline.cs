@@ -275,7 +275,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             input.Plan.SplitDay is { } sd ? EdaReport.DateOf(sd) : null,
             EdaReport.DateOf(input.Plan.LastDay),
             options.AllEvents,
-            $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in two halves"),
+            $"the days holding the last {options.ValidationFraction:P0} of the fit events, models fitted before them; the ranker cross-fitted on its users in five folds"),
         ServedList = validation.Served,
         Blend = new SnapshotBlend(stageReplay.BestWarm.ToString(), stageReplay.BestCold.ToString(), "replay of the validation window (metrics.md); the test period's replay is reported beside it, not used"),
         ValidationNdcgAt10 = ValidationReport.Candidates.Where(validation.Sources.ContainsKey).ToDictionary(c => c, validation.NdcgAt10),
@@ -288,8 +288,8 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
 
     /// <summary>
     /// Stage A: generators fitted before the validation window; labels are the tracks users first
-    /// heard in it, as the test period's are after the split. The ranker is cross-fitted: each half
-    /// of the window's users is ranked by a ranker trained on the other half, so every list is
+    /// heard in it, as the test period's are after the split. The ranker is cross-fitted: each fold
+    /// of the window's users is ranked by a ranker trained on the other folds, so every list is
     /// scored on users no model learned from; the ranker that is kept learns from all of them.
     /// </summary>
     private StageAResult TrainRankerAndValidate(EventLog train, TrackCatalog catalog)
@@ -339,7 +339,7 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
             ? Stage("ranker: leaves, learning rate, feature fraction and trees chosen on validation", () => search.Ranker(windows, blend, depths, rows, Folds, FoldOf, ShuffleSeed))
             : (options.Ranker, []);
         // The fold rankers and the kept one (on every window's users) side by side: each fit is single-threaded.
-        var rankers = Stage("ranker: two cross-fitted LambdaRank models and one on every window's users", () =>
+        var rankers = Stage($"ranker: {Folds} cross-fitted LambdaRank models and one on every window's users", () =>
         {
             var fitted = new GradientBoostedRanker[Folds + 1];
             Parallel.For(0, fitted.Length, Cores.Options(_cancellation), f => fitted[f] = FitRanker(rows, f < Folds ? u => FoldOf(u) != f : null, rankerSettings));
@@ -451,13 +451,19 @@ public sealed partial class TrainPipeline(TrainOptions options, ILogger logger, 
     /// <summary>Warm users of the validation window whose candidate recall is measured (an even stride through them).</summary>
     private const int CandidateRecallUsers = 5000;
 
-    /// <summary>How many cross-fitting folds <see cref="FoldOf"/> makes.</summary>
-    private const int Folds = 2;
+    /// <summary>
+    /// How many cross-fitting folds <see cref="FoldOf"/> makes. Five rather than two: each fold's
+    /// ranker then learns from 80% of the users instead of half, closer to the kept ranker that
+    /// learns from all of them, so validation judges (and the search tunes) nearly the model that
+    /// is served. On lastfm-dev (three split dates × three seeds) the gate then served the ranker in
+    /// 6 of 9 runs instead of 3, and the served test NDCG@10 rose on average (docs/benchmarks.md).
+    /// </summary>
+    private const int Folds = 5;
 
     private static string WindowName(int index) => index == 0 ? "validation" : $"label window {index + 1}";
 
-    /// <summary>A seeded half of the users: the cross-fitting folds.</summary>
-    private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) & 1);
+    /// <summary>A user's cross-fitting fold: a seeded hash of the user, 0 .. Folds − 1.</summary>
+    private int FoldOf(int user) => (int)(((((ulong)(uint)user + options.Als.Seed) * 0x9E3779B97F4A7C15UL) >> 40) * Folds >> 24);
 
     /// <param name="warmStart">the validation fit (on a prefix of the same events) that the final fit continues from: a few iterations instead of a full fit from noise.</param>
     private CandidateGenerators FitGenerators(EventLog train, TrackCatalog catalog, int cutoff, string name, ChosenSettings chosen, AlsModel? warmStart, int[]? similarQueryItems = null)

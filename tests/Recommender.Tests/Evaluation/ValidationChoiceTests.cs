@@ -34,6 +34,15 @@ public class ValidationChoiceTests
         Assert.That(v.Served, Is.EqualTo("als"));
         Assert.That(v.BestSingle, Is.EqualTo("als"));
         Assert.That(v.Margin, Is.EqualTo(0.3 - 0.35).Within(1e-12), "served minus the best other list");
+
+        // The gate's two steps, by hand. als − popular: 0.5, 0, 0.5, 0 → mean 0.25, standard error
+        // √(0.25/3/4) ≈ 0.1443. ranked − als: 0.4, 0, −0.6, 0.4 → mean 0.05, √(0.67/3/4) ≈ 0.2363.
+        Assert.That(v.Gate.Select(g => (g.Candidate, g.Against, g.Replaces)), Is.EqualTo(new[] { ("als", "popular", true), ("ranked", "als", false) }));
+        Assert.That(v.Gate[0].Difference, Is.EqualTo(0.25).Within(1e-12));
+        Assert.That(v.Gate[0].StandardError, Is.EqualTo(Math.Sqrt(0.25 / 12)).Within(1e-12));
+        Assert.That(v.Gate[1].Difference, Is.EqualTo(0.05).Within(1e-12));
+        Assert.That(v.Gate[1].StandardError, Is.EqualTo(Math.Sqrt(0.67 / 12)).Within(1e-12));
+        Assert.That(v.ToMarkdown(), Does.Contain("| ranked | als | +0.0500 | 0.2363 | no |"));
     }
 
     [Test]

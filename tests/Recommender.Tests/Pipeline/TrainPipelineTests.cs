@@ -134,7 +134,7 @@ public partial class TrainPipelineTests
     }
 
     [Test]
-    public void LastFm_ServedListReaches1Point1TimesEase_AndAlsReachesTheImplicitReference_OnWarmNdcgAt10()
+    public void LastFm_ServedRankedListReaches0Point095_AndAlsReachesTheImplicitReference_OnWarmNdcgAt10()
     {
         var run = TrainReal("lastfm-dev", new DateOnly(2010, 6, 1));
         var e = run.Evaluation!;
@@ -143,12 +143,14 @@ public partial class TrainPipelineTests
         var served = e.WarmAt("served", 10).Ndcg;
         var als = e.WarmAt("als", 10).Ndcg;
         TestContext.Out.WriteLine($"lastfm-dev warm NDCG@10: served ({run.Validation.Served}, {run.Validation.Blend}) {served:F4}, als {als:F4}, itemknn {e.WarmAt("itemknn", 10).Ndcg:F4}, genre {e.WarmAt("genre", 10).Ndcg:F4}, blend {e.WarmAt("blend", 10).Ndcg:F4}, ranked {e.WarmAt("ranked", 10).Ndcg:F4}, popular {e.WarmAt("popular", 10).Ndcg:F4}");
-        // Measured 0.0893 served (the blend: the ranked list, 0.0962 here, leads it on validation by
-        // less than one standard error since the candidate depths are chosen there), ALS 0.0815,
-        // genre 0.0798, item-based 0.0790, popular 0.0438; references:
-        // implicit ALS 0.0736, EASE 0.081 (issue 8's target: 1.1 × EASE = 0.089).
+        // Measured 0.0962 served (ranked: +0.0028 over the blend on validation, standard error
+        // 0.0019), blend 0.0893, ALS 0.0815, genre 0.0798, item-based 0.0790, popular 0.0438;
+        // references: implicit ALS 0.0736, EASE 0.081.
         Assert.That(als, Is.GreaterThanOrEqualTo(0.070), "ALS with settings chosen on validation");
-        Assert.That(served, Is.GreaterThanOrEqualTo(0.089), "1.1 × the EASE reference");
+        Assert.That(served, Is.GreaterThanOrEqualTo(0.095), "issue 27's target: 1.17 × the EASE reference");
+        Assert.That(run.Validation.Served, Is.EqualTo("ranked"), "with five cross-fitting folds the ranker clears the gate here");
+        var gate = run.Validation.Gate.Single(g => g.Candidate == "ranked");
+        Assert.That(gate.Difference, Is.GreaterThan(gate.StandardError), "the gate's own figures agree with its choice");
 
         // Issue 27: the two-stage ranker at least matches the blend of its own inputs, on validation and on the test period.
         Assert.That(run.Validation.NdcgAt10("ranked"), Is.GreaterThanOrEqualTo(run.Validation.NdcgAt10("blend")), "validation");
