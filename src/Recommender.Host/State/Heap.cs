@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Recommender.Data;
 using Recommender.Serving;
 
 namespace Recommender.Host.State;
@@ -64,34 +65,13 @@ public static partial class Heap
         return new Release((GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds, freed, info.HeapSizeBytes, info.TotalCommittedBytes, freed ? tableBytes : 0);
     }
 
-    private static bool _noTrim = !OperatingSystem.IsLinux();
-
     /// <summary>
-    /// Gives the C heap's free pages back to the system (glibc's <c>malloc_trim</c>; nothing where it
-    /// is missing). Reading a snapshot's parquet files goes through the native Parquet library,
-    /// whose freed buffers glibc keeps: without this the service's RSS grew ~5 MB a swap at 100K
-    /// users (369 → 405 MB over 8 swaps, flat at 386–389 MB over 12 with it) and 224 → 304 MB
-    /// outside the GC over the hour's soak.
+    /// Gives the C heap's free pages back to the system (<see cref="NativeHeap.Trim"/>). Reading a
+    /// snapshot's parquet files goes through the native Parquet library, whose freed buffers glibc
+    /// keeps: without this the service's RSS grew ~5 MB a swap at 100K users (369 → 405 MB over 8
+    /// swaps, flat at 386–389 MB over 12 with it) and 224 → 304 MB outside the GC over the hour's soak.
     /// </summary>
-    public static void TrimNativeHeap()
-    {
-        if (_noTrim)
-        {
-            return;
-        }
-
-        try
-        {
-            _ = MallocTrim(0);
-        }
-        catch (EntryPointNotFoundException)
-        {
-            _noTrim = true; // a C library without malloc_trim (musl): nothing to give back this way
-        }
-    }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "malloc_trim")]
-    private static partial int MallocTrim(nuint pad);
+    public static void TrimNativeHeap() => NativeHeap.Trim();
 
 
     public static void Log(ILogger logger, string snapshotId, Release r) =>
