@@ -212,7 +212,10 @@ public class FleetTests
     public async Task ALeaseHolderStoppedPastItsLease_DoesNotPublishOverTheNewHoldersSnapshot()
     {
         const int SigStop = 19, SigCont = 18; // Linux x86-64 and arm64
-        await using var fleet = await Running.StartAsync("fence", (c, _) => c["Redis:LeaseSeconds"] = "3");
+        // 6 s (the service's default is 60): the new holder trains in-process, and its renewals (every
+        // 2 s) have waited 2 s and more for a thread-pool thread while the ranker's fits held both
+        // workers; with 3 s one late renewal lapsed the new holder's own lease (seen once).
+        await using var fleet = await Running.StartAsync("fence", (c, _) => c["Redis:LeaseSeconds"] = "6");
         var (first, replicas, s3, redis) = (fleet.FirstSnapshot, fleet.Replicas, fleet.S3, fleet.Redis);
         using var lease = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port}");
         var db = lease.GetDatabase();
